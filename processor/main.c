@@ -1,0 +1,120 @@
+/*
+ * loyalty-stream: the one binary. main parses the global options and hands the rest of
+ * the command line to one subcommand. Each subcommand lives in its own module and
+ * returns the process exit code: 0 ok, 1 failed, 2 bad usage. Only main may exit.
+ */
+#include "log.h"
+#include "version.h"
+
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef int (*cmd_fn)(int argc, char **argv);
+
+struct command {
+    const char *name;
+    const char *args;
+    const char *summary;
+    cmd_fn fn; /* NULL: not available in this build yet */
+};
+
+static const struct command commands[] = {
+    {"run", "--config FILE", "run the processor daemon", NULL},
+    {"demo", "[--bootstrap HOST:PORT]", "run the pipeline on an embedded mock Kafka cluster",
+     NULL},
+    {"replay", "--program P --input FILE", "run the engine over a file of events, no Kafka",
+     NULL},
+    {"check-program", "FILE", "validate a program file and explain errors by line", NULL},
+    {"inspect", "--state DIR --customer ID", "print a customer's state from a store offline",
+     NULL},
+    {"decode", "[FILE|--topic T]", "print framed Avro records as JSON", NULL},
+    {"encode", "--type T", "turn JSON lines into framed Avro records", NULL},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: loyalty-stream [--log-level LEVEL] [--log-json] COMMAND [ARGS]\n"
+                 "       loyalty-stream --help | --version\n\n"
+                 "Kafka stream processor for loyalty programs: consumes purchases, keeps\n"
+                 "each customer's loyalty state in RocksDB and emits tier changes, bonuses\n"
+                 "and expiry warnings, exactly once.\n\n"
+                 "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        char head[64];
+        snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].args);
+        fprintf(out, "  %-40s %s%s\n", head, commands[i].summary,
+                commands[i].fn ? "" : " (not available in this build)");
+    }
+    fprintf(out, "\noptions:\n"
+                 "  --log-level LEVEL   debug, info (default), warn, error, off\n"
+                 "  --log-json          one JSON object per log line\n"
+                 "  -h, --help          this text; COMMAND --help for a command's own\n"
+                 "  -V, --version       the version of this build\n");
+}
+
+static void version(void)
+{
+    printf("loyalty-stream %s (%s)\nlibrdkafka %s\n", LS_VERSION, LS_GIT_DESCRIBE,
+           rd_kafka_version_str());
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"log-level", required_argument, NULL, 'l'},
+                                         {"log-json", no_argument, NULL, 'j'},
+                                         {NULL, 0, NULL, 0}};
+    log_level_t level = LOG_INFO;
+    int json = 0, c;
+    /* '+': stop at the first non-option, which is the command; the rest is its own. */
+    while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            version();
+            return 0;
+        case 'l':
+            if (log_level_parse(optarg, &level) != 0) {
+                fprintf(stderr, "loyalty-stream: unknown log level '%s'\n\n", optarg);
+                usage(stderr);
+                return 2;
+            }
+            break;
+        case 'j':
+            json = 1;
+            break;
+        default:
+            fputc('\n', stderr);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "loyalty-stream: no command given\n\n");
+        usage(stderr);
+        return 2;
+    }
+    log_configure(level, json, stderr);
+    const char *name = argv[optind];
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(name, commands[i].name) != 0)
+            continue;
+        if (!commands[i].fn) {
+            fprintf(stderr, "loyalty-stream: command '%s' is not available in this build\n",
+                    name);
+            return 2;
+        }
+        int first = optind;
+        optind = 0; /* reset getopt for the command's own parser; its argv[0] is its name */
+        return commands[i].fn(argc - first, argv + first);
+    }
+    fprintf(stderr, "loyalty-stream: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The command line of loyalty-stream: --help, --version, and bad usage exiting 2.
+set -u
+bin=$1
+fails=0 passed=0
+check() { # check NAME WANT_RC GREP_PATTERN -- ARGS...
+    local name=$1 want=$2 pat=$3; shift 4
+    local out rc
+    out=$("$bin" "$@" 2>&1); rc=$?
+    if [ "$rc" != "$want" ] || ! grep -qE -- "$pat" <<<"$out"; then
+        echo "FAIL $name: exit $rc (want $want), output:"; echo "$out" | head -20
+        fails=$((fails + 1))
+    else
+        echo "ok   $name"; passed=$((passed + 1))
+    fi
+}
+check help_lists_commands 0 '^  run --config FILE' -- --help
+check version_names_build 0 '^loyalty-stream [0-9]+\.[0-9]+\.[0-9]+ \(' -- --version
+check unknown_flag_is_usage_error 2 '^usage: loyalty-stream' -- --frobnicate
+check unknown_command_is_usage_error 2 "unknown command 'frobnicate'" -- frobnicate
+check no_command_is_usage_error 2 'no command given' --
+check bad_log_level_is_usage_error 2 "unknown log level 'loud'" -- --log-level loud run
+for cmd in $("$bin" --help | sed -n 's/^  \([a-z-]*\) .*(not available in this build)$/\1/p'); do
+    check "unavailable_${cmd}_exits_2" 2 "'$cmd' is not available in this build" -- "$cmd"
+done
+echo "$passed passed, $fails failed"
+[ "$fails" = 0 ]

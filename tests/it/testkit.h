@@ -1,0 +1,55 @@
+/*
+ * testkit: helpers shared by the integration tests that talk to the real test broker
+ * (tests/kafka/kafka-test-broker.sh, started once per ctest run as a fixture).
+ * Every helper fails loudly: it prints what went wrong and returns an error the test
+ * asserts on, so a missing broker reads as "the broker is not running", not a hang.
+ */
+#ifndef LS_TESTKIT_H
+#define LS_TESTKIT_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/**
+ * @brief The bootstrap address of the test broker, read from $LS_TEST_BROKER_DIR/bootstrap.
+ * @returns 0, or -1 with the reason printed (no fixture, Java missing, broker down).
+ */
+int tk_bootstrap(char *out, size_t outlen);
+
+/** @brief A topic name unique to this process and call: "<prefix>-<pid>-<n>-<usec>". */
+void tk_unique_name(const char *prefix, char *out, size_t outlen);
+
+/**
+ * @brief Create @p topic with @p partitions and replication factor @p rf; @p configs is a
+ *        NULL-terminated list of key, value pairs (may be NULL). Waits for the result.
+ * @returns 0 or -1 (printed).
+ */
+int tk_create_topic(const char *bootstrap, const char *topic, int partitions, int rf,
+                    const char *const *configs);
+
+/** @brief A new client with bootstrap.servers set plus NULL-terminated key, value pairs. */
+rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap,
+                          const char *const *kv);
+
+/** One record as read back by tk_consume_all (key and value are NUL-terminated copies). */
+typedef struct tk_record {
+    int32_t partition;
+    int64_t offset;
+    char *key;
+    char *value;
+} tk_record_t;
+
+/**
+ * @brief Read every record of every partition of @p topic from the beginning to the end
+ *        (partition EOF on all), as a read_committed (or read_uncommitted) consumer
+ *        without a group. @returns the records (owned by the caller: tk_records_free),
+ *        their number in @p *n, or NULL on error (printed).
+ */
+tk_record_t *tk_consume_all(const char *bootstrap, const char *topic, int read_committed,
+                            size_t *n);
+
+/** @brief Free what tk_consume_all returned. */
+void tk_records_free(tk_record_t *recs, size_t n);
+
+#endif
