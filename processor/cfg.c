@@ -1,0 +1,583 @@
+/*
+ * cfg: see cfg.h. The one idea: the table `settings` below is the only place a setting
+ * is described. Parsing, the environment, range checks, --help-config and
+ * docs/CONFIGURATION.md all walk it, so they cannot disagree.
+ */
+#include "cfg.h"
+
+#include <ctype.h>
+#include <librdkafka/rdkafka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef enum { T_STR, T_INT, T_BOOL, T_ENUM, T_BYTES } ctype_t;
+
+typedef struct setting {
+    const char *name;
+    ctype_t type;
+    const char *def; /* default as text; NULL = required, no default */
+    size_t off;      /* offsetof into cfg_t */
+    int64_t min, max;
+    const char *choices; /* T_ENUM: "a|b|c"; index = stored value */
+    const char *desc;
+} setting_t;
+
+#define OFF(f) offsetof(cfg_t, f)
+#define TOPIC_OUT(kind, name, def, what)                                                           \
+    {name, T_STR, def, OFF(topic_out[kind]), 0, 0, NULL, "Topic of " what " events."}
+
+static const setting_t settings[] = {
+    {"application.id", T_STR, "loyalty-stream", OFF(application_id), 0, 0, NULL,
+     "Consumer group id and transactional.id prefix; instances with the same id share the "
+     "work."},
+    {"instance.id", T_STR, "", OFF(instance_id), 0, 0, NULL,
+     "This instance's stable name (default: the host name; the StatefulSet pod name). "
+     "transactional.id = application.id-instance.id, so a restarted instance fences its "
+     "own stale transaction at once."},
+    {"bootstrap.servers", T_STR, NULL, OFF(bootstrap_servers), 0, 0, NULL,
+     "Kafka brokers, host:port[,host:port...]. Required."},
+    {"program.file", T_STR, NULL, OFF(program_file), 0, 0, NULL,
+     "The loyalty program (YAML), see docs/PROGRAMS.md. Required."},
+    {"topic.input", T_STR, "purchases", OFF(topic_input), 0, 0, NULL,
+     "Input topic of purchase, return and redemption events (key = customer id)."},
+    {"topic.changelog", T_STR, "", OFF(topic_changelog), 0, 0, NULL,
+     "Compacted changelog of customer states (default: <application.id>-changelog); "
+     "created when missing with the input's partition count."},
+    {"topic.dead-letter", T_STR, "purchases.dlq", OFF(topic_dead_letter), 0, 0, NULL,
+     "Where undecodable or invalid input records go, bytes untouched, reason in headers."},
+    TOPIC_OUT(ENG_OUT_TIER_CHANGED, "topic.tier-changed", "loyalty.tier-changes", "TierChanged"),
+    TOPIC_OUT(ENG_OUT_BONUS_EARNED, "topic.bonus-earned", "loyalty.bonuses", "BonusEarned"),
+    TOPIC_OUT(ENG_OUT_EXPIRY_WARNING, "topic.expiry-warning", "loyalty.expiry-warnings",
+              "ExpiryWarning"),
+    TOPIC_OUT(ENG_OUT_POINTS_EXPIRED, "topic.points-expired", "loyalty.points-expired",
+              "PointsExpired"),
+    TOPIC_OUT(ENG_OUT_POINTS_REVERSED, "topic.points-reversed", "loyalty.points-reversed",
+              "PointsReversed"),
+    TOPIC_OUT(ENG_OUT_POINTS_REDEEMED, "topic.points-redeemed", "loyalty.points-redeemed",
+              "PointsRedeemed"),
+    TOPIC_OUT(ENG_OUT_REDEMPTION_REJECTED, "topic.redemption-rejected",
+              "loyalty.redemption-rejected", "RedemptionRejected"),
+    TOPIC_OUT(ENG_OUT_REWARD_EARNED, "topic.reward-earned", "loyalty.rewards", "RewardEarned"),
+    TOPIC_OUT(ENG_OUT_TIER_WILL_DOWNGRADE, "topic.tier-will-downgrade",
+              "loyalty.tier-downgrade-warnings", "TierWillDowngrade"),
+    TOPIC_OUT(ENG_OUT_TIER_PROGRESS, "topic.tier-progress", "loyalty.tier-progress",
+              "TierProgress"),
+    {"topics.create", T_BOOL, "false", OFF(topics_create), 0, 0, NULL,
+     "Create missing output and dead-letter topics at start-up (with the input's partition "
+     "count). The changelog is always created when missing."},
+    {"topics.replication.factor", T_INT, "-1", OFF(topics_replication_factor), -1, 32, NULL,
+     "Replication factor of topics this processor creates (-1 = the broker's default)."},
+    {"state.dir", T_STR, "/var/lib/loyalty-stream", OFF(state_dir), 0, 0, NULL,
+     "Directory of the RocksDB state store (a persistent volume in Kubernetes)."},
+    {"state.cleanup.delay.ms", T_INT, "600000", OFF(state_cleanup_delay_ms), 0,
+     INT64_C(31536000000), NULL,
+     "How long the state of a task that moved to another instance is kept, so that it "
+     "restores only the changelog tail if it comes back."},
+    {"commit.interval.ms", T_INT, "100", OFF(commit_interval_ms), 1, 60000, NULL,
+     "A transaction commits at the latest this long after it began."},
+    {"commit.max.records", T_INT, "1000", OFF(commit_max_records), 1, 1000000, NULL,
+     "A transaction commits after this many input records."},
+    {"timers.interval.ms", T_INT, "1000", OFF(timers_interval_ms), 1, 3600000, NULL,
+     "How often due timers (expiry, warnings, period ends, inactivity) are looked for."},
+    {"clock", T_ENUM, "wall", OFF(clock), 0, 0, "wall|stream",
+     "Time that fires timers: wall = the system clock (production); stream = the largest "
+     "event time seen by the task (replays, demos, equality tests)."},
+    {"memory.budget.bytes", T_BYTES, "128MiB", OFF(memory_budget_bytes), 16 << 20,
+     INT64_C(1) << 40, NULL,
+     "Memory for RocksDB (shared block cache and write buffers of all tasks). Accepts KiB, "
+     "MiB, GiB suffixes."},
+    {"schema.registry.url", T_STR, "", OFF(schema_registry_url), 0, 0, NULL,
+     "Confluent-compatible schema registry; empty = schema ids from the built-in contract."},
+    {"http.bind", T_STR, "0.0.0.0", OFF(http_bind), 0, 0, NULL,
+     "Address of the HTTP server (metrics, health, state queries)."},
+    {"http.port", T_INT, "8080", OFF(http_port), -1, 65535, NULL,
+     "Port of the HTTP server; -1 = no HTTP server."},
+    {"shutdown.timeout.ms", T_INT, "30000", OFF(shutdown_timeout_ms), 100, 600000, NULL,
+     "On SIGTERM/SIGINT: how long to finish the open transaction and leave the group."},
+    {"log.level", T_ENUM, "info", OFF(log_level), 0, 0, "debug|info|warn|error",
+     "Minimum level logged."},
+    {"log.format", T_ENUM, "text", OFF(log_format), 0, 0, "text|json",
+     "text = key=value lines; json = one JSON object per line."},
+};
+#define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* log.level and log.format are stored as strings although typed T_ENUM: they are read by
+ * main before the logger exists. */
+static bool enum_as_string(const setting_t *s)
+{
+    return s->off == OFF(log_level) || s->off == OFF(log_format);
+}
+
+static const setting_t *find_setting(const char *name)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (strcmp(settings[i].name, name) == 0)
+            return &settings[i];
+    return NULL;
+}
+
+/* Levenshtein distance, bounded inputs (keys), for "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+static const char *nearest_key(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = 4; /* suggest only close matches */
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        size_t dist = edit_distance(name, settings[i].name);
+        if (dist < best_d) {
+            best_d = dist;
+            best = settings[i].name;
+        }
+    }
+    return best;
+}
+
+static int parse_int(const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int parse_bytes(const char *v, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || x < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    int64_t mul = 1;
+    if (!strcmp(end, "KiB") || !strcmp(end, "K"))
+        mul = 1024;
+    else if (!strcmp(end, "MiB") || !strcmp(end, "M"))
+        mul = 1024 * 1024;
+    else if (!strcmp(end, "GiB") || !strcmp(end, "G"))
+        mul = INT64_C(1024) * 1024 * 1024;
+    else if (*end)
+        return -1;
+    if (x > INT64_MAX / mul)
+        return -1;
+    *out = x * mul;
+    return 0;
+}
+
+static int parse_enum(const char *choices, const char *v, int64_t *out)
+{
+    int64_t idx = 0;
+    size_t n = strlen(v);
+    for (const char *p = choices; *p; idx++) {
+        size_t len = strcspn(p, "|");
+        if (len == n && strncmp(p, v, n) == 0) {
+            *out = idx;
+            return 0;
+        }
+        p += len + (p[len] == '|');
+    }
+    return -1;
+}
+
+static int set_string(char **slot, const char *value)
+{
+    char *dup = strdup(value);
+    if (!dup)
+        return -1;
+    free(*slot);
+    *slot = dup;
+    return 0;
+}
+
+static int set_kafka(cfg_t *cfg, const char *key, const char *value, const char *origin)
+{
+    for (size_t i = 0; i < cfg->n_kafka; i++) {
+        if (strcmp(cfg->kafka[i].key, key) == 0) { /* later wins (environment over file) */
+            snprintf(cfg->kafka[i].origin, sizeof(cfg->kafka[i].origin), "%s", origin);
+            return set_string(&cfg->kafka[i].value, value);
+        }
+    }
+    cfg_kv_t *grown = realloc(cfg->kafka, (cfg->n_kafka + 1) * sizeof(*grown));
+    if (!grown)
+        return -1;
+    cfg->kafka = grown;
+    cfg_kv_t *kv = &cfg->kafka[cfg->n_kafka];
+    kv->key = strdup(key);
+    kv->value = strdup(value);
+    snprintf(kv->origin, sizeof(kv->origin), "%s", origin);
+    if (!kv->key || !kv->value) {
+        free(kv->key);
+        free(kv->value);
+        return -1;
+    }
+    cfg->n_kafka++;
+    return 0;
+}
+
+/* librdkafka properties the processor owns: setting them would break exactly-once. */
+static const char *const reserved_kafka[] = {"bootstrap.servers", "metadata.broker.list",
+                                             "group.id", "transactional.id",
+                                             "enable.auto.commit", "isolation.level",
+                                             "enable.idempotence", NULL};
+
+int cfg_set(cfg_t *cfg, const char *key, const char *value, const char *origin, char *err,
+            size_t errlen)
+{
+    if (strncmp(key, "kafka.", 6) == 0 && key[6]) {
+        for (size_t i = 0; reserved_kafka[i]; i++) {
+            if (strcmp(key + 6, reserved_kafka[i]) == 0) {
+                snprintf(err, errlen,
+                         "%s: key '%s': the processor sets %s itself%s", origin, key,
+                         reserved_kafka[i],
+                         strcmp(reserved_kafka[i], "bootstrap.servers") == 0
+                             ? " (use the key 'bootstrap.servers')"
+                             : "");
+                return -1;
+            }
+        }
+        if (set_kafka(cfg, key + 6, value, origin) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: key '%s': out of memory", origin, key);
+        return -1;
+    }
+    const setting_t *s = find_setting(key);
+    if (!s) {
+        const char *near = nearest_key(key);
+        snprintf(err, errlen, "%s: unknown key '%s'%s%s%s", origin, key,
+                 near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return -1;
+    }
+    void *slot = (char *)cfg + s->off;
+    int64_t x = 0;
+    switch (s->type) {
+    case T_STR:
+        if (set_string((char **)slot, value) == 0)
+            return 0;
+        snprintf(err, errlen, "%s: key '%s': out of memory", origin, key);
+        return -1;
+    case T_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "false")) {
+            *(bool *)slot = value[0] == 't';
+            return 0;
+        }
+        snprintf(err, errlen, "%s: key '%s': '%s' is not true or false", origin, key, value);
+        return -1;
+    case T_ENUM:
+        if (parse_enum(s->choices, value, &x) != 0) {
+            snprintf(err, errlen, "%s: key '%s': '%s' is not one of %s", origin, key, value,
+                     s->choices);
+            return -1;
+        }
+        if (enum_as_string(s))
+            return set_string((char **)slot, value);
+        *(cfg_clock_t *)slot = (cfg_clock_t)x;
+        return 0;
+    case T_INT:
+    case T_BYTES:
+        if ((s->type == T_INT ? parse_int(value, &x) : parse_bytes(value, &x)) != 0) {
+            snprintf(err, errlen, "%s: key '%s': '%s' is not %s", origin, key, value,
+                     s->type == T_INT ? "an integer" : "a size (e.g. 128MiB)");
+            return -1;
+        }
+        if (x < s->min || x > s->max) {
+            snprintf(err, errlen, "%s: key '%s': %lld is out of range %lld..%lld", origin, key,
+                     (long long)x, (long long)s->min, (long long)s->max);
+            return -1;
+        }
+        *(int64_t *)slot = x;
+        return 0;
+    }
+    return -1;
+}
+
+cfg_t *cfg_new_defaults(void)
+{
+    cfg_t *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return NULL;
+    char err[256];
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        if (!settings[i].def)
+            continue;
+        if (cfg_set(cfg, settings[i].name, settings[i].def, "default", err, sizeof(err)) != 0) {
+            cfg_destroy(cfg);
+            return NULL;
+        }
+    }
+    char host[256] = "localhost";
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    if (set_string(&cfg->instance_id, host) != 0) {
+        cfg_destroy(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int load_file(cfg_t *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open the configuration file: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    char line[4096], origin[160];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        lineno++;
+        snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s: line longer than %zu characters", origin,
+                     sizeof(line) - 2);
+            rc = -1;
+            break;
+        }
+        char *s = trim(line);
+        if (!*s || *s == '#')
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s: expected 'key = value', got '%.60s'", origin, s);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        rc = cfg_set(cfg, trim(s), trim(eq + 1), origin, err, errlen);
+    }
+    fclose(f);
+    return rc;
+}
+
+/* LOYALTY_ + key with every non-alphanumeric character as '_', upper-cased. */
+static void env_name(const char *key, char *out, size_t outlen)
+{
+    size_t n = (size_t)snprintf(out, outlen, "LOYALTY_");
+    for (const char *p = key; *p && n + 1 < outlen; p++)
+        out[n++] = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+    out[n] = '\0';
+}
+
+static const char *env_lookup(char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; envp && envp[i]; i++)
+        if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+            return envp[i] + n + 1;
+    return NULL;
+}
+
+static int load_env(cfg_t *cfg, char *const *envp, char *err, size_t errlen)
+{
+    char name[160], origin[200];
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        env_name(settings[i].name, name, sizeof(name));
+        const char *v = env_lookup(envp, name);
+        snprintf(origin, sizeof(origin), "environment %s", name);
+        if (v && cfg_set(cfg, settings[i].name, v, origin, err, errlen) != 0)
+            return -1;
+    }
+    for (size_t i = 0; envp && envp[i]; i++) { /* LOYALTY_KAFKA_X_Y=v -> kafka.x.y */
+        if (strncmp(envp[i], "LOYALTY_KAFKA_", 14) != 0)
+            continue;
+        const char *eq = strchr(envp[i], '=');
+        if (!eq || eq == envp[i] + 14)
+            continue;
+        char key[160] = "kafka.";
+        size_t n = 6;
+        for (const char *p = envp[i] + 14; p < eq && n + 1 < sizeof(key); p++)
+            key[n++] = *p == '_' ? '.' : (char)tolower((unsigned char)*p);
+        key[n] = '\0';
+        snprintf(origin, sizeof(origin), "environment %.*s", (int)(eq - envp[i]), envp[i]);
+        if (cfg_set(cfg, key, eq + 1, origin, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int cfg_validate(const cfg_t *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const setting_t *s = &settings[i];
+        if (s->type != T_STR || s->def)
+            continue;
+        const char *v = *(char *const *)((const char *)cfg + s->off);
+        if (!v || !*v) {
+            char name[160];
+            env_name(s->name, name, sizeof(name));
+            snprintf(err, errlen, "key '%s' is required: set it in the configuration file or "
+                                  "as the environment variable %s", s->name, name);
+            return -1;
+        }
+    }
+    if (!*cfg->application_id || !*cfg->instance_id) {
+        snprintf(err, errlen, "key '%s' must not be empty",
+                 *cfg->application_id ? "instance.id" : "application.id");
+        return -1;
+    }
+    const char *topics[ENG_OUT_KIND_COUNT + 2];
+    size_t nt = 0;
+    topics[nt++] = cfg->topic_input;
+    topics[nt++] = cfg->topic_dead_letter;
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        topics[nt++] = cfg->topic_out[k];
+    for (size_t i = 0; i < nt; i++) {
+        if (!*topics[i]) {
+            snprintf(err, errlen, "a topic name is empty (every topic.* key needs a name)");
+            return -1;
+        }
+        if (i > 0 && strcmp(topics[i], cfg->topic_input) == 0) {
+            snprintf(err, errlen, "topic '%s' is both the input and an output topic",
+                     topics[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cfg_load(cfg_t *cfg, const char *path, char *const *envp, char *err, size_t errlen)
+{
+    if (path && load_file(cfg, path, err, errlen) != 0)
+        return -1;
+    if (load_env(cfg, envp, err, errlen) != 0)
+        return -1;
+    return cfg_validate(cfg, err, errlen);
+}
+
+int cfg_apply_kafka(const cfg_t *cfg, struct rd_kafka_conf_s *conf, char *err, size_t errlen)
+{
+    char rderr[512];
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->bootstrap_servers, rderr,
+                          sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "key 'bootstrap.servers': %s", rderr);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_kafka; i++) {
+        if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, rderr,
+                              sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "%s: key 'kafka.%s': librdkafka: %s", cfg->kafka[i].origin,
+                     cfg->kafka[i].key, rderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+const char *cfg_changelog_topic(const cfg_t *cfg, char *buf, size_t buflen)
+{
+    if (cfg->topic_changelog && *cfg->topic_changelog)
+        return cfg->topic_changelog;
+    snprintf(buf, buflen, "%s-changelog", cfg->application_id);
+    return buf;
+}
+
+static const char *type_name(const setting_t *s)
+{
+    switch (s->type) {
+    case T_STR:
+        return "string";
+    case T_INT:
+        return "integer";
+    case T_BOOL:
+        return "true|false";
+    case T_ENUM:
+        return s->choices;
+    case T_BYTES:
+        return "size";
+    }
+    return "?";
+}
+
+void cfg_print_help(FILE *out)
+{
+    fprintf(out, "Configuration keys (file: key = value; environment: LOYALTY_<KEY>):\n\n");
+    char name[160];
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const setting_t *s = &settings[i];
+        env_name(s->name, name, sizeof(name));
+        fprintf(out, "  %s (%s, default: %s; env %s)\n      %s\n", s->name, type_name(s),
+                s->def ? (*s->def ? s->def : "\"\"") : "required", name, s->desc);
+    }
+    fprintf(out, "  kafka.<property>\n      Passed to librdkafka as <property> "
+                 "(env LOYALTY_KAFKA_<PROPERTY> with '.' as '_').\n");
+}
+
+void cfg_print_markdown(FILE *out)
+{
+    fprintf(out,
+            "# Configuration\n\n"
+            "<!-- Generated by `loyalty-stream run --help-config=markdown` from the table in\n"
+            "     processor/cfg.c; a test fails when this file and the table disagree. -->\n\n"
+            "`loyalty-stream run --config FILE` reads `key = value` lines (`#` starts a "
+            "comment).\nEvery key can be overridden by an environment variable: `LOYALTY_` "
+            "and the key\nupper-cased with every other character as `_` "
+            "(`bootstrap.servers` → `LOYALTY_BOOTSTRAP_SERVERS`).\nAn unknown key, a bad "
+            "value or a missing required key stops start-up with the file and line.\n\n"
+            "| key | type | default | environment | description |\n"
+            "|---|---|---|---|---|\n");
+    char name[160];
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const setting_t *s = &settings[i];
+        env_name(s->name, name, sizeof(name));
+        fprintf(out, "| `%s` | %s | %s%s%s | `%s` | %s |\n", s->name, type_name(s),
+                s->def ? "`" : "", s->def ? (*s->def ? s->def : "\"\"") : "**required**",
+                s->def ? "`" : "", name, s->desc);
+    }
+    fprintf(out, "\n## librdkafka settings\n\n"
+                 "Keys under `kafka.` are passed to librdkafka without the prefix "
+                 "(`kafka.security.protocol = SASL_SSL`),\nfor the consumer, the producer and "
+                 "the admin client alike. From the environment,\n"
+                 "`LOYALTY_KAFKA_SASL_USERNAME` sets `kafka.sasl.username`. librdkafka "
+                 "rejects an unknown\nproperty or a bad value at start-up; the error names "
+                 "the key and its line.\nThe processor sets these itself and refuses them "
+                 "here: `bootstrap.servers`, `group.id`,\n`transactional.id`, "
+                 "`enable.auto.commit`, `isolation.level`, `enable.idempotence`.\n");
+}
+
+void cfg_destroy(cfg_t *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (settings[i].type == T_STR || enum_as_string(&settings[i]))
+            free(*(char **)((char *)cfg + settings[i].off));
+    for (size_t i = 0; i < cfg->n_kafka; i++) {
+        free(cfg->kafka[i].key);
+        free(cfg->kafka[i].value);
+    }
+    free(cfg->kafka);
+    free(cfg);
+}
