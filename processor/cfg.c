@@ -6,8 +6,8 @@
 #include "cfg.h"
 
 #include <ctype.h>
-#include <librdkafka/rdkafka.h>
 #include <errno.h>
+#include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,8 +25,10 @@ typedef struct setting {
 } setting_t;
 
 #define OFF(f) offsetof(cfg_t, f)
-#define TOPIC_OUT(kind, name, def, what)                                                           \
-    {name, T_STR, def, OFF(topic_out[kind]), 0, 0, NULL, "Topic of " what " events."}
+#define TOPIC_OUT(kind, name, def, what)                                                \
+    {                                                                                   \
+        name, T_STR, def, OFF(topic_out[kind]), 0, 0, NULL, "Topic of " what " events." \
+    }
 
 static const setting_t settings[] = {
     {"application.id", T_STR, "loyalty-stream", OFF(application_id), 0, 0, NULL,
@@ -38,6 +40,10 @@ static const setting_t settings[] = {
      "own stale transaction at once."},
     {"bootstrap.servers", T_STR, NULL, OFF(bootstrap_servers), 0, 0, NULL,
      "Kafka brokers, host:port[,host:port...]. Required."},
+    {"group.static.membership", T_BOOL, "true", OFF(group_static_membership), 0, 0, NULL,
+     "Join the group as a static member (group.instance.id = instance.id): a restarted "
+     "instance takes its partitions back at once, without a rebalance. A stopped instance's "
+     "partitions wait for kafka.session.timeout.ms before moving."},
     {"program.file", T_STR, NULL, OFF(program_file), 0, 0, NULL,
      "The loyalty program (YAML), see docs/PROGRAMS.md. Required."},
     {"topic.input", T_STR, "purchases", OFF(topic_input), 0, 0, NULL,
@@ -84,8 +90,8 @@ static const setting_t settings[] = {
     {"clock", T_ENUM, "wall", OFF(clock), 0, 0, "wall|stream",
      "Time that fires timers: wall = the system clock (production); stream = the largest "
      "event time seen by the task (replays, demos, equality tests)."},
-    {"memory.budget.bytes", T_BYTES, "128MiB", OFF(memory_budget_bytes), 16 << 20,
-     INT64_C(1) << 40, NULL,
+    {"memory.budget.bytes", T_BYTES, "128MiB", OFF(memory_budget_bytes), 16 << 20, INT64_C(1) << 40,
+     NULL,
      "Memory for RocksDB (shared block cache and write buffers of all tasks). Accepts KiB, "
      "MiB, GiB suffixes."},
     {"schema.registry.url", T_STR, "", OFF(schema_registry_url), 0, 0, NULL,
@@ -238,10 +244,9 @@ static int set_kafka(cfg_t *cfg, const char *key, const char *value, const char 
 }
 
 /* librdkafka properties the processor owns: setting them would break exactly-once. */
-static const char *const reserved_kafka[] = {"bootstrap.servers", "metadata.broker.list",
-                                             "group.id", "transactional.id",
-                                             "enable.auto.commit", "isolation.level",
-                                             "enable.idempotence", NULL};
+static const char *const reserved_kafka[] = {
+    "bootstrap.servers",  "metadata.broker.list", "group.id",           "transactional.id",
+    "enable.auto.commit", "isolation.level",      "enable.idempotence", NULL};
 
 int cfg_set(cfg_t *cfg, const char *key, const char *value, const char *origin, char *err,
             size_t errlen)
@@ -249,8 +254,7 @@ int cfg_set(cfg_t *cfg, const char *key, const char *value, const char *origin, 
     if (strncmp(key, "kafka.", 6) == 0 && key[6]) {
         for (size_t i = 0; reserved_kafka[i]; i++) {
             if (strcmp(key + 6, reserved_kafka[i]) == 0) {
-                snprintf(err, errlen,
-                         "%s: key '%s': the processor sets %s itself%s", origin, key,
+                snprintf(err, errlen, "%s: key '%s': the processor sets %s itself%s", origin, key,
                          reserved_kafka[i],
                          strcmp(reserved_kafka[i], "bootstrap.servers") == 0
                              ? " (use the key 'bootstrap.servers')"
@@ -351,8 +355,7 @@ static int load_file(cfg_t *cfg, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot open the configuration file: %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "%s: cannot open the configuration file: %s", path, strerror(errno));
         return -1;
     }
     char line[4096], origin[160];
@@ -361,8 +364,7 @@ static int load_file(cfg_t *cfg, const char *path, char *err, size_t errlen)
         lineno++;
         snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
         if (!strchr(line, '\n') && !feof(f)) {
-            snprintf(err, errlen, "%s: line longer than %zu characters", origin,
-                     sizeof(line) - 2);
+            snprintf(err, errlen, "%s: line longer than %zu characters", origin, sizeof(line) - 2);
             rc = -1;
             break;
         }
@@ -438,8 +440,10 @@ int cfg_validate(const cfg_t *cfg, char *err, size_t errlen)
         if (!v || !*v) {
             char name[160];
             env_name(s->name, name, sizeof(name));
-            snprintf(err, errlen, "key '%s' is required: set it in the configuration file or "
-                                  "as the environment variable %s", s->name, name);
+            snprintf(err, errlen,
+                     "key '%s' is required: set it in the configuration file or "
+                     "as the environment variable %s",
+                     s->name, name);
             return -1;
         }
     }
@@ -460,8 +464,7 @@ int cfg_validate(const cfg_t *cfg, char *err, size_t errlen)
             return -1;
         }
         if (i > 0 && strcmp(topics[i], cfg->topic_input) == 0) {
-            snprintf(err, errlen, "topic '%s' is both the input and an output topic",
-                     topics[i]);
+            snprintf(err, errlen, "topic '%s' is both the input and an output topic", topics[i]);
             return -1;
         }
     }
@@ -486,8 +489,8 @@ int cfg_apply_kafka(const cfg_t *cfg, struct rd_kafka_conf_s *conf, char *err, s
         return -1;
     }
     for (size_t i = 0; i < cfg->n_kafka; i++) {
-        if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, rderr,
-                              sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+        if (rd_kafka_conf_set(conf, cfg->kafka[i].key, cfg->kafka[i].value, rderr, sizeof(rderr)) !=
+            RD_KAFKA_CONF_OK) {
             snprintf(err, errlen, "%s: key 'kafka.%s': librdkafka: %s", cfg->kafka[i].origin,
                      cfg->kafka[i].key, rderr);
             return -1;
@@ -537,17 +540,16 @@ void cfg_print_help(FILE *out)
 
 void cfg_print_markdown(FILE *out)
 {
-    fprintf(out,
-            "# Configuration\n\n"
-            "<!-- Generated by `loyalty-stream run --help-config=markdown` from the table in\n"
-            "     processor/cfg.c; a test fails when this file and the table disagree. -->\n\n"
-            "`loyalty-stream run --config FILE` reads `key = value` lines (`#` starts a "
-            "comment).\nEvery key can be overridden by an environment variable: `LOYALTY_` "
-            "and the key\nupper-cased with every other character as `_` "
-            "(`bootstrap.servers` → `LOYALTY_BOOTSTRAP_SERVERS`).\nAn unknown key, a bad "
-            "value or a missing required key stops start-up with the file and line.\n\n"
-            "| key | type | default | environment | description |\n"
-            "|---|---|---|---|---|\n");
+    fprintf(out, "# Configuration\n\n"
+                 "<!-- Generated by `loyalty-stream run --help-config=markdown` from the table in\n"
+                 "     processor/cfg.c; a test fails when this file and the table disagree. -->\n\n"
+                 "`loyalty-stream run --config FILE` reads `key = value` lines (`#` starts a "
+                 "comment).\nEvery key can be overridden by an environment variable: `LOYALTY_` "
+                 "and the key\nupper-cased with every other character as `_` "
+                 "(`bootstrap.servers` → `LOYALTY_BOOTSTRAP_SERVERS`).\nAn unknown key, a bad "
+                 "value or a missing required key stops start-up with the file and line.\n\n"
+                 "| key | type | default | environment | description |\n"
+                 "|---|---|---|---|---|\n");
     char name[160];
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const setting_t *s = &settings[i];

@@ -26,7 +26,7 @@ typedef enum { CFG_CLOCK_WALL = 0, CFG_CLOCK_STREAM = 1 } cfg_clock_t;
 
 /** One `kafka.*` setting, in file order, with where it came from (for error messages). */
 typedef struct cfg_kv {
-    char *key;   /* without the "kafka." prefix */
+    char *key; /* without the "kafka." prefix */
     char *value;
     char origin[160]; /* "path:line" or "environment LOYALTY_KAFKA_..." */
 } cfg_kv_t;
@@ -36,6 +36,7 @@ typedef struct cfg {
     char *application_id;
     char *instance_id;
     char *bootstrap_servers;
+    bool group_static_membership;
     char *topic_input;
     char *topic_changelog; /* "" in the file = "<application.id>-changelog" */
     char *topic_dead_letter;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 struct embk {
-    rd_kafka_t *owner;               /* owns the mock cluster's threads */
+    rd_kafka_t *owner;                 /* owns the mock cluster's threads */
     rd_kafka_mock_cluster_t *mcluster; /* borrowed from owner's lifetime */
     int broker_cnt;
 };
@@ -59,8 +59,7 @@ const char *embk_bootstraps(const embk_t *ek)
 int embk_topic_create(embk_t *ek, const char *topic, int partitions, char *err, size_t errlen)
 {
     if (partitions < 1) {
-        snprintf(err, errlen, "topic %s: partition count %d must be at least 1", topic,
-                 partitions);
+        snprintf(err, errlen, "topic %s: partition count %d must be at least 1", topic, partitions);
         return -1;
     }
     int rf = ek->broker_cnt < 3 ? ek->broker_cnt : 3;

@@ -48,7 +48,7 @@ typedef struct eng_attrs {
     int32_t birth_month; /* 1..12 */
     int32_t birth_day;   /* 1..31 */
     bool has_member_since;
-    int64_t member_since; /* ms */
+    int64_t member_since;              /* ms */
     char account_status[ENG_NAME_MAX]; /* "" = not given */
 } eng_attrs_t;
 
@@ -91,18 +91,18 @@ typedef enum {
 typedef struct eng_tier_changed {
     char from_tier[ENG_NAME_MAX];
     char to_tier[ENG_NAME_MAX];
-    int32_t direction;           /* +1 promotion, -1 demotion */
-    char reason[ENG_NAME_MAX];   /* "qualification", "inactivity", "period_end", ... */
-    int64_t qualifying_value;    /* the metric that decided it (minor units or count) */
+    int32_t direction;         /* +1 promotion, -1 demotion */
+    char reason[ENG_NAME_MAX]; /* "qualification", "inactivity", "period_end", ... */
+    int64_t qualifying_value;  /* the metric that decided it (minor units or count) */
 } eng_tier_changed_t;
 
 typedef struct eng_bonus_earned {
     int64_t points;
-    int32_t rate_bp;              /* effective rate in basis points (1% = 100) */
-    char tier[ENG_NAME_MAX];      /* tier at the time of earning */
-    char source[ENG_NAME_MAX];    /* "purchase", "period", "stamp", "birthday", "basket" */
-    int64_t usable_from;          /* ms */
-    int64_t expires_at;           /* ms or ENG_TIME_NEVER */
+    int32_t rate_bp;           /* effective rate in basis points (1% = 100) */
+    char tier[ENG_NAME_MAX];   /* tier at the time of earning */
+    char source[ENG_NAME_MAX]; /* "purchase", "period", "stamp", "birthday", "basket" */
+    int64_t usable_from;       /* ms */
+    int64_t expires_at;        /* ms or ENG_TIME_NEVER */
 } eng_bonus_earned_t;
 
 typedef struct eng_expiry_warning {
@@ -124,7 +124,7 @@ typedef struct eng_points_reversed {
 
 typedef struct eng_points_redeemed {
     int64_t points;
-    int64_t value;      /* the discount it paid, minor units */
+    int64_t value; /* the discount it paid, minor units */
     int64_t balance_after;
 } eng_points_redeemed_t;
 
@@ -163,8 +163,8 @@ typedef struct eng_output {
     eng_out_kind_t kind;
     char output_id[ENG_OUT_ID_MAX];
     char customer_id[ENG_ID_MAX];
-    int64_t time_ms;              /* the cause's time: event time or the timer's due time */
-    char cause_id[ENG_ID_MAX];    /* the input event id, or "" for a timer */
+    int64_t time_ms;           /* the cause's time: event time or the timer's due time */
+    char cause_id[ENG_ID_MAX]; /* the input event id, or "" for a timer */
     char currency[ENG_CURRENCY_MAX];
     union {
         eng_tier_changed_t tier_changed;
@@ -183,10 +183,10 @@ typedef struct eng_output {
 /* ------------------------------------------------------------------ timers */
 
 typedef enum {
-    ENG_TIMER_EXPIRY = 1,      /* a lot expires */
-    ENG_TIMER_WARNING = 2,     /* an expiry or downgrade warning is due */
-    ENG_TIMER_PERIOD_END = 3,  /* a qualification/award period ends */
-    ENG_TIMER_INACTIVITY = 4,  /* an inactivity demotion step is due */
+    ENG_TIMER_EXPIRY = 1,     /* a lot expires */
+    ENG_TIMER_WARNING = 2,    /* an expiry or downgrade warning is due */
+    ENG_TIMER_PERIOD_END = 3, /* a qualification/award period ends */
+    ENG_TIMER_INACTIVITY = 4, /* an inactivity demotion step is due */
 } eng_timer_kind_t;
 
 /** A timer the engine asks for: fire eng_on_timer for customer_id at due_ms. */

@@ -52,9 +52,9 @@ static void produce_str(rd_kafka_t *p, const char *topic, int32_t part, const ch
                         const char *val)
 {
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-        RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE((void *)val, strlen(val)),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part), RD_KAFKA_V_KEY(key, strlen(key)),
+        RD_KAFKA_V_VALUE((void *)val, strlen(val)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_END);
     while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         rd_kafka_poll(p, 10);
         e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
@@ -88,8 +88,7 @@ static void test_read_committed_sees_exactly_committed_records_in_order(void **s
              * partition registration can fail with INVALID_TXN_STATE; see docs/KAFKA.md). */
             assert_int_equal(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
             must(rd_kafka_abort_transaction(p, 30000), "abort_transaction");
-        }
-        else
+        } else
             must(rd_kafka_commit_transaction(p, 30000), "commit_transaction");
     }
     rd_kafka_destroy(p);
@@ -153,8 +152,7 @@ static void send_offsets(rd_kafka_t *p, rd_kafka_t *c, const char *topic, int64_
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(offs, topic, 0)->offset = next;
     rd_kafka_consumer_group_metadata_t *gm = rd_kafka_consumer_group_metadata(c);
-    must(rd_kafka_send_offsets_to_transaction(p, offs, gm, 30000),
-         "send_offsets_to_transaction");
+    must(rd_kafka_send_offsets_to_transaction(p, offs, gm, 30000), "send_offsets_to_transaction");
     rd_kafka_consumer_group_metadata_destroy(gm);
     rd_kafka_topic_partition_list_destroy(offs);
 }
@@ -180,8 +178,14 @@ static void test_send_offsets_to_transaction_commits_group_offsets(void **state)
     }
     must(rd_kafka_commit_transaction(p, 30000), "commit_transaction");
 
-    const char *ckv[] = {"group.id", group, "enable.auto.commit", "false",
-                         "auto.offset.reset", "earliest", "isolation.level", "read_committed",
+    const char *ckv[] = {"group.id",
+                         group,
+                         "enable.auto.commit",
+                         "false",
+                         "auto.offset.reset",
+                         "earliest",
+                         "isolation.level",
+                         "read_committed",
                          NULL};
     rd_kafka_t *c = tk_client_new(RD_KAFKA_CONSUMER, bootstrap, ckv);
     assert_non_null(c);

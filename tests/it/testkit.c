@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int tk_bootstrap(char *out, size_t outlen)
@@ -130,12 +131,17 @@ static char *dup_bytes(const void *p, size_t len)
     return s;
 }
 
-tk_record_t *tk_consume_all(const char *bootstrap, const char *topic, int read_committed,
-                            size_t *n)
+tk_record_t *tk_consume_all(const char *bootstrap, const char *topic, int read_committed, size_t *n)
 {
-    const char *kv[] = {"group.id", "testkit-reader", "enable.partition.eof", "true",
-                        "isolation.level", read_committed ? "read_committed" : "read_uncommitted",
-                        "enable.auto.commit", "false", NULL};
+    const char *kv[] = {"group.id",
+                        "testkit-reader",
+                        "enable.partition.eof",
+                        "true",
+                        "isolation.level",
+                        read_committed ? "read_committed" : "read_uncommitted",
+                        "enable.auto.commit",
+                        "false",
+                        NULL};
     rd_kafka_t *rk = tk_client_new(RD_KAFKA_CONSUMER, bootstrap, kv);
     if (!rk)
         return NULL;
@@ -194,4 +200,75 @@ void tk_records_free(tk_record_t *recs, size_t n)
         free(recs[i].value);
     }
     free(recs);
+}
+
+int tk_produce_counter_input(const char *bootstrap, const char *topic, int partitions, int n,
+                             int keys)
+{
+    const char *kv[] = {"enable.idempotence", "true", "linger.ms", "5", NULL};
+    rd_kafka_t *p = tk_client_new(RD_KAFKA_PRODUCER, bootstrap, kv);
+    if (!p)
+        return -1;
+    char key[32], val[32];
+    for (int i = 0; i < n; i++) {
+        int k = i % keys;
+        snprintf(key, sizeof(key), "k%d", k);
+        snprintf(val, sizeof(val), "r%d", i);
+        rd_kafka_resp_err_t e;
+        while ((e = rd_kafka_producev(
+                    p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(k % partitions),
+                    RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(val, strlen(val)),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(p, 10);
+        if (e) {
+            fprintf(stderr, "produce %s: %s\n", topic, rd_kafka_err2str(e));
+            rd_kafka_destroy(p);
+            return -1;
+        }
+    }
+    int rc = rd_kafka_flush(p, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+    rd_kafka_destroy(p);
+    return rc;
+}
+
+int tk_spawn(char *const *argv, char *const *env, const char *log_path)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        FILE *f = fopen(log_path, "a");
+        if (f) {
+            dup2(fileno(f), 2);
+            dup2(fileno(f), 1);
+        }
+        for (size_t i = 0; env && env[i]; i++)
+            putenv(env[i]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return (int)pid;
+}
+
+int tk_wait(int pid, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        usleep(20000);
+    }
+    return -1;
+}
+
+long tk_count(const char *bootstrap, const char *topic)
+{
+    size_t n = 0;
+    tk_record_t *r = tk_consume_all(bootstrap, topic, 1, &n);
+    if (!r)
+        return -1;
+    tk_records_free(r, n);
+    return (long)n;
 }

@@ -29,8 +29,7 @@ int tk_create_topic(const char *bootstrap, const char *topic, int partitions, in
                     const char *const *configs);
 
 /** @brief A new client with bootstrap.servers set plus NULL-terminated key, value pairs. */
-rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap,
-                          const char *const *kv);
+rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv);
 
 /** One record as read back by tk_consume_all (key and value are NUL-terminated copies). */
 typedef struct tk_record {
@@ -53,3 +52,24 @@ tk_record_t *tk_consume_all(const char *bootstrap, const char *topic, int read_c
 void tk_records_free(tk_record_t *recs, size_t n);
 
 #endif
+
+/**
+ * @brief Produce @p n records "r<i>" with keys "k<i % keys>" to @p topic, partition
+ *        (i % keys) % partitions, idempotently, and wait for delivery. @returns 0 or -1.
+ */
+int tk_produce_counter_input(const char *bootstrap, const char *topic, int partitions, int n,
+                             int keys);
+
+/**
+ * @brief Start @p argv[0] as a child process with extra environment @p env (NULL-terminated
+ *        "NAME=value" strings, may be NULL). Its stderr goes to @p log_path (appended).
+ * @returns the pid, or -1.
+ */
+int tk_spawn(char *const *argv, char *const *env, const char *log_path);
+
+/** @brief Wait up to @p timeout_ms for @p pid; @returns its exit code, 128+signal, or -1 on
+ * timeout. */
+int tk_wait(int pid, int timeout_ms);
+
+/** @brief Count the records of @p topic a read_committed reader sees now. -1 on error. */
+long tk_count(const char *bootstrap, const char *topic);

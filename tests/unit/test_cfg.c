@@ -61,13 +61,15 @@ static void test_file_values_override_defaults(void **state)
 static void test_environment_overrides_file_and_sets_kafka_keys(void **state)
 {
     (void)state;
-    char *envp[] = {"LOYALTY_BOOTSTRAP_SERVERS=env:1", "LOYALTY_INSTANCE_ID=pod-3",
-                    "LOYALTY_TOPIC_TIER_CHANGED=tiers", "LOYALTY_KAFKA_SASL_USERNAME=alice",
-                    "UNRELATED=1", NULL};
+    char *envp[] = {"LOYALTY_BOOTSTRAP_SERVERS=env:1",
+                    "LOYALTY_INSTANCE_ID=pod-3",
+                    "LOYALTY_TOPIC_TIER_CHANGED=tiers",
+                    "LOYALTY_KAFKA_SASL_USERNAME=alice",
+                    "UNRELATED=1",
+                    NULL};
     cfg_t *c;
     char err[512] = "";
-    assert_int_equal(load(&c, "bootstrap.servers=file:1\nprogram.file=p\n", envp, err,
-                          sizeof(err)),
+    assert_int_equal(load(&c, "bootstrap.servers=file:1\nprogram.file=p\n", envp, err, sizeof(err)),
                      0);
     assert_string_equal(c->bootstrap_servers, "env:1");
     assert_string_equal(c->instance_id, "pod-3");
@@ -83,9 +85,8 @@ static void test_unknown_key_names_line_and_suggests(void **state)
     (void)state;
     cfg_t *c;
     char err[512] = "";
-    assert_int_equal(load(&c, "bootstrap.servers=x\n\ncommit.intervall.ms = 5\n", NULL, err,
-                          sizeof(err)),
-                     -1);
+    assert_int_equal(
+        load(&c, "bootstrap.servers=x\n\ncommit.intervall.ms = 5\n", NULL, err, sizeof(err)), -1);
     assert_non_null(strstr(err, ":3: unknown key 'commit.intervall.ms'"));
     assert_non_null(strstr(err, "did you mean 'commit.interval.ms'"));
     cfg_destroy(c);
@@ -144,8 +145,8 @@ static void test_librdkafka_rejects_bad_passthrough_with_origin(void **state)
     (void)state;
     cfg_t *c;
     char err[512] = "";
-    assert_int_equal(load(&c, "bootstrap.servers=b\nprogram.file=p\nkafka.no.such.thing=1\n",
-                          NULL, err, sizeof(err)),
+    assert_int_equal(load(&c, "bootstrap.servers=b\nprogram.file=p\nkafka.no.such.thing=1\n", NULL,
+                          err, sizeof(err)),
                      0);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     assert_int_equal(cfg_apply_kafka(c, conf, err, sizeof(err)), -1);

@@ -1,0 +1,957 @@
+/*
+ * pipe: see pipe.h for the protocol. The one idea to hold while reading: nothing becomes
+ * durable outside Kafka until commit_transaction has returned success; everything before
+ * that point can be thrown away (abort + hooks.aborted + seek back), and everything after
+ * it can be redone from the changelog (restore). The crash points (LOYALTY_CRASH_POINT)
+ * sit exactly on those boundaries so the integration tests can prove it.
+ */
+#include "pipe.h"
+
+#include "log.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef enum { TASK_NONE = 0, TASK_RESTORING, TASK_ACTIVE } task_state_t;
+
+typedef struct task {
+    task_state_t state;
+    bool in_txn;              /* processed something in the open transaction */
+    int64_t txn_first_offset; /* first input offset of the open transaction, -1 = none */
+    int64_t next_offset;      /* offset after the last processed record, -1 = none yet */
+    int64_t clog_next;        /* changelog offset after this transaction's last record */
+    int64_t restored;         /* changelog records applied since assignment */
+} task_t;
+
+typedef enum { CRASH_NONE, CRASH_AFTER_PRODUCE, CRASH_AFTER_COMMIT, CRASH_AFTER_STORE } crash_t;
+
+struct pipe {
+    const cfg_t *cfg;
+    const pipe_hooks_t *hooks;
+    char changelog[256];
+    int32_t n_parts;
+    task_t *tasks; /* indexed by partition */
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    rd_kafka_t *restorer; /* reads changelog partitions of restoring tasks */
+    bool txn_open;
+    int64_t txn_started_ms;
+    int64_t txn_records;
+    bool fatal;
+    char fatal_err[512];
+    crash_t crash;
+    int64_t crash_after; /* crash at the N-th committed transaction */
+    pipe_stats_t stats;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------ crash points */
+
+static void crash_points_init(pipe_t *pp)
+{
+    const char *cp = getenv("LOYALTY_CRASH_POINT");
+    const char *after = getenv("LOYALTY_CRASH_AFTER");
+    pp->crash = CRASH_NONE;
+    if (!cp || !*cp)
+        return;
+    if (!strcmp(cp, "after_produce"))
+        pp->crash = CRASH_AFTER_PRODUCE;
+    else if (!strcmp(cp, "after_commit"))
+        pp->crash = CRASH_AFTER_COMMIT;
+    else if (!strcmp(cp, "after_store"))
+        pp->crash = CRASH_AFTER_STORE;
+    else
+        log_warn("pipe", "unknown LOYALTY_CRASH_POINT ignored", "value=\"%s\"", cp);
+    pp->crash_after = after ? atoll(after) : 1;
+    if (pp->crash != CRASH_NONE)
+        log_warn("pipe", "crash point armed (test switch)", "point=%s after=%lld", cp,
+                 (long long)pp->crash_after);
+}
+
+static void crash_point(pipe_t *pp, crash_t where)
+{
+    if (pp->crash == where && pp->stats.transactions + 1 >= pp->crash_after) {
+        log_warn("pipe", "crash point reached: exiting now", "point=%d", (int)where);
+        _exit(86);
+    }
+}
+
+/* ------------------------------------------------------------------ errors */
+
+/* Classify a transactional API error: PIPE_ABORT when the transaction can be aborted and
+ * the loop go on, PIPE_FATAL otherwise. Consumes @p e. */
+static int txn_error(pipe_t *pp, rd_kafka_error_t *e, const char *what, char *err, size_t errlen)
+{
+    int rc = rd_kafka_error_is_fatal(e)             ? PIPE_FATAL
+             : rd_kafka_error_txn_requires_abort(e) ? PIPE_ABORT
+                                                    : PIPE_FATAL;
+    snprintf(err, errlen, "%s: %s%s", what, rd_kafka_error_string(e),
+             rc == PIPE_FATAL ? " (fatal)" : "");
+    rd_kafka_error_destroy(e);
+    (void)pp;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ headers */
+
+int pipe_rec_header(const pipe_rec_t *rec, const char *name, const void **value, size_t *size)
+{
+    rd_kafka_headers_t *hdrs = (rd_kafka_headers_t *)rec->headers_;
+    if (!hdrs)
+        return -1;
+    return rd_kafka_header_get_last(hdrs, name, value, size) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+static void rec_from_msg(const rd_kafka_message_t *m, pipe_rec_t *r)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    rd_kafka_timestamp_type_t tstype;
+    r->topic = rd_kafka_topic_name(m->rkt);
+    r->partition = m->partition;
+    r->offset = m->offset;
+    r->timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+    r->key = m->key;
+    r->key_len = m->key_len;
+    r->value = m->payload;
+    r->value_len = m->len;
+    /* rd_kafka_message_headers wants a non-const message; it only parses lazily. */
+    if (rd_kafka_message_headers((rd_kafka_message_t *)m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hdrs = NULL;
+    r->headers_ = hdrs;
+}
+
+/* ------------------------------------------------------------------ producing */
+
+static int txn_begin(pipe_t *pp, char *err, size_t errlen);
+
+static int produce(pipe_t *pp, const char *topic, int32_t partition, const void *key,
+                   size_t key_len, const void *value, size_t value_len, const pipe_header_t *hdrs,
+                   size_t n_hdrs, void *opaque, char *err, size_t errlen)
+{
+    int rc = txn_begin(pp, err, errlen);
+    if (rc != PIPE_OK)
+        return rc;
+    rd_kafka_headers_t *h = NULL;
+    if (n_hdrs) {
+        h = rd_kafka_headers_new(n_hdrs);
+        for (size_t i = 0; i < n_hdrs; i++)
+            rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, (ssize_t)hdrs[i].size);
+    }
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            pp->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            pp->stats.records_out++;
+            return PIPE_OK; /* the headers now belong to the message */
+        }
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(pp->producer, 10);
+            continue;
+        }
+        if (h)
+            rd_kafka_headers_destroy(h);
+        snprintf(err, errlen, "producing to %s: %s", topic, rd_kafka_err2str(e));
+        return e == RD_KAFKA_RESP_ERR__FATAL ? PIPE_FATAL : PIPE_ABORT;
+    }
+}
+
+int pipe_produce(pipe_t *pp, const char *topic, int32_t partition, const void *key, size_t key_len,
+                 const void *value, size_t value_len, const pipe_header_t *hdrs, size_t n_hdrs,
+                 char *err, size_t errlen)
+{
+    return produce(pp, topic, partition, key, key_len, value, value_len, hdrs, n_hdrs, NULL, err,
+                   errlen);
+}
+
+int pipe_produce_changelog(pipe_t *pp, int32_t p, const void *key, size_t key_len,
+                           const void *value, size_t value_len, const pipe_header_t *hdrs,
+                           size_t n_hdrs, char *err, size_t errlen)
+{
+    /* The opaque tags the delivery report with the task (p + 1, so 0 means "no task"). */
+    return produce(pp, pp->changelog, p, key, key_len, value, value_len, hdrs, n_hdrs,
+                   (void *)(intptr_t)(p + 1), err, errlen);
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    pipe_t *pp = opaque;
+    intptr_t tag = (intptr_t)m->_private;
+    if (m->err) {
+        /* The transaction is now in an abortable state; commit will report it. */
+        log_warn("pipe", "delivery failed", "topic=%s partition=%d err=\"%s\"",
+                 rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err));
+        return;
+    }
+    if (tag > 0 && tag <= pp->n_parts) {
+        task_t *t = &pp->tasks[tag - 1];
+        if (m->offset + 1 > t->clog_next)
+            t->clog_next = m->offset + 1;
+    }
+}
+
+/* ------------------------------------------------------------------ transactions */
+
+static int txn_begin(pipe_t *pp, char *err, size_t errlen)
+{
+    if (pp->txn_open)
+        return PIPE_OK;
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(pp->producer);
+    if (e)
+        return txn_error(pp, e, "begin_transaction", err, errlen);
+    pp->txn_open = true;
+    pp->txn_started_ms = mono_ms();
+    pp->txn_records = 0;
+    for (int32_t p = 0; p < pp->n_parts; p++) {
+        pp->tasks[p].clog_next = -1;
+        pp->tasks[p].txn_first_offset = -1;
+    }
+    return PIPE_OK;
+}
+
+/* Abort the open transaction, drop staged state, seek tasks back. Fatal if abort fails. */
+static int txn_abort(pipe_t *pp, const char *why, char *err, size_t errlen)
+{
+    log_warn("pipe", "aborting transaction", "reason=\"%s\"", why);
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(pp->producer, -1);
+    if (e) {
+        /* librdkafka issue #4849 can make an abort fail fatally (docs/KAFKA.md). Nothing
+         * was committed, so stopping is safe; the orchestrator restarts us. */
+        txn_error(pp, e, "abort_transaction", err, errlen);
+        return PIPE_FATAL;
+    }
+    pp->txn_open = false;
+    pp->stats.aborts++;
+    rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(pp->n_parts);
+    for (int32_t p = 0; p < pp->n_parts; p++) {
+        task_t *t = &pp->tasks[p];
+        if (t->in_txn && pp->hooks->aborted)
+            pp->hooks->aborted(pp->hooks->opaque, p);
+        if (t->txn_first_offset >= 0 && t->state == TASK_ACTIVE) {
+            rd_kafka_topic_partition_list_add(seek, pp->cfg->topic_input, p)->offset =
+                t->txn_first_offset;
+            t->next_offset = t->txn_first_offset;
+        }
+        t->in_txn = false;
+        t->txn_first_offset = -1;
+        t->clog_next = -1;
+    }
+    int rc = PIPE_OK;
+    if (seek->cnt > 0) {
+        rd_kafka_error_t *se = rd_kafka_seek_partitions(pp->consumer, seek, 10000);
+        if (se) {
+            snprintf(err, errlen, "seeking back after abort: %s", rd_kafka_error_string(se));
+            rd_kafka_error_destroy(se);
+            rc = PIPE_FATAL;
+        }
+        for (int i = 0; rc == PIPE_OK && i < seek->cnt; i++) {
+            if (seek->elems[i].err) {
+                snprintf(err, errlen, "seeking %s [%d] back after abort: %s", seek->elems[i].topic,
+                         (int)seek->elems[i].partition, rd_kafka_err2str(seek->elems[i].err));
+                rc = PIPE_FATAL;
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+    return rc;
+}
+
+static int txn_send_offsets(pipe_t *pp, char *err, size_t errlen)
+{
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(pp->n_parts);
+    for (int32_t p = 0; p < pp->n_parts; p++)
+        if (pp->tasks[p].txn_first_offset >= 0)
+            rd_kafka_topic_partition_list_add(offs, pp->cfg->topic_input, p)->offset =
+                pp->tasks[p].next_offset;
+    int rc = PIPE_OK;
+    if (offs->cnt > 0) {
+        rd_kafka_consumer_group_metadata_t *gm = rd_kafka_consumer_group_metadata(pp->consumer);
+        rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(pp->producer, offs, gm, -1);
+        rd_kafka_consumer_group_metadata_destroy(gm);
+        if (e)
+            rc = txn_error(pp, e, "send_offsets_to_transaction", err, errlen);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    return rc;
+}
+
+/* Commit the open transaction: flush states, send offsets, commit, then durable state. */
+static int txn_commit(pipe_t *pp, char *err, size_t errlen)
+{
+    if (!pp->txn_open)
+        return PIPE_OK;
+    int rc = PIPE_OK;
+    for (int32_t p = 0; rc == PIPE_OK && p < pp->n_parts; p++)
+        if (pp->tasks[p].in_txn && pp->hooks->flush)
+            rc = pp->hooks->flush(pp->hooks->opaque, pp, p, err, errlen);
+    if (rc == PIPE_OK)
+        rc = txn_send_offsets(pp, err, errlen);
+    if (rc == PIPE_OK && pp->crash == CRASH_AFTER_PRODUCE) {
+        rd_kafka_flush(pp->producer, 30000); /* the records are in the log, uncommitted */
+        crash_point(pp, CRASH_AFTER_PRODUCE);
+    }
+    if (rc == PIPE_OK) {
+        rd_kafka_error_t *e;
+        while ((e = rd_kafka_commit_transaction(pp->producer, -1)) &&
+               rd_kafka_error_is_retriable(e)) {
+            log_warn("pipe", "commit_transaction retriable error, retrying", "err=\"%s\"",
+                     rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        if (e)
+            rc = txn_error(pp, e, "commit_transaction", err, errlen);
+    }
+    if (rc == PIPE_ABORT) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", err);
+        return txn_abort(pp, why, err, errlen) == PIPE_OK ? PIPE_ABORT : PIPE_FATAL;
+    }
+    if (rc != PIPE_OK)
+        return rc;
+    rd_kafka_poll(pp->producer, 0); /* serve remaining delivery reports (changelog offsets) */
+    pp->txn_open = false;
+    crash_point(pp, CRASH_AFTER_COMMIT);
+    for (int32_t p = 0; p < pp->n_parts; p++) {
+        task_t *t = &pp->tasks[p];
+        if (!t->in_txn)
+            continue;
+        /* Kafka has the transaction: a failure here loses no data (restore redoes it)
+         * but the local store can no longer be trusted, so it is fatal. */
+        if (pp->hooks->committed &&
+            pp->hooks->committed(pp->hooks->opaque, p,
+                                 t->txn_first_offset >= 0 ? t->next_offset : -1, t->clog_next, err,
+                                 errlen) != PIPE_OK)
+            return PIPE_FATAL;
+        t->in_txn = false;
+        t->txn_first_offset = -1;
+    }
+    pp->stats.transactions++;
+    crash_point(pp, CRASH_AFTER_STORE);
+    return PIPE_OK;
+}
+
+/* ------------------------------------------------------------------ tasks and restore */
+
+static int task_open(pipe_t *pp, int32_t p, char *err, size_t errlen)
+{
+    task_t *t = &pp->tasks[p];
+    int64_t from = -1;
+    if (pp->hooks->task_open &&
+        pp->hooks->task_open(pp->hooks->opaque, p, &from, err, errlen) != PIPE_OK)
+        return PIPE_FATAL;
+    memset(t, 0, sizeof(*t));
+    t->state = TASK_RESTORING;
+    t->txn_first_offset = -1;
+    t->next_offset = -1;
+    t->clog_next = -1;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, pp->changelog, p)->offset =
+        from >= 0 ? from : RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_error_t *e = rd_kafka_incremental_assign(pp->restorer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        snprintf(err, errlen, "restoring task %d: assigning changelog %s [%d]: %s", (int)p,
+                 pp->changelog, (int)p, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return PIPE_FATAL;
+    }
+    pp->stats.tasks++;
+    pp->stats.restoring++;
+    log_info("pipe", "task assigned: restoring", "task=%d changelog=%s from=%lld", (int)p,
+             pp->changelog, (long long)from);
+    return PIPE_OK;
+}
+
+static void restorer_unassign(pipe_t *pp, int32_t p)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, pp->changelog, p);
+    rd_kafka_error_t *e = rd_kafka_incremental_unassign(pp->restorer, l);
+    if (e) {
+        log_warn("pipe", "unassigning changelog partition failed", "task=%d err=\"%s\"", (int)p,
+                 rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void task_close(pipe_t *pp, int32_t p)
+{
+    task_t *t = &pp->tasks[p];
+    if (t->state == TASK_NONE)
+        return;
+    if (t->state == TASK_RESTORING) {
+        restorer_unassign(pp, p);
+        pp->stats.restoring--;
+    }
+    if (pp->hooks->task_close)
+        pp->hooks->task_close(pp->hooks->opaque, p);
+    t->state = TASK_NONE;
+    pp->stats.tasks--;
+    log_info("pipe", "task closed", "task=%d", (int)p);
+}
+
+static int task_activate(pipe_t *pp, int32_t p, char *err, size_t errlen)
+{
+    task_t *t = &pp->tasks[p];
+    restorer_unassign(pp, p);
+    if (pp->hooks->restored &&
+        pp->hooks->restored(pp->hooks->opaque, p, t->restored, err, errlen) != PIPE_OK)
+        return PIPE_FATAL;
+    t->state = TASK_ACTIVE;
+    pp->stats.restoring--;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, pp->cfg->topic_input, p);
+    rd_kafka_resp_err_t e = rd_kafka_resume_partitions(pp->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        snprintf(err, errlen, "resuming input partition %d: %s", (int)p, rd_kafka_err2str(e));
+        return PIPE_FATAL;
+    }
+    log_info("pipe", "task restored: processing", "task=%d restored_records=%lld", (int)p,
+             (long long)t->restored);
+    return PIPE_OK;
+}
+
+/* Read up to a bounded batch from the changelog for restoring tasks. */
+#define RESTORE_BATCH 1024
+static int restore_step(pipe_t *pp, int timeout_ms, char *err, size_t errlen)
+{
+    if (pp->stats.restoring == 0)
+        return PIPE_OK;
+    rd_kafka_message_t *msgs[RESTORE_BATCH];
+    rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(pp->restorer);
+    ssize_t n = rd_kafka_consume_batch_queue(q, timeout_ms, msgs, RESTORE_BATCH);
+    rd_kafka_queue_destroy(q);
+    int rc = PIPE_OK;
+    pipe_rec_t recs[64];
+    size_t nrec = 0;
+    int32_t cur = -1;
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        bool flush_now = nrec == 64 || (nrec && m->partition != cur) || m->err;
+        if (rc == PIPE_OK && flush_now && nrec) {
+            rc = pp->hooks->restore(pp->hooks->opaque, cur, recs, nrec, err, errlen);
+            nrec = 0;
+        }
+        if (rc != PIPE_OK)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (m->partition < pp->n_parts && pp->tasks[m->partition].state == TASK_RESTORING)
+                rc = task_activate(pp, m->partition, err, errlen);
+        } else if (m->err) {
+            snprintf(err, errlen, "reading changelog %s [%d]: %s", pp->changelog, (int)m->partition,
+                     rd_kafka_message_errstr(m));
+            rc = PIPE_FATAL;
+        } else if (m->partition < pp->n_parts && pp->tasks[m->partition].state == TASK_RESTORING) {
+            cur = m->partition;
+            rec_from_msg(m, &recs[nrec++]);
+            pp->tasks[cur].restored++;
+            pp->stats.restored++;
+        }
+    }
+    if (rc == PIPE_OK && nrec)
+        rc = pp->hooks->restore(pp->hooks->opaque, cur, recs, nrec, err, errlen);
+    for (ssize_t i = 0; i < n; i++)
+        rd_kafka_message_destroy(msgs[i]);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ rebalance */
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    pipe_t *pp = opaque;
+    char err[512];
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts); /* positions: the group's committed offsets */
+        rd_kafka_pause_partitions(rk, parts);
+        for (int i = 0; i < parts->cnt && !pp->fatal; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p >= pp->n_parts) {
+                snprintf(pp->fatal_err, sizeof(pp->fatal_err),
+                         "assigned input partition %d but the input had %d partitions at "
+                         "start-up: restart to pick up the new partition count",
+                         (int)p, (int)pp->n_parts);
+                pp->fatal = true;
+            } else if (task_open(pp, p, err, sizeof(err)) != PIPE_OK) {
+                snprintf(pp->fatal_err, sizeof(pp->fatal_err), "%s", err);
+                pp->fatal = true;
+            }
+        }
+        return;
+    }
+    /* Revocation (or lost): finish the open transaction while we still own the partitions.
+     * After a fatal error nothing may be committed: staged state is dropped. */
+    if (pp->txn_open && pp->fatal) {
+        for (int32_t p = 0; p < pp->n_parts; p++)
+            if (pp->tasks[p].in_txn && pp->hooks->aborted)
+                pp->hooks->aborted(pp->hooks->opaque, p);
+        pp->txn_open = false;
+    } else if (pp->txn_open) {
+        int rc = e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)
+                     ? txn_commit(pp, err, sizeof(err))
+                     : txn_abort(pp, "partitions lost", err, sizeof(err));
+        if (rc == PIPE_FATAL) {
+            snprintf(pp->fatal_err, sizeof(pp->fatal_err), "%s", err);
+            pp->fatal = true;
+        }
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].partition < pp->n_parts)
+            task_close(pp, parts->elems[i].partition);
+    rd_kafka_assign(rk, NULL);
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+/* librdkafka's own log lines, as ours (mod=rdkafka). kafka.* keys go to every client, so
+ * "is a consumer property and will be ignored by this producer" is expected: debug. */
+static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    log_level_t l = level <= 3   ? LOG_ERROR
+                    : level == 4 ? LOG_WARN
+                    : level <= 6 ? LOG_INFO
+                                 : LOG_DEBUG;
+    if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this"))
+        l = LOG_DEBUG;
+    if (log_enabled(l))
+        log_emit(l, "rdkafka", buf, "client=%s facility=%s", rd_kafka_name(rk), fac);
+}
+
+static rd_kafka_conf_t *base_conf(const cfg_t *cfg, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
+    char rderr[256];
+    if (rd_kafka_conf_set(conf, "client.id", cfg->instance_id, rderr, sizeof(rderr)) ||
+        cfg_apply_kafka(cfg, conf, err, errlen) != 0) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t errlen)
+{
+    for (size_t i = 0; kv[i]; i += 2)
+        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, errlen) != RD_KAFKA_CONF_OK)
+            return -1;
+    return 0;
+}
+
+/* Partition count of @p topic, 0 when it does not exist, -1 on error. */
+static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 15000);
+    rd_kafka_topic_destroy(rkt);
+    if (e) {
+        snprintf(err, errlen, "metadata of topic %s: %s (is bootstrap.servers right?)", topic,
+                 rd_kafka_err2str(e));
+        return -1;
+    }
+    int n = md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
+                ? 0
+                : md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+static int topic_create(rd_kafka_t *rk, const char *topic, int partitions, int rf, bool compacted,
+                        char *err, size_t errlen)
+{
+    char rderr[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, rf, rderr, sizeof(rderr));
+    if (!nt) {
+        snprintf(err, errlen, "topic %s: %s", topic, rderr);
+        return -1;
+    }
+    if (compacted)
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    int rc = -1;
+    if (!ev) {
+        snprintf(err, errlen, "creating topic %s: timed out", topic);
+    } else if (rd_kafka_event_error(ev)) {
+        snprintf(err, errlen, "creating topic %s: %s", topic, rd_kafka_event_error_string(ev));
+    } else {
+        size_t cnt;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+        rd_kafka_resp_err_t te =
+            cnt ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
+        if (te == RD_KAFKA_RESP_ERR_NO_ERROR || te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+            rc = 0;
+        else
+            snprintf(err, errlen, "creating topic %s: %s", topic,
+                     cnt ? rd_kafka_topic_result_error_string(res[0]) : "no result");
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    if (rc == 0)
+        log_info("pipe", "topic created", "topic=%s partitions=%d compacted=%d", topic, partitions,
+                 (int)compacted);
+    return rc;
+}
+
+static int check_topics(pipe_t *pp, char *err, size_t errlen)
+{
+    const cfg_t *cfg = pp->cfg;
+    int rf = (int)cfg->topics_replication_factor;
+    int n = topic_partitions(pp->producer, cfg->topic_input, err, errlen);
+    if (n < 0)
+        return -1;
+    if (n == 0) {
+        snprintf(err, errlen, "input topic %s does not exist (key 'topic.input')",
+                 cfg->topic_input);
+        return -1;
+    }
+    pp->n_parts = n;
+    int c = topic_partitions(pp->producer, pp->changelog, err, errlen);
+    if (c < 0)
+        return -1;
+    if (c == 0 && topic_create(pp->producer, pp->changelog, n, rf, true, err, errlen) != 0)
+        return -1;
+    if (c > 0 && c != n) {
+        snprintf(err, errlen,
+                 "changelog topic %s has %d partitions but input topic %s has %d: they must "
+                 "match (co-partitioned); nothing was changed",
+                 pp->changelog, c, cfg->topic_input, n);
+        return -1;
+    }
+    const char *outs[ENG_OUT_KIND_COUNT + 1];
+    size_t no = 0;
+    outs[no++] = cfg->topic_dead_letter;
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        outs[no++] = cfg->topic_out[k];
+    for (size_t i = 0; i < no; i++) {
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            dup = dup || strcmp(outs[i], outs[j]) == 0;
+        if (dup)
+            continue;
+        int o = topic_partitions(pp->producer, outs[i], err, errlen);
+        if (o < 0)
+            return -1;
+        if (o == 0 && !cfg->topics_create) {
+            snprintf(err, errlen,
+                     "output topic %s does not exist: create it, or set topics.create = true",
+                     outs[i]);
+            return -1;
+        }
+        if (o == 0 && topic_create(pp->producer, outs[i], n, rf, false, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int create_clients(pipe_t *pp, char *err, size_t errlen)
+{
+    const cfg_t *cfg = pp->cfg;
+    char txn_id[512], commit_ms[32];
+    snprintf(txn_id, sizeof(txn_id), "%s-%s", cfg->application_id, cfg->instance_id);
+    snprintf(commit_ms, sizeof(commit_ms), "%lld", (long long)cfg->commit_interval_ms);
+
+    rd_kafka_conf_t *pc = base_conf(cfg, err, errlen);
+    const char *pkv[] = {"transactional.id",
+                         txn_id,
+                         "partitioner",
+                         "murmur2_random",
+                         "linger.ms",
+                         "5",
+                         "acks",
+                         "all",
+                         NULL};
+    if (!pc || conf_set_all(pc, pkv, err, errlen) != 0)
+        goto fail_pc;
+    rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
+    rd_kafka_conf_set_opaque(pc, pp);
+    if (!(pp->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, errlen)))
+        goto fail_pc;
+
+    rd_kafka_conf_t *cc = base_conf(cfg, err, errlen);
+    const char *ckv[] = {"group.id",
+                         cfg->application_id,
+                         "enable.auto.commit",
+                         "false",
+                         "enable.auto.offset.store",
+                         "false",
+                         "isolation.level",
+                         "read_committed",
+                         "auto.offset.reset",
+                         "earliest",
+                         NULL};
+    if (!cc || conf_set_all(cc, ckv, err, errlen) != 0)
+        goto fail_cc;
+    if (cfg->group_static_membership &&
+        rd_kafka_conf_set(cc, "group.instance.id", cfg->instance_id, err, errlen))
+        goto fail_cc;
+    rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
+    rd_kafka_conf_set_opaque(cc, pp);
+    if (!(pp->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, errlen)))
+        goto fail_cc;
+    rd_kafka_poll_set_consumer(pp->consumer);
+
+    rd_kafka_conf_t *rc = base_conf(cfg, err, errlen);
+    char rgroup[512];
+    snprintf(rgroup, sizeof(rgroup), "%s-restore", cfg->application_id); /* never joins */
+    const char *rkv[] = {"group.id",
+                         rgroup,
+                         "enable.auto.commit",
+                         "false",
+                         "isolation.level",
+                         "read_committed",
+                         "enable.partition.eof",
+                         "true",
+                         "auto.offset.reset",
+                         "earliest",
+                         NULL};
+    if (!rc || conf_set_all(rc, rkv, err, errlen) != 0)
+        goto fail_rc;
+    if (!(pp->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, rc, err, errlen)))
+        goto fail_rc;
+    rd_kafka_poll_set_consumer(pp->restorer);
+    return 0;
+fail_pc:
+    if (pc)
+        rd_kafka_conf_destroy(pc);
+    return -1;
+fail_cc:
+    if (cc)
+        rd_kafka_conf_destroy(cc);
+    return -1;
+fail_rc:
+    if (rc)
+        rd_kafka_conf_destroy(rc);
+    return -1;
+}
+
+pipe_t *pipe_new(const cfg_t *cfg, const pipe_hooks_t *hooks, char *err, size_t errlen)
+{
+    pipe_t *pp = calloc(1, sizeof(*pp));
+    if (!pp) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pp->cfg = cfg;
+    pp->hooks = hooks;
+    cfg_changelog_topic(cfg, pp->changelog, sizeof(pp->changelog));
+    crash_points_init(pp);
+    if (create_clients(pp, err, errlen) != 0 || check_topics(pp, err, errlen) != 0)
+        goto fail;
+    pp->tasks = calloc((size_t)pp->n_parts, sizeof(*pp->tasks));
+    if (!pp->tasks) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    rd_kafka_error_t *e = rd_kafka_init_transactions(pp->producer, 60000);
+    if (e) {
+        snprintf(err, errlen, "init_transactions (transactional.id %s-%s): %s", cfg->application_id,
+                 cfg->instance_id, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        goto fail;
+    }
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, cfg->topic_input, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t se = rd_kafka_subscribe(pp->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (se) {
+        snprintf(err, errlen, "subscribing to %s: %s", cfg->topic_input, rd_kafka_err2str(se));
+        goto fail;
+    }
+    log_info("pipe", "pipeline ready", "input=%s partitions=%d changelog=%s group=%s",
+             cfg->topic_input, (int)pp->n_parts, pp->changelog, cfg->application_id);
+    return pp;
+fail:
+    pipe_destroy(pp);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static int process_msg(pipe_t *pp, rd_kafka_message_t *m, char *err, size_t errlen)
+{
+    if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            return PIPE_OK;
+        if (rd_kafka_fatal_error(pp->consumer, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(err, errlen, "consumer: %s", rd_kafka_message_errstr(m));
+            return PIPE_FATAL;
+        }
+        log_warn("pipe", "consumer error", "err=\"%s\"", rd_kafka_message_errstr(m));
+        return PIPE_OK;
+    }
+    int32_t p = m->partition;
+    if (p >= pp->n_parts || pp->tasks[p].state != TASK_ACTIVE)
+        return PIPE_OK; /* a stale message from before a revoke or seek */
+    task_t *t = &pp->tasks[p];
+    if (t->next_offset >= 0 && m->offset < t->next_offset)
+        return PIPE_OK; /* already processed in this transaction (stale prefetch) */
+    int rc = txn_begin(pp, err, errlen);
+    if (rc != PIPE_OK)
+        return rc;
+    if (t->txn_first_offset < 0)
+        t->txn_first_offset = m->offset;
+    t->in_txn = true;
+    pipe_rec_t rec;
+    rec_from_msg(m, &rec);
+    rc = pp->hooks->process(pp->hooks->opaque, pp, &rec, err, errlen);
+    t->next_offset = m->offset + 1;
+    pp->txn_records++;
+    pp->stats.records_in++;
+    return rc;
+}
+
+int pipe_touch(pipe_t *pp, int32_t p, char *err, size_t errlen)
+{
+    int rc = txn_begin(pp, err, errlen);
+    if (rc == PIPE_OK && p >= 0 && p < pp->n_parts)
+        pp->tasks[p].in_txn = true;
+    return rc;
+}
+
+static int fire_timers(pipe_t *pp, char *err, size_t errlen)
+{
+    if (!pp->hooks->timers)
+        return PIPE_OK;
+    int64_t wall = now_ms();
+    for (int32_t p = 0; p < pp->n_parts; p++) {
+        if (pp->tasks[p].state != TASK_ACTIVE)
+            continue;
+        int rc = pp->hooks->timers(pp->hooks->opaque, pp, p, wall, err, errlen);
+        if (rc != PIPE_OK)
+            return rc;
+    }
+    return PIPE_OK;
+}
+
+/* Handle a step's result: abort and go on, or stop. */
+static int settle(pipe_t *pp, int rc, char *err, size_t errlen)
+{
+    if (rc == PIPE_ABORT && pp->txn_open) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", err);
+        return txn_abort(pp, why, err, errlen);
+    }
+    return rc == PIPE_ABORT ? PIPE_OK : rc;
+}
+
+int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    int64_t last_timers = mono_ms(), last_log = mono_ms();
+    int rc = PIPE_OK;
+    while (!*stop && rc != PIPE_FATAL) {
+        rc = settle(pp, restore_step(pp, pp->stats.restoring ? 10 : 0, err, errlen), err, errlen);
+        if (rc == PIPE_FATAL)
+            break;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(pp->consumer, pp->txn_open ? 5 : 50);
+        if (pp->fatal) {
+            snprintf(err, errlen, "%s", pp->fatal_err);
+            rc = PIPE_FATAL;
+            if (m)
+                rd_kafka_message_destroy(m);
+            break;
+        }
+        if (m) {
+            rc = settle(pp, process_msg(pp, m, err, errlen), err, errlen);
+            rd_kafka_message_destroy(m);
+            if (rc == PIPE_FATAL)
+                break;
+        }
+        int64_t mono = mono_ms();
+        if (mono - last_timers >= pp->cfg->timers_interval_ms) {
+            last_timers = mono;
+            rc = settle(pp, fire_timers(pp, err, errlen), err, errlen);
+            if (rc == PIPE_FATAL)
+                break;
+        }
+        if (pp->txn_open && (pp->txn_records >= pp->cfg->commit_max_records ||
+                             mono - pp->txn_started_ms >= pp->cfg->commit_interval_ms)) {
+            rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
+            if (rc == PIPE_FATAL)
+                break;
+        }
+        rd_kafka_poll(pp->producer, 0);
+        if (mono - last_log >= 10000) {
+            last_log = mono;
+            log_info("pipe", "progress",
+                     "records_in=%lld records_out=%lld transactions=%lld "
+                     "aborts=%lld tasks=%d restoring=%d",
+                     (long long)pp->stats.records_in, (long long)pp->stats.records_out,
+                     (long long)pp->stats.transactions, (long long)pp->stats.aborts,
+                     (int)pp->stats.tasks, (int)pp->stats.restoring);
+        }
+    }
+    if (rc == PIPE_FATAL) {
+        log_error("pipe", "stopping on a fatal error", "err=\"%s\"", err);
+        return PIPE_FATAL;
+    }
+    /* Clean stop: finish the open transaction, then leave the group (revokes all tasks). */
+    log_info("pipe", "stopping: committing the open transaction and leaving the group", NULL);
+    rc = txn_commit(pp, err, errlen);
+    if (rc == PIPE_FATAL)
+        return PIPE_FATAL;
+    rd_kafka_consumer_close(pp->consumer);
+    for (int32_t p = 0; p < pp->n_parts; p++)
+        task_close(pp, p);
+    return pp->fatal ? PIPE_FATAL : PIPE_OK;
+}
+
+void pipe_get_stats(const pipe_t *pp, pipe_stats_t *out)
+{
+    *out = pp->stats;
+}
+
+int32_t pipe_partition_count(const pipe_t *pp)
+{
+    return pp->n_parts;
+}
+
+void pipe_destroy(pipe_t *pp)
+{
+    if (!pp)
+        return;
+    if (pp->restorer) {
+        rd_kafka_consumer_close(pp->restorer);
+        rd_kafka_destroy(pp->restorer);
+    }
+    if (pp->consumer) {
+        /* Closed by pipe_run on a clean stop; otherwise closing here revokes the tasks,
+         * and the fatal flag makes the rebalance callback drop, never commit, their state. */
+        pp->fatal = true;
+        rd_kafka_consumer_close(pp->consumer);
+        rd_kafka_destroy(pp->consumer);
+    }
+    if (pp->producer)
+        rd_kafka_destroy(pp->producer);
+    free(pp->tasks);
+    free(pp);
+}

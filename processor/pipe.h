@@ -1,0 +1,153 @@
+/*
+ * pipe: the exactly-once loop, and the only code that talks to Kafka.
+ *
+ * One consumer in the group (group.id = application.id) and one transactional producer
+ * (transactional.id = application.id-instance.id). Each assigned input partition p is a
+ * *task*: it is restored from changelog partition p (read_committed, to the end detected
+ * by the partition-EOF event, so a log that ends in a transaction marker is handled),
+ * with its input paused meanwhile; then its records are processed.
+ *
+ * Per transaction (commit.interval.ms or commit.max.records, whichever first):
+ *   begin → for each record: hooks.process (which produces outputs with pipe_produce and
+ *   stages state) → due timers: hooks.timers → hooks.flush (the app produces changed
+ *   states to changelog partition p) → send_offsets_to_transaction with the consumer
+ *   group metadata → commit → only then hooks.committed (the app writes its staged batch
+ *   and checkpoint to RocksDB). An abortable error aborts, calls hooks.aborted (drop the
+ *   staged batch) and seeks each task back to the first offset of the transaction. A
+ *   fatal error (fenced, or an abort that fails) stops the loop with PIPE_FATAL.
+ *
+ * The app (the loyalty processor, or a pass-through in tests and benchmarks) sees
+ * records as plain bytes through pipe_rec_t and never includes librdkafka.
+ */
+#ifndef LS_PIPE_H
+#define LS_PIPE_H
+
+#include "cfg.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pipe pipe_t;
+
+/** A consumed record, borrowed for the duration of a hook call. */
+typedef struct pipe_rec {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms; /* the record's timestamp (CreateTime) */
+    const void *key;
+    size_t key_len;
+    const void *value; /* NULL for a tombstone */
+    size_t value_len;
+    const void *headers_; /* private: use pipe_rec_header */
+} pipe_rec_t;
+
+/** A header to attach to a produced record. */
+typedef struct pipe_header {
+    const char *name;
+    const void *value;
+    size_t size;
+} pipe_header_t;
+
+/** @brief Find header @p name of @p rec. @returns 0 and sets value/size, or -1 when absent. */
+int pipe_rec_header(const pipe_rec_t *rec, const char *name, const void **value, size_t *size);
+
+/** Result classes of the hooks and of pipe_produce (librdkafka's taxonomy). */
+enum {
+    PIPE_OK = 0,
+    PIPE_ABORT = 1, /* abort the transaction, rewind, go on */
+    PIPE_FATAL = 2, /* stop the processor, exit non-zero */
+};
+
+/**
+ * What the app does at each step. Every hook returns PIPE_OK, PIPE_ABORT or PIPE_FATAL
+ * and fills err. Hooks run on the pipeline's thread only.
+ */
+typedef struct pipe_hooks {
+    void *opaque;
+    /** Task p assigned: open its state; *changelog_from = the first changelog offset
+     *  still to apply (checkpoint), or -1 to restore the whole partition. */
+    int (*task_open)(void *opaque, int32_t p, int64_t *changelog_from, char *err, size_t errlen);
+    /** Apply restored changelog records of task p (in offset order). */
+    int (*restore)(void *opaque, int32_t p, const pipe_rec_t *recs, size_t n, char *err,
+                   size_t errlen);
+    /** Task p reached the end of its changelog partition: it may process now. */
+    int (*restored)(void *opaque, int32_t p, int64_t records_restored, char *err, size_t errlen);
+    /** Process one input record of task p inside the open transaction. */
+    int (*process)(void *opaque, pipe_t *pipe, const pipe_rec_t *rec, char *err, size_t errlen);
+    /** Fire due timers of task p (wall_now_ms = the system clock); call pipe_touch before
+     *  staging anything. */
+    int (*timers)(void *opaque, pipe_t *pipe, int32_t p, int64_t wall_now_ms, char *err,
+                  size_t errlen);
+    /** Before commit: produce task p's changed states to the changelog (pipe_produce_changelog). */
+    int (*flush)(void *opaque, pipe_t *pipe, int32_t p, char *err, size_t errlen);
+    /** After a successful commit: make task p's staged state durable with its checkpoint
+     *  (next input offset, or -1 if unchanged; next changelog offset, or -1 if unchanged). */
+    int (*committed)(void *opaque, int32_t p, int64_t next_input_offset,
+                     int64_t next_changelog_offset, char *err, size_t errlen);
+    /** The transaction was aborted: drop task p's staged state. */
+    void (*aborted)(void *opaque, int32_t p);
+    /** Task p is revoked or the pipeline stops: close its state (after committed/aborted). */
+    void (*task_close)(void *opaque, int32_t p);
+} pipe_hooks_t;
+
+/** Counters for progress logs, metrics and tests (read on the pipeline thread). */
+typedef struct pipe_stats {
+    int64_t records_in;
+    int64_t records_out;
+    int64_t transactions;
+    int64_t aborts;
+    int64_t restored;
+    int32_t tasks;
+    int32_t restoring;
+} pipe_stats_t;
+
+/**
+ * @brief Create the pipeline: check topics (the input exists; the changelog is created
+ *        when missing with the input's partition count and refused when the counts
+ *        differ; outputs and the dead-letter topic exist or are created when
+ *        topics.create), create the consumer and the transactional producer and init
+ *        transactions. @p cfg and @p hooks are borrowed and must outlive the pipeline.
+ * @returns the pipeline (pipe_destroy), or NULL with the reason in @p err.
+ */
+pipe_t *pipe_new(const cfg_t *cfg, const pipe_hooks_t *hooks, char *err, size_t errlen);
+
+/**
+ * @brief Run until *stop becomes non-zero (set by a signal handler), then finish the
+ *        open transaction and leave the group. @returns PIPE_OK after a clean stop or
+ *        PIPE_FATAL with the reason in @p err.
+ */
+int pipe_run(pipe_t *pipe, volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/**
+ * @brief Produce a record in the open transaction (topic by name; partition -1 = by key
+ *        with the Java-compatible murmur2 partitioner). Bytes are copied.
+ * @returns PIPE_OK, or PIPE_ABORT / PIPE_FATAL with the reason in @p err.
+ */
+int pipe_produce(pipe_t *pipe, const char *topic, int32_t partition, const void *key,
+                 size_t key_len, const void *value, size_t value_len, const pipe_header_t *hdrs,
+                 size_t n_hdrs, char *err, size_t errlen);
+
+/**
+ * @brief Declare that task @p p stages changes in the open transaction (opens it if
+ *        needed). process() calls are declared automatically; a timers() hook must call
+ *        this before staging anything, so idle ticks open no transaction.
+ */
+int pipe_touch(pipe_t *pipe, int32_t p, char *err, size_t errlen);
+
+/** @brief Produce a state record to changelog partition @p p (tracked for the checkpoint). */
+int pipe_produce_changelog(pipe_t *pipe, int32_t p, const void *key, size_t key_len,
+                           const void *value, size_t value_len, const pipe_header_t *hdrs,
+                           size_t n_hdrs, char *err, size_t errlen);
+
+/** @brief The counters so far. */
+void pipe_get_stats(const pipe_t *pipe, pipe_stats_t *out);
+
+/** @brief Number of input partitions (known after pipe_new). */
+int32_t pipe_partition_count(const pipe_t *pipe);
+
+/** @brief Destroy the pipeline (consumer closed, producer flushed). NULL is a no-op. */
+void pipe_destroy(pipe_t *pipe);
+
+#endif
