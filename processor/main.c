@@ -3,7 +3,12 @@
  * the command line to one subcommand. Each subcommand lives in its own module and
  * returns the process exit code: 0 ok, 1 failed, 2 bad usage. Only main may exit.
  */
+#include "avtool.h"
+#include "demo.h"
+#include "inspect.h"
 #include "log.h"
+#include "progcmd.h"
+#include "run.h"
 #include "version.h"
 
 #include <getopt.h>
@@ -21,16 +26,16 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"run", "--config FILE", "run the processor daemon", NULL},
-    {"demo", "[--bootstrap HOST:PORT]", "run the pipeline on an embedded mock Kafka cluster",
-     NULL},
+    {"run", "--config FILE", "run the processor daemon", run_main},
+    {"demo", "[--bootstrap HOST:PORT]", "run the pipeline on an embedded mock Kafka cluster", demo_main},
     {"replay", "--program P --input FILE", "run the engine over a file of events, no Kafka",
-     NULL},
-    {"check-program", "FILE", "validate a program file and explain errors by line", NULL},
-    {"inspect", "--state DIR --customer ID", "print a customer's state from a store offline",
-     NULL},
-    {"decode", "[FILE|--topic T]", "print framed Avro records as JSON", NULL},
-    {"encode", "--type T", "turn JSON lines into framed Avro records", NULL},
+     replay_main},
+    {"check-program", "FILE", "validate a program file and explain errors by line",
+     check_program_main},
+    {"inspect", "--state DIR --customer ID | --summary",
+     "print a customer's state (or a summary) from a store offline", inspect_main},
+    {"decode", "[FILE|--topic T]", "print framed Avro records as JSON", decode_main},
+    {"encode", "--type T", "turn JSON lines into framed Avro records", encode_main},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -106,8 +111,7 @@ int main(int argc, char **argv)
         if (strcmp(name, commands[i].name) != 0)
             continue;
         if (!commands[i].fn) {
-            fprintf(stderr, "loyalty-stream: command '%s' is not available in this build\n",
-                    name);
+            fprintf(stderr, "loyalty-stream: command '%s' is not available in this build\n", name);
             return 2;
         }
         int first = optind;

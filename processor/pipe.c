@@ -47,6 +47,8 @@ struct pipe {
     crash_t crash;
     int64_t crash_after; /* crash at the N-th committed transaction */
     pipe_stats_t stats;
+    void (*tick)(void *ctx, const pipe_stats_t *stats);
+    void *tick_ctx;
 };
 
 static int64_t now_ms(void)
@@ -280,10 +282,21 @@ static int txn_abort(pipe_t *pp, const char *why, char *err, size_t errlen)
 static int txn_send_offsets(pipe_t *pp, char *err, size_t errlen)
 {
     rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(pp->n_parts);
-    for (int32_t p = 0; p < pp->n_parts; p++)
-        if (pp->tasks[p].txn_first_offset >= 0)
-            rd_kafka_topic_partition_list_add(offs, pp->cfg->topic_input, p)->offset =
-                pp->tasks[p].next_offset;
+    for (int32_t p = 0; p < pp->n_parts; p++) {
+        if (pp->tasks[p].txn_first_offset < 0)
+            continue;
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_add(offs, pp->cfg->topic_input, p);
+        tp->offset = pp->tasks[p].next_offset;
+        if (pp->hooks->offset_metadata) {
+            char md[256] = "";
+            pp->hooks->offset_metadata(pp->hooks->opaque, p, md, sizeof(md));
+            if (md[0]) { /* freed with the list */
+                tp->metadata = strdup(md);
+                tp->metadata_size = tp->metadata ? strlen(md) : 0;
+            }
+        }
+    }
     int rc = PIPE_OK;
     if (offs->cnt > 0) {
         rd_kafka_consumer_group_metadata_t *gm = rd_kafka_consumer_group_metadata(pp->consumer);
@@ -353,12 +366,12 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ tasks and restore */
 
-static int task_open(pipe_t *pp, int32_t p, char *err, size_t errlen)
+static int task_open(pipe_t *pp, int32_t p, const char *metadata, char *err, size_t errlen)
 {
     task_t *t = &pp->tasks[p];
     int64_t from = -1;
     if (pp->hooks->task_open &&
-        pp->hooks->task_open(pp->hooks->opaque, p, &from, err, errlen) != PIPE_OK)
+        pp->hooks->task_open(pp->hooks->opaque, p, metadata, &from, err, errlen) != PIPE_OK)
         return PIPE_FATAL;
     memset(t, 0, sizeof(*t));
     t->state = TASK_RESTORING;
@@ -412,12 +425,13 @@ static void task_close(pipe_t *pp, int32_t p)
     log_info("pipe", "task closed", "task=%d", (int)p);
 }
 
-static int task_activate(pipe_t *pp, int32_t p, char *err, size_t errlen)
+static int task_activate(pipe_t *pp, int32_t p, int64_t end_offset, char *err, size_t errlen)
 {
     task_t *t = &pp->tasks[p];
     restorer_unassign(pp, p);
     if (pp->hooks->restored &&
-        pp->hooks->restored(pp->hooks->opaque, p, t->restored, err, errlen) != PIPE_OK)
+        pp->hooks->restored(pp->hooks->opaque, p, t->restored, end_offset, err, errlen) !=
+            PIPE_OK)
         return PIPE_FATAL;
     t->state = TASK_ACTIVE;
     pp->stats.restoring--;
@@ -459,7 +473,7 @@ static int restore_step(pipe_t *pp, int timeout_ms, char *err, size_t errlen)
             continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             if (m->partition < pp->n_parts && pp->tasks[m->partition].state == TASK_RESTORING)
-                rc = task_activate(pp, m->partition, err, errlen);
+                rc = task_activate(pp, m->partition, m->offset, err, errlen);
         } else if (m->err) {
             snprintf(err, errlen, "reading changelog %s [%d]: %s", pp->changelog, (int)m->partition,
                      rd_kafka_message_errstr(m));
@@ -488,19 +502,37 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts); /* positions: the group's committed offsets */
         rd_kafka_pause_partitions(rk, parts);
+        /* The committed offsets' metadata (e.g. stream time) travels with the task. */
+        rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+        rd_kafka_resp_err_t ce = rd_kafka_committed(rk, committed, 30000);
+        if (ce) {
+            snprintf(pp->fatal_err, sizeof(pp->fatal_err),
+                     "reading the group's committed offsets: %s", rd_kafka_err2str(ce));
+            pp->fatal = true;
+        }
         for (int i = 0; i < parts->cnt && !pp->fatal; i++) {
             int32_t p = parts->elems[i].partition;
+            char md[256] = "";
+            rd_kafka_topic_partition_t *c =
+                rd_kafka_topic_partition_list_find(committed, parts->elems[i].topic, p);
+            if (c && c->metadata && c->metadata_size > 0 && c->metadata_size < sizeof(md)) {
+                memcpy(md, c->metadata, c->metadata_size);
+                md[c->metadata_size] = '\0';
+            }
             if (p >= pp->n_parts) {
                 snprintf(pp->fatal_err, sizeof(pp->fatal_err),
                          "assigned input partition %d but the input had %d partitions at "
                          "start-up: restart to pick up the new partition count",
                          (int)p, (int)pp->n_parts);
                 pp->fatal = true;
-            } else if (task_open(pp, p, err, sizeof(err)) != PIPE_OK) {
+            } else if (log_info("pipe", "task committed position", "task=%d offset=%lld md=\"%s\"",
+                                (int)p, c ? (long long)c->offset : -1LL, md),
+                       task_open(pp, p, md, err, sizeof(err)) != PIPE_OK) {
                 snprintf(pp->fatal_err, sizeof(pp->fatal_err), "%s", err);
                 pp->fatal = true;
             }
         }
+        rd_kafka_topic_partition_list_destroy(committed);
         return;
     }
     /* Revocation (or lost): finish the open transaction while we still own the partitions.
@@ -900,6 +932,8 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
                 break;
         }
         rd_kafka_poll(pp->producer, 0);
+        if (pp->tick)
+            pp->tick(pp->tick_ctx, &pp->stats);
         if (mono - last_log >= 10000) {
             last_log = mono;
             log_info("pipe", "progress",
@@ -923,6 +957,12 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
     for (int32_t p = 0; p < pp->n_parts; p++)
         task_close(pp, p);
     return pp->fatal ? PIPE_FATAL : PIPE_OK;
+}
+
+void pipe_set_tick(pipe_t *pp, void (*fn)(void *ctx, const pipe_stats_t *stats), void *ctx)
+{
+    pp->tick = fn;
+    pp->tick_ctx = ctx;
 }
 
 void pipe_get_stats(const pipe_t *pp, pipe_stats_t *out)

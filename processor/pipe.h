@@ -67,13 +67,21 @@ enum {
 typedef struct pipe_hooks {
     void *opaque;
     /** Task p assigned: open its state; *changelog_from = the first changelog offset
-     *  still to apply (checkpoint), or -1 to restore the whole partition. */
-    int (*task_open)(void *opaque, int32_t p, int64_t *changelog_from, char *err, size_t errlen);
+     *  still to apply (checkpoint), or -1 to restore the whole partition.
+     *  committed_metadata = what offset_metadata gave with the group's committed offset
+     *  of p ("" when none), e.g. the task's stream time, whoever committed it. */
+    int (*task_open)(void *opaque, int32_t p, const char *committed_metadata,
+                     int64_t *changelog_from, char *err, size_t errlen);
+    /** Optional: metadata (a short string) to commit with task p's offset in this
+     *  transaction, read back by task_open wherever the task moves. */
+    void (*offset_metadata)(void *opaque, int32_t p, char *buf, size_t buflen);
     /** Apply restored changelog records of task p (in offset order). */
     int (*restore)(void *opaque, int32_t p, const pipe_rec_t *recs, size_t n, char *err,
                    size_t errlen);
-    /** Task p reached the end of its changelog partition: it may process now. */
-    int (*restored)(void *opaque, int32_t p, int64_t records_restored, char *err, size_t errlen);
+    /** Task p reached the end of its changelog partition (end_offset = the position at the
+     *  end, past any trailing transaction markers): it may process now. */
+    int (*restored)(void *opaque, int32_t p, int64_t records_restored, int64_t end_offset,
+                    char *err, size_t errlen);
     /** Process one input record of task p inside the open transaction. */
     int (*process)(void *opaque, pipe_t *pipe, const pipe_rec_t *rec, char *err, size_t errlen);
     /** Fire due timers of task p (wall_now_ms = the system clock); call pipe_touch before
@@ -140,6 +148,13 @@ int pipe_touch(pipe_t *pipe, int32_t p, char *err, size_t errlen);
 int pipe_produce_changelog(pipe_t *pipe, int32_t p, const void *key, size_t key_len,
                            const void *value, size_t value_len, const pipe_header_t *hdrs,
                            size_t n_hdrs, char *err, size_t errlen);
+
+/**
+ * @brief Call @p fn(ctx, stats) on the pipeline thread once per loop iteration (at least
+ *        every 50 ms): heartbeats, metrics, progress, and a stop decision by the caller.
+ *        @p fn must be quick. NULL disables.
+ */
+void pipe_set_tick(pipe_t *pipe, void (*fn)(void *ctx, const pipe_stats_t *stats), void *ctx);
 
 /** @brief The counters so far. */
 void pipe_get_stats(const pipe_t *pipe, pipe_stats_t *out);

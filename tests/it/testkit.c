@@ -176,7 +176,9 @@ tk_record_t *tk_consume_all(const char *bootstrap, const char *topic, int read_c
             recs[cnt].partition = m->partition;
             recs[cnt].offset = m->offset;
             recs[cnt].key = dup_bytes(m->key, m->key_len);
-            recs[cnt].value = dup_bytes(m->payload, m->len);
+            recs[cnt].value = m->payload ? dup_bytes(m->payload, m->len) : NULL;
+            recs[cnt].key_len = m->key_len;
+            recs[cnt].value_len = m->len;
             cnt++;
         }
         rd_kafka_message_destroy(m);

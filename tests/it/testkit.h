@@ -36,7 +36,8 @@ typedef struct tk_record {
     int32_t partition;
     int64_t offset;
     char *key;
-    char *value;
+    char *value; /* NULL for a tombstone */
+    size_t key_len, value_len;
 } tk_record_t;
 
 /**

@@ -1,0 +1,569 @@
+/*
+ * app: see app.h. Reading order: the dirty set (customers touched in the open
+ * transaction), then the per-record path (app_process), the timer path (app_timers), and
+ * the transaction boundaries (flush, committed, aborted), then restore.
+ */
+#include "app.h"
+
+#include "avro_codec.h"
+#include "clog.h"
+#include "dlq.h"
+#include "eng.h"
+#include "log.h"
+#include "store.h"
+#include "tmr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------ dirty set */
+
+/* Customer ids touched in the open transaction of one task: an open-addressing hash set
+ * of fixed-size slots, cleared at every transaction boundary. */
+typedef struct dirty {
+    char (*ids)[ENG_ID_MAX];
+    uint32_t *used; /* generation stamp per slot: slot is set when used[i] == gen */
+    uint32_t gen;
+    size_t cap, n;
+    size_t *order; /* slots in insertion order, for a stable changelog order */
+} dirty_t;
+
+static int dirty_grow(dirty_t *d);
+
+static int dirty_add(dirty_t *d, const char *id)
+{
+    if ((d->n + 1) * 2 > d->cap && dirty_grow(d) != 0)
+        return -1;
+    uint64_t h = eng_id_hash(id);
+    for (size_t i = (size_t)h & (d->cap - 1);; i = (i + 1) & (d->cap - 1)) {
+        if (d->used[i] != d->gen) {
+            d->used[i] = d->gen;
+            snprintf(d->ids[i], ENG_ID_MAX, "%s", id);
+            d->order[d->n++] = i;
+            return 0;
+        }
+        if (strcmp(d->ids[i], id) == 0)
+            return 0;
+    }
+}
+
+static int dirty_grow(dirty_t *d)
+{
+    dirty_t old = *d;
+    size_t cap = old.cap ? old.cap * 2 : 256;
+    d->ids = calloc(cap, sizeof(*d->ids));
+    d->used = calloc(cap, sizeof(*d->used));
+    d->order = calloc(cap, sizeof(*d->order));
+    if (!d->ids || !d->used || !d->order) {
+        free(d->ids);
+        free(d->used);
+        free(d->order);
+        *d = old;
+        return -1;
+    }
+    d->cap = cap;
+    d->gen = 1;
+    d->n = 0;
+    for (size_t k = 0; k < old.n; k++)
+        dirty_add(d, old.ids[old.order[k]]);
+    free(old.ids);
+    free(old.used);
+    free(old.order);
+    return 0;
+}
+
+static void dirty_clear(dirty_t *d)
+{
+    d->n = 0;
+    if (++d->gen == 0) { /* wrapped: reset the stamps */
+        memset(d->used, 0, d->cap * sizeof(*d->used));
+        d->gen = 1;
+    }
+}
+
+static void dirty_free(dirty_t *d)
+{
+    free(d->ids);
+    free(d->used);
+    free(d->order);
+}
+
+/* ------------------------------------------------------------------ the app */
+
+typedef struct task {
+    store_task_t *st;          /* NULL = not assigned */
+    clog_restore_t *restore;   /* while restoring */
+    store_checkpoint_t cp;     /* last committed checkpoint */
+    int64_t stream_time;       /* greatest event time seen (clock = stream) */
+    dirty_t dirty;
+} task_t;
+
+struct app {
+    const cfg_t *cfg;
+    prog_t *prog;
+    store_t *store;
+    avro_codec_t *codec;
+    pipe_hooks_t hooks;
+    task_t *tasks;
+    int32_t n_tasks;
+    eng_state_t state; /* scratch: the customer being worked on */
+    eng_event_t event; /* scratch: the decoded input */
+    eng_output_t outv[ENG_OUT_MIN_CAP];
+    tmr_entry_t due[256]; /* scratch: timers due in one scan */
+    uint8_t *frame;       /* scratch for changelog frames */
+    size_t frame_cap;
+    app_stats_t stats;
+    void (*observer)(void *ctx, const eng_output_t *o);
+    void *observer_ctx;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static task_t *task_get(app_t *a, int32_t p, char *err, size_t errlen)
+{
+    if (p >= a->n_tasks) {
+        int32_t n = p + 1 > a->n_tasks * 2 ? p + 1 : a->n_tasks * 2;
+        task_t *t = realloc(a->tasks, (size_t)n * sizeof(*t));
+        if (!t) {
+            snprintf(err, errlen, "out of memory for task %d", (int)p);
+            return NULL;
+        }
+        memset(t + a->n_tasks, 0, (size_t)(n - a->n_tasks) * sizeof(*t));
+        a->tasks = t;
+        a->n_tasks = n;
+    }
+    return &a->tasks[p];
+}
+
+/* ------------------------------------------------------------------ state i/o */
+
+/* Load @p customer's state as this transaction sees it into a->state (zeroed if new). */
+static int load_state(app_t *a, task_t *t, const char *customer, char *err, size_t errlen)
+{
+    char *val = NULL;
+    size_t vlen = 0;
+    int rc = store_get(t->st, customer, strlen(customer), &val, &vlen, err, errlen);
+    if (rc == STORE_NOT_FOUND) {
+        memset(&a->state, 0, sizeof(a->state));
+        return PIPE_OK;
+    }
+    if (rc != 0)
+        return PIPE_FATAL;
+    char msg[256];
+    dlq_reason_t r = avro_codec_decode_state(a->codec, val, vlen, &a->state, msg, sizeof(msg));
+    free(val);
+    if (r != DLQ_OK) {
+        snprintf(err, errlen, "customer %s: stored state cannot be decoded: %s", customer, msg);
+        return PIPE_FATAL;
+    }
+    return PIPE_OK;
+}
+
+/* Stage a->state and its next timer for @p customer; remember it for the changelog. */
+static int save_state(app_t *a, task_t *t, const char *customer, int64_t next_due, char *err,
+                      size_t errlen)
+{
+    const uint8_t *buf;
+    size_t len;
+    if (avro_codec_encode_state(a->codec, &a->state, &buf, &len, err, errlen) != 0)
+        return PIPE_FATAL;
+    size_t clen = strlen(customer);
+    if (store_put(t->st, customer, clen, buf, len, err, errlen) != 0)
+        return PIPE_FATAL;
+    int rc = next_due == ENG_TIME_NEVER ? tmr_cancel(t->st, customer, clen, err, errlen)
+                                        : tmr_set(t->st, customer, clen, next_due, err, errlen);
+    if (rc < 0)
+        return PIPE_FATAL;
+    if (dirty_add(&t->dirty, customer) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return PIPE_FATAL;
+    }
+    return PIPE_OK;
+}
+
+/* ------------------------------------------------------------------ outputs */
+
+static int emit_outputs(app_t *a, pipe_t *pp, const eng_outbuf_t *ob, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < ob->n; i++) {
+        const eng_output_t *o = &ob->v[i];
+        const uint8_t *buf;
+        size_t len;
+        if (avro_codec_encode_output(a->codec, o, &buf, &len, err, errlen) != 0)
+            return PIPE_FATAL; /* our own value does not fit our schema: a bug */
+        int rc = pipe_produce(pp, a->cfg->topic_out[o->kind], -1, o->customer_id,
+                              strlen(o->customer_id), buf, len, NULL, 0, err, errlen);
+        if (rc != PIPE_OK)
+            return rc;
+        a->stats.outputs[o->kind]++;
+        if (o->kind == ENG_OUT_BONUS_EARNED)
+            a->stats.points_issued += o->u.bonus_earned.points;
+        if (a->observer)
+            a->observer(a->observer_ctx, o);
+    }
+    return PIPE_OK;
+}
+
+/* Fire the customer's timers due by @p now (in a->state), emitting as the buffer fills. */
+static int catch_up(app_t *a, pipe_t *pp, int64_t now, eng_outbuf_t *ob, char *err,
+                    size_t errlen)
+{
+    for (;;) {
+        ob->n = 0;
+        eng_on_timer(a->prog, &a->state, now, ob);
+        int rc = emit_outputs(a, pp, ob, err, errlen);
+        if (rc != PIPE_OK)
+            return rc;
+        if (ob->next_due > now)
+            return PIPE_OK;
+    }
+}
+
+static int dead_letter(app_t *a, pipe_t *pp, const pipe_rec_t *rec, dlq_reason_t reason,
+                       const char *msg, char *err, size_t errlen)
+{
+    dlq_headers_t dh;
+    dlq_headers_build(&dh, reason, msg, rec->topic, rec->partition, rec->offset,
+                      rec->timestamp_ms);
+    pipe_header_t hdrs[DLQ_HEADER_COUNT];
+    for (size_t i = 0; i < dh.count; i++) {
+        hdrs[i].name = dh.h[i].name;
+        hdrs[i].value = dh.h[i].value;
+        hdrs[i].size = dh.h[i].value_len;
+    }
+    a->stats.dead_letters++;
+    log_warn("app", "record dead-lettered", "reason=%s partition=%d offset=%lld msg=\"%s\"",
+             dlq_reason_name(reason), (int)rec->partition, (long long)rec->offset, msg);
+    return pipe_produce(pp, a->cfg->topic_dead_letter, -1, rec->key, rec->key_len, rec->value,
+                        rec->value_len, hdrs, dh.count, err, errlen);
+}
+
+/* ------------------------------------------------------------------ hooks */
+
+static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err, size_t errlen)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[rec->partition];
+    char msg[DLQ_MESSAGE_MAX];
+    dlq_reason_t r = rec->value ? avro_codec_decode_event(a->codec, rec->key, rec->key_len,
+                                                          rec->value, rec->value_len, &a->event,
+                                                          msg, sizeof(msg))
+                                : DLQ_TRUNCATED;
+    if (!rec->value)
+        snprintf(msg, sizeof(msg), "the record has no value (tombstone)");
+    if (r != DLQ_OK && dlq_reason_is_retriable(r)) {
+        snprintf(err, errlen, "decoding input: %s", msg);
+        return PIPE_ABORT; /* e.g. the schema registry is unreachable: retry later */
+    }
+    if (r != DLQ_OK)
+        return dead_letter(a, pp, rec, r, msg, err, errlen);
+
+    const eng_event_t *ev = &a->event;
+    if (ev->time_ms > t->stream_time)
+        t->stream_time = ev->time_ms;
+    /* The customer meets the event in the state the task's clock says: every timer due by
+     * then fires first (a late event included), whenever the last timer tick happened. */
+    int64_t clock = a->cfg->clock == CFG_CLOCK_STREAM ? t->stream_time : wall_ms();
+    if (clock < ev->time_ms)
+        clock = ev->time_ms;
+    int rc = load_state(a, t, ev->customer_id, err, errlen);
+    if (rc != PIPE_OK)
+        return rc;
+    bool existing = a->state.customer_id[0] != 0;
+    eng_outbuf_t ob = {.v = a->outv, .cap = ENG_OUT_MIN_CAP};
+    if (existing) {
+        rc = catch_up(a, pp, clock, &ob, err, errlen);
+        if (rc != PIPE_OK)
+            return rc;
+    }
+    int er;
+    for (;;) {
+        ob.n = 0;
+        er = eng_apply_event(a->prog, &a->state, ev, &ob, msg, sizeof(msg));
+        if (er == ENG_EINVAL)
+            break;
+        rc = emit_outputs(a, pp, &ob, err, errlen);
+        if (rc != PIPE_OK)
+            return rc;
+        if (er != ENG_ETIMERS)
+            break;
+    }
+    if (er == ENG_OK)
+        a->stats.events++;
+    else if (er == ENG_DUPLICATE)
+        a->stats.duplicates++;
+    if (er == ENG_OK || existing) { /* the catch-up changed the state even if the event didn't */
+        eng_timer_kind_t kind;
+        rc = save_state(a, t, ev->customer_id, eng_next_due(a->prog, &a->state, &kind), err,
+                        errlen);
+        if (rc != PIPE_OK)
+            return rc;
+    }
+    if (er == ENG_EINVAL)
+        return dead_letter(a, pp, rec, DLQ_INVALID_VALUE, msg, err, errlen);
+    return PIPE_OK;
+}
+
+#define TIMER_SCAN (sizeof(((app_t *)0)->due) / sizeof(tmr_entry_t))
+static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char *err,
+                    size_t errlen)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[p];
+    int64_t now = a->cfg->clock == CFG_CLOCK_STREAM ? t->stream_time : wall_now;
+    tmr_entry_t *due = a->due;
+    size_t n;
+    do {
+        if (tmr_due(t->st, now, due, TIMER_SCAN, &n, err, errlen) != 0)
+            return PIPE_FATAL;
+        for (size_t i = 0; i < n; i++) {
+            int rc = pipe_touch(pp, p, err, errlen);
+            if (rc == PIPE_OK)
+                rc = load_state(a, t, due[i].customer, err, errlen);
+            if (rc != PIPE_OK)
+                return rc;
+            if (!a->state.customer_id[0]) { /* a timer without state: drop it */
+                if (tmr_cancel(t->st, due[i].customer, due[i].customer_len, err, errlen) < 0)
+                    return PIPE_FATAL;
+                continue;
+            }
+            eng_outbuf_t ob = {.v = a->outv, .cap = ENG_OUT_MIN_CAP};
+            rc = catch_up(a, pp, now, &ob, err, errlen);
+            if (rc != PIPE_OK)
+                return rc;
+            a->stats.timers_fired++;
+            rc = save_state(a, t, due[i].customer, ob.next_due, err, errlen);
+            if (rc != PIPE_OK)
+                return rc;
+        }
+    } while (n == TIMER_SCAN);
+    return PIPE_OK;
+}
+
+static int h_flush(void *opaque, pipe_t *pp, int32_t p, char *err, size_t errlen)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[p];
+    for (size_t k = 0; k < t->dirty.n; k++) {
+        const char *customer = t->dirty.ids[t->dirty.order[k]];
+        size_t clen = strlen(customer);
+        char *val = NULL;
+        size_t vlen = 0;
+        int64_t due = TMR_NEVER;
+        if (store_get(t->st, customer, clen, &val, &vlen, err, errlen) != 0 ||
+            tmr_get(t->st, customer, clen, &due, err, errlen) < 0) {
+            free(val);
+            return PIPE_FATAL;
+        }
+        size_t need = clog_frame_size(vlen);
+        if (need > a->frame_cap) {
+            uint8_t *f = realloc(a->frame, need);
+            if (!f) {
+                free(val);
+                snprintf(err, errlen, "out of memory");
+                return PIPE_FATAL;
+            }
+            a->frame = f;
+            a->frame_cap = need;
+        }
+        size_t flen = clog_frame_encode(due, val, vlen, a->frame, a->frame_cap);
+        free(val);
+        int rc = pipe_produce_changelog(pp, p, customer, clen, a->frame, flen, NULL, 0, err,
+                                        errlen);
+        if (rc != PIPE_OK)
+            return rc;
+    }
+    return PIPE_OK;
+}
+
+static int h_committed(void *opaque, int32_t p, int64_t next_in, int64_t next_clog, char *err,
+                       size_t errlen)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[p];
+    if (next_in >= 0)
+        t->cp.next_input_offset = next_in;
+    if (next_clog >= 0)
+        t->cp.changelog_offset = next_clog;
+    dirty_clear(&t->dirty);
+    return store_task_commit(t->st, &t->cp, err, errlen) == 0 ? PIPE_OK : PIPE_FATAL;
+}
+
+static void h_aborted(void *opaque, int32_t p)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[p];
+    store_task_abort(t->st);
+    dirty_clear(&t->dirty);
+}
+
+/* Stream time travels with the task in its committed offset's metadata, as in Kafka
+ * Streams: whichever instance gets the task next resumes the same clock, so timers that
+ * were due before the move still fire even when no new event arrives. */
+#define STREAM_TIME_MD "v1;stream_time="
+
+static void h_offset_metadata(void *opaque, int32_t p, char *buf, size_t buflen)
+{
+    app_t *a = opaque;
+    snprintf(buf, buflen, STREAM_TIME_MD "%lld", (long long)a->tasks[p].stream_time);
+}
+
+static int h_task_open(void *opaque, int32_t p, const char *md, int64_t *from, char *err,
+                       size_t errlen)
+{
+    app_t *a = opaque;
+    task_t *t = task_get(a, p, err, errlen);
+    if (!t)
+        return PIPE_FATAL;
+    t->st = store_task_open(a->store, p, err, errlen);
+    if (!t->st)
+        return PIPE_FATAL;
+    if (store_task_checkpoint(t->st, &t->cp, err, errlen) != 0)
+        return PIPE_FATAL;
+    t->restore = clog_restore_new(t->st, 0, err, errlen);
+    if (!t->restore)
+        return PIPE_FATAL;
+    t->stream_time = 0;
+    if (strncmp(md, STREAM_TIME_MD, strlen(STREAM_TIME_MD)) == 0)
+        t->stream_time = atoll(md + strlen(STREAM_TIME_MD));
+    dirty_clear(&t->dirty);
+    *from = t->cp.changelog_offset; /* -1 when the task never committed here */
+    return PIPE_OK;
+}
+
+static int h_restore(void *opaque, int32_t p, const pipe_rec_t *recs, size_t n, char *err,
+                     size_t errlen)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[p];
+    for (size_t i = 0; i < n; i++) {
+        clog_record_t cr = {.offset = recs[i].offset,
+                            .customer = recs[i].key,
+                            .customer_len = recs[i].key_len,
+                            .next_due_ms = TMR_NEVER};
+        if (recs[i].value &&
+            clog_frame_decode(recs[i].value, recs[i].value_len, &cr.next_due_ms, &cr.state,
+                              &cr.state_len, err, errlen) != 0)
+            return PIPE_FATAL;
+        if (clog_restore_add(t->restore, &cr, err, errlen) != 0)
+            return PIPE_FATAL;
+    }
+    return PIPE_OK;
+}
+
+static int h_restored(void *opaque, int32_t p, int64_t count, int64_t end_offset, char *err,
+                      size_t errlen)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[p];
+    (void)count;
+    int rc = clog_restore_finish(t->restore, end_offset, err, errlen);
+    clog_restore_destroy(t->restore);
+    t->restore = NULL;
+    if (rc != 0 || store_task_checkpoint(t->st, &t->cp, err, errlen) != 0)
+        return PIPE_FATAL;
+    return PIPE_OK;
+}
+
+static void h_task_close(void *opaque, int32_t p)
+{
+    app_t *a = opaque;
+    task_t *t = &a->tasks[p];
+    char err[256];
+    clog_restore_destroy(t->restore);
+    t->restore = NULL;
+    if (t->st && store_task_close(a->store, t->st, wall_ms(), err, sizeof(err)) != 0)
+        log_warn("app", "closing task store failed", "task=%d err=\"%s\"", (int)p, err);
+    t->st = NULL;
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+static avro_codec_t *codec_for(const cfg_t *cfg, char *err, size_t errlen)
+{
+    avro_codec_config_t cc;
+    avro_codec_config_defaults(&cc);
+    cc.topics[AVRO_CODEC_TYPE_INPUT] = cfg->topic_input;
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        cc.topics[k] = cfg->topic_out[k];
+    return avro_codec_new(&cc, err, errlen);
+}
+
+app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
+{
+    app_t *a = calloc(1, sizeof(*a));
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->cfg = cfg;
+    a->prog = prog_load(cfg->program_file, NULL, err, errlen);
+    if (!a->prog)
+        goto fail;
+    store_config_t sc;
+    store_config_default(&sc);
+    sc.dir = cfg->state_dir;
+    sc.memory_budget_bytes = (size_t)cfg->memory_budget_bytes;
+    sc.task_drop_delay_ms = cfg->state_cleanup_delay_ms;
+    a->store = store_new(&sc, wall_ms(), err, errlen);
+    if (!a->store)
+        goto fail;
+    a->codec = codec_for(cfg, err, errlen);
+    if (!a->codec)
+        goto fail;
+    a->hooks = (pipe_hooks_t){.opaque = a,
+                              .task_open = h_task_open,
+                              .offset_metadata = h_offset_metadata,
+                              .restore = h_restore,
+                              .restored = h_restored,
+                              .process = h_process,
+                              .timers = h_timers,
+                              .flush = h_flush,
+                              .committed = h_committed,
+                              .aborted = h_aborted,
+                              .task_close = h_task_close};
+    return a;
+fail:
+    app_destroy(a);
+    return NULL;
+}
+
+const pipe_hooks_t *app_hooks(app_t *a)
+{
+    return &a->hooks;
+}
+
+void app_get_stats(const app_t *a, app_stats_t *out)
+{
+    *out = a->stats;
+}
+
+void app_set_output_observer(app_t *a, void (*fn)(void *ctx, const eng_output_t *o), void *ctx)
+{
+    a->observer = fn;
+    a->observer_ctx = ctx;
+}
+
+void app_destroy(app_t *a)
+{
+    if (!a)
+        return;
+    for (int32_t p = 0; p < a->n_tasks; p++) {
+        if (a->tasks[p].st)
+            h_task_close(a, p);
+        dirty_free(&a->tasks[p].dirty);
+    }
+    free(a->tasks);
+    free(a->frame);
+    avro_codec_destroy(a->codec);
+    store_destroy(a->store);
+    prog_destroy(a->prog);
+    free(a);
+}

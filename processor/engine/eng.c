@@ -1,0 +1,994 @@
+/*
+ * eng: the rules. See eng.h for the contract.
+ *
+ * How to read it: eng_apply_event() dispatches to on_purchase / on_return / on_redemption
+ * after the idempotency check and timer catch-up; eng_on_timer() loops over timer steps,
+ * each step being "everything due at one instant" in a fixed order (expiry warnings, lot
+ * expiry, period end, downgrade warnings, inactivity demotion). The next due time is
+ * always recomputed from the state (never stored), so a timer can be neither lost nor
+ * fired twice: once handled, its cause is gone from the state.
+ *
+ * Rounding: points are floored once per purchase and per source (named floor_points);
+ * pro rata reversal floors the cumulative share so that a full return reverses exactly
+ * what was earned.
+ */
+#include "eng.h"
+#include "eng_lots.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef __int128 i128;
+
+/* ------------------------------------------------------------------ small helpers */
+
+uint64_t eng_id_hash(const char *id)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    size_t l = strnlen(src, n - 1);
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
+/** floor(num / den) for num >= 0: the one rounding rule for points. */
+static int64_t floor_points(i128 num, i128 den)
+{
+    if (num <= 0 || den <= 0)
+        return 0;
+    return (int64_t)(num / den);
+}
+
+const char *eng_out_kind_name(eng_out_kind_t kind)
+{
+    static const char *const names[] = {"TierChanged",        "BonusEarned",    "ExpiryWarning",
+                                        "PointsExpired",      "PointsReversed", "PointsRedeemed",
+                                        "RedemptionRejected", "RewardEarned",   "TierWillDowngrade",
+                                        "TierProgress"};
+    return (unsigned)kind < ENG_OUT_KIND_COUNT ? names[kind] : "Unknown";
+}
+
+void eng_state_init(eng_state_t *s, const char *customer_id, int64_t now)
+{
+    memset(s, 0, sizeof(*s));
+    s->version = ENG_STATE_VERSION;
+    s->flags = 1;
+    copy_str(s->customer_id, sizeof(s->customer_id), customer_id);
+    s->tier_since = now;
+}
+
+int64_t eng_balance(const eng_state_t *s)
+{
+    int64_t b = 0;
+    for (uint32_t i = 0; i < s->n_lots; i++)
+        b += s->lots[i].remaining;
+    return b;
+}
+
+/* An output slot, its common fields filled. Callers check room beforehand. */
+typedef struct emitter {
+    eng_outbuf_t *out;
+    const eng_state_t *s;
+    const prog_t *p;
+    const char *cause_id; /* event id, or NULL for a timer */
+    const char *timer_kind;
+    int64_t time_ms;
+    uint32_t ordinal;
+} emitter_t;
+
+static char *put_str(char *w, char *end, const char *s)
+{
+    while (*s && w < end)
+        *w++ = *s++;
+    return w;
+}
+
+static char *put_u64(char *w, char *end, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n && w < end)
+        *w++ = tmp[--n];
+    return w;
+}
+
+static eng_output_t *emit(emitter_t *e, eng_out_kind_t kind)
+{
+    eng_output_t *o = &e->out->v[e->out->n++];
+    memset(o, 0, sizeof(*o));
+    o->kind = kind;
+    /* "<cause>:<ordinal>" or "<customer>:<kind>:<due>:<ordinal>", without printf (hot) */
+    char *w = o->output_id, *end = o->output_id + sizeof(o->output_id) - 1;
+    if (e->cause_id) {
+        w = put_str(w, end, e->cause_id);
+    } else {
+        w = put_str(w, end, e->s->customer_id);
+        w = put_str(w, end, ":");
+        w = put_str(w, end, e->timer_kind);
+        w = put_str(w, end, ":");
+        w = put_u64(w, end, (uint64_t)e->time_ms);
+    }
+    w = put_str(w, end, ":");
+    w = put_u64(w, end, e->ordinal++);
+    *w = '\0';
+    copy_str(o->customer_id, sizeof(o->customer_id), e->s->customer_id);
+    o->time_ms = e->time_ms;
+    copy_str(o->cause_id, sizeof(o->cause_id), e->cause_id ? e->cause_id : "");
+    copy_str(o->currency, sizeof(o->currency), e->p->currency);
+    return o;
+}
+
+static const char *tier_name(const prog_t *p, int32_t t)
+{
+    return p->tiers[t < 0 ? 0 : (uint32_t)t < p->n_tiers ? t : (int32_t)p->n_tiers - 1].name;
+}
+
+static void emit_tier_change(emitter_t *e, eng_state_t *s, int32_t to, const char *reason,
+                             int64_t value)
+{
+    eng_output_t *o = emit(e, ENG_OUT_TIER_CHANGED);
+    copy_str(o->u.tier_changed.from_tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
+    copy_str(o->u.tier_changed.to_tier, ENG_NAME_MAX, tier_name(e->p, to));
+    o->u.tier_changed.direction = to > s->tier ? 1 : -1;
+    copy_str(o->u.tier_changed.reason, ENG_NAME_MAX, reason);
+    o->u.tier_changed.qualifying_value = value;
+    s->tier = to;
+    s->tier_since = e->time_ms;
+}
+
+/* ------------------------------------------------------------------ calendars */
+
+static int uses_period(const prog_t *p)
+{
+    return p->has_award || p->demote == PROG_DEMOTE_PERIOD_END ||
+           p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH;
+}
+
+static prog_period_t period_kind(const prog_t *p)
+{
+    return p->has_award ? p->award_period : p->demote_period;
+}
+
+static int64_t period_start_of(const prog_t *p, int64_t t)
+{
+    int32_t m = tz_month_index(p->tz, t);
+    if (period_kind(p) == PROG_PERIOD_YEAR)
+        m -= ((m % 12) + 12) % 12;
+    return tz_month_start(p->tz, m);
+}
+
+static int64_t period_end_of(const prog_t *p, int64_t start)
+{
+    int32_t m = tz_month_index(p->tz, start);
+    return tz_month_start(p->tz, m + (period_kind(p) == PROG_PERIOD_YEAR ? 12 : 1));
+}
+
+static int64_t lot_expiry(const prog_t *p, int64_t ref)
+{
+    switch (p->expiry) {
+    case PROG_EXPIRY_AFTER_DAYS:
+        return ref + (int64_t)p->expiry_days * ENG_DAY_MS;
+    case PROG_EXPIRY_END_OF_NEXT_MONTH:
+        return tz_month_start(p->tz, tz_month_index(p->tz, ref) + 2);
+    default:
+        return ENG_TIME_NEVER;
+    }
+}
+
+/* ------------------------------------------------------------------ qualification */
+
+static int32_t qkey(const prog_t *p, int64_t t)
+{
+    switch (p->q_window) {
+    case PROG_WIN_ROLLING_DAYS:
+        return tz_day_index(p->tz, t);
+    case PROG_WIN_LIFETIME:
+        return 0;
+    default:
+        return tz_month_index(p->tz, t);
+    }
+}
+
+/* The qualifying value at time t, in the program's window. */
+static int64_t qvalue(const prog_t *p, const eng_state_t *s, int64_t t)
+{
+    int32_t k = qkey(p, t), lo = k, hi = k;
+    if (p->q_window == PROG_WIN_ROLLING_DAYS)
+        lo = k - p->q_days + 1;
+    else if (p->q_window == PROG_WIN_CALENDAR_YEAR)
+        lo = k - ((k % 12) + 12) % 12;
+    int64_t v = 0;
+    for (uint32_t i = 0; i < s->n_qbuckets; i++)
+        if (s->qbuckets[i].key >= lo && s->qbuckets[i].key <= hi)
+            v += s->qbuckets[i].value;
+    return v;
+}
+
+static void qbucket_add(const prog_t *p, eng_state_t *s, int32_t key, int64_t t, int64_t v)
+{
+    /* drop what can no longer count at time t */
+    int32_t k = qkey(p, t), keep_from = k;
+    if (p->q_window == PROG_WIN_ROLLING_DAYS)
+        keep_from = k - p->q_days + 1;
+    else if (p->q_window == PROG_WIN_CALENDAR_YEAR)
+        keep_from = k - ((k % 12) + 12) % 12;
+    else if (p->q_window != PROG_WIN_LIFETIME)
+        keep_from = k - 1;
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < s->n_qbuckets; i++)
+        if (s->qbuckets[i].key >= keep_from || s->qbuckets[i].key == key)
+            s->qbuckets[w++] = s->qbuckets[i];
+    s->n_qbuckets = w;
+    for (uint32_t i = 0; i < s->n_qbuckets; i++)
+        if (s->qbuckets[i].key == key) {
+            s->qbuckets[i].value += v;
+            return;
+        }
+    if (s->n_qbuckets == ENG_QBUCKETS_MAX) { /* merge the oldest into the next oldest */
+        uint32_t a = 0, b;
+        for (uint32_t i = 1; i < s->n_qbuckets; i++)
+            if (s->qbuckets[i].key < s->qbuckets[a].key)
+                a = i;
+        b = a == 0 ? 1 : 0;
+        for (uint32_t i = 0; i < s->n_qbuckets; i++)
+            if (i != a && s->qbuckets[i].key < s->qbuckets[b].key)
+                b = i;
+        s->qbuckets[b].value += s->qbuckets[a].value;
+        s->qbuckets[a] = s->qbuckets[--s->n_qbuckets];
+    }
+    /* keep keys ascending: deterministic layout for the store and the JSON dump */
+    uint32_t at = s->n_qbuckets;
+    while (at > 0 && s->qbuckets[at - 1].key > key) {
+        s->qbuckets[at] = s->qbuckets[at - 1];
+        at--;
+    }
+    s->qbuckets[at] = (eng_qbucket_t){.key = key, .value = v};
+    s->n_qbuckets++;
+}
+
+static void qbucket_sub(eng_state_t *s, int32_t key, int64_t v)
+{
+    for (uint32_t i = 0; i < s->n_qbuckets; i++)
+        if (s->qbuckets[i].key == key) {
+            s->qbuckets[i].value -= v < s->qbuckets[i].value ? v : s->qbuckets[i].value;
+            return;
+        }
+}
+
+/* Smallest metric increase that reaches tier t from value v (0 if reached). */
+static int64_t missing_for(const prog_t *p, int32_t t, int64_t v)
+{
+    int64_t need = p->tiers[t].threshold + (p->upper_inclusive ? 1 : 0);
+    return need > v ? need - v : 0;
+}
+
+/* ------------------------------------------------------------------ lots: eng_lots.c */
+
+#define STEP_OUT_MAX  40 /* outputs one timer step can produce, at most */
+#define EVENT_OUT_MAX 40 /* outputs one event can produce, at most */
+
+/* ------------------------------------------------------------------ timer due times */
+
+static int64_t inactivity_due(const prog_t *p, const eng_state_t *s)
+{
+    if (p->demote != PROG_DEMOTE_INACTIVITY || s->tier == 0 || s->last_visit == 0)
+        return ENG_TIME_NEVER;
+    int64_t k = s->inactivity_steps + 1, grace = (int64_t)p->grace_days * ENG_DAY_MS;
+    if (p->inactivity_days > 0)
+        return s->last_visit + k * p->inactivity_days * ENG_DAY_MS + grace;
+    return tz_month_start(p->tz, tz_month_index(p->tz, s->last_visit) + 1 + (int32_t)k) + grace;
+}
+
+/* Thresholds of downgrade warnings before a demotion at `dem`: not yet sent, after the
+ * last visit (a visit resets them) and, for period-end demotion, inside the open period
+ * (the period step resets them). */
+static int64_t downgrade_warning_due(const prog_t *p, const eng_state_t *s, int64_t dem)
+{
+    int64_t best = ENG_TIME_NEVER;
+    if (dem == ENG_TIME_NEVER)
+        return best;
+    int64_t floor = s->last_visit;
+    if (p->demote == PROG_DEMOTE_PERIOD_END && s->period_start > floor)
+        floor = s->period_start;
+    for (uint32_t i = 0; i < p->n_demote_warn; i++) {
+        int64_t d = dem - p->demote_warn_days[i] * ENG_DAY_MS;
+        if (!(s->downgrade_warned & (1u << i)) && d > floor && d < best)
+            best = d;
+    }
+    return best;
+}
+
+static int64_t warning_due(const prog_t *p, const eng_state_t *s)
+{
+    int64_t best = ENG_TIME_NEVER;
+    for (uint32_t l = 0; l < s->n_lots; l++) {
+        const eng_lot_t *lot = &s->lots[l];
+        if (lot->expires_at == ENG_TIME_NEVER)
+            continue;
+        for (uint32_t i = 0; i < p->n_warn; i++) {
+            int64_t d = lot->expires_at - p->warn_days[i] * ENG_DAY_MS;
+            if (!(lot->warned & (1u << i)) && d < best)
+                best = d;
+        }
+    }
+    return best;
+}
+
+static int64_t expiry_due(const eng_state_t *s)
+{
+    return s->n_lots > 0 ? s->lots[0].expires_at : ENG_TIME_NEVER; /* lots are sorted */
+}
+
+static int tier_eval_at_period_end(const prog_t *p)
+{
+    return p->demote == PROG_DEMOTE_PERIOD_END || p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH;
+}
+
+/* The first period end at which something happens: the open period's award, or a tier
+ * evaluation that changes the tier. Periods in which nothing would happen are skipped
+ * (looking ahead at most PERIOD_LOOKAHEAD periods: long enough for a rolling window or a
+ * calendar year to drain); an event re-opens the period it falls in. */
+#define PERIOD_LOOKAHEAD 26
+static int64_t period_due(const prog_t *p, const eng_state_t *s)
+{
+    if (!uses_period(p) || s->period_start == 0)
+        return ENG_TIME_NEVER;
+    int64_t start = s->period_start;
+    for (int k = 0; k < PERIOD_LOOKAHEAD; k++) {
+        int64_t end = period_end_of(p, start);
+        if (k == 0 && p->has_award && s->award_accum > 0)
+            return end;
+        if (!tier_eval_at_period_end(p))
+            break;
+        int32_t target = prog_tier_for(p, qvalue(p, s, end - 1));
+        if (p->demote == PROG_DEMOTE_PERIOD_END ? target != s->tier : target > s->tier)
+            return end;
+        start = end;
+    }
+    return ENG_TIME_NEVER; /* nothing would happen: the next event re-opens a period */
+}
+
+/* The next demotion and the tier it leads to: an inactivity step, or the first period end
+ * whose value falls below the tier (at_period_end). Downgrade warnings count back from it. */
+static int64_t demotion_due(const prog_t *p, const eng_state_t *s, int32_t *to)
+{
+    *to = s->tier - 1;
+    if (p->demote == PROG_DEMOTE_INACTIVITY)
+        return inactivity_due(p, s);
+    if (p->demote != PROG_DEMOTE_PERIOD_END || s->tier == 0 || s->period_start == 0 ||
+        p->n_demote_warn == 0)
+        return ENG_TIME_NEVER;
+    int64_t start = s->period_start;
+    for (int k = 0; k < PERIOD_LOOKAHEAD; k++) {
+        int64_t end = period_end_of(p, start);
+        int32_t target = prog_tier_for(p, qvalue(p, s, end - 1));
+        if (target != s->tier) { /* the first change; a promotion first means no warning */
+            *to = target;
+            return target < s->tier ? end : ENG_TIME_NEVER;
+        }
+        start = end;
+    }
+    return ENG_TIME_NEVER;
+}
+
+int64_t eng_next_due(const prog_t *p, const eng_state_t *s, eng_timer_kind_t *kind)
+{
+    eng_timer_kind_t k = ENG_TIMER_EXPIRY;
+    int64_t best = ENG_TIME_NEVER, d;
+    if (!(s->flags & 1)) {
+        if (kind)
+            *kind = k;
+        return best;
+    }
+    int64_t inact = inactivity_due(p, s);
+    int32_t to;
+    int64_t dem = demotion_due(p, s, &to);
+    if ((d = warning_due(p, s)) < best)
+        best = d, k = ENG_TIMER_WARNING;
+    if ((d = expiry_due(s)) < best)
+        best = d, k = ENG_TIMER_EXPIRY;
+    if ((d = period_due(p, s)) < best)
+        best = d, k = ENG_TIMER_PERIOD_END;
+    if ((d = downgrade_warning_due(p, s, dem)) < best)
+        best = d, k = ENG_TIMER_WARNING;
+    if (inact < best)
+        best = inact, k = ENG_TIMER_INACTIVITY;
+    if (kind)
+        *kind = k;
+    return best;
+}
+
+/* ------------------------------------------------------------------ timer steps */
+
+static void step_warnings(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
+{
+    emitter_t e = {out, s, p, NULL, "warning", t, 0};
+    for (uint32_t l = 0; l < s->n_lots;) {
+        int64_t exp = s->lots[l].expires_at;
+        uint32_t end = l;
+        while (end < s->n_lots && s->lots[end].expires_at == exp)
+            end++;
+        for (uint32_t i = 0; exp != ENG_TIME_NEVER && i < p->n_warn; i++) {
+            if (exp - p->warn_days[i] * ENG_DAY_MS != t)
+                continue;
+            int64_t pts = 0;
+            for (uint32_t j = l; j < end; j++)
+                if (!(s->lots[j].warned & (1u << i))) {
+                    pts += s->lots[j].remaining;
+                    s->lots[j].warned |= 1u << i;
+                }
+            if (pts > 0) {
+                eng_output_t *o = emit(&e, ENG_OUT_EXPIRY_WARNING);
+                o->u.expiry_warning.points = pts;
+                o->u.expiry_warning.expires_at = exp;
+                o->u.expiry_warning.days_left = p->warn_days[i];
+            }
+        }
+        l = end;
+    }
+}
+
+static void step_expiry(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
+{
+    emitter_t e = {out, s, p, NULL, "expiry", t, 0};
+    int64_t pts = 0;
+    while (s->n_lots > 0 && s->lots[0].expires_at <= t) {
+        pts += s->lots[0].remaining;
+        eng_lots_remove(s, 0);
+    }
+    if (pts > 0) {
+        s->total_expired += pts;
+        eng_output_t *o = emit(&e, ENG_OUT_POINTS_EXPIRED);
+        o->u.points_expired.points = pts;
+        o->u.points_expired.expired_at = t;
+    }
+}
+
+static void emit_bonus(emitter_t *e, const eng_state_t *s, int64_t pts, int32_t rate_bp,
+                       const char *source, int64_t usable_from, int64_t expires_at)
+{
+    eng_output_t *o = emit(e, ENG_OUT_BONUS_EARNED);
+    o->u.bonus_earned.points = pts;
+    o->u.bonus_earned.rate_bp = rate_bp;
+    copy_str(o->u.bonus_earned.tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
+    copy_str(o->u.bonus_earned.source, ENG_NAME_MAX, source);
+    o->u.bonus_earned.usable_from = usable_from;
+    o->u.bonus_earned.expires_at = expires_at;
+}
+
+static void step_period(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
+{
+    emitter_t e = {out, s, p, NULL, "period_end", t, 0};
+    if (p->has_award && s->award_accum > 0) {
+        int32_t rate = prog_band_rate(p->award_bands, p->n_award_bands, s->award_accum,
+                                      p->award_upper_inclusive);
+        int64_t pts = floor_points((i128)s->award_accum * rate, (i128)10000 * p->point_value);
+        if (pts > 0) {
+            /* the period's lot expires relative to the period (its last instant) */
+            int64_t exp = lot_expiry(p, t - 1);
+            eng_lots_credit(p, s, pts, t, t, exp, ENG_SRC_PERIOD);
+            emit_bonus(&e, s, pts, rate, "period", t, exp);
+        }
+    }
+    if (tier_eval_at_period_end(p)) {
+        int64_t v = qvalue(p, s, t - 1);
+        int32_t target = prog_tier_for(p, v);
+        if (p->demote == PROG_DEMOTE_PERIOD_END ? target != s->tier : target > s->tier)
+            emit_tier_change(&e, s, target, "period_end", v);
+    }
+    s->award_accum = 0;
+    s->period_start = t;
+    if (p->demote == PROG_DEMOTE_PERIOD_END)
+        s->downgrade_warned = 0; /* a new period: its own warnings */
+}
+
+static void step_inactivity(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
+{
+    emitter_t e = {out, s, p, NULL, "inactivity", t, 0};
+    emit_tier_change(&e, s, s->tier - 1, "inactivity", qvalue(p, s, t));
+    s->inactivity_steps++;
+    s->downgrade_warned = 0;
+}
+
+static void step_downgrade_warning(const prog_t *p, eng_state_t *s, int64_t t, int64_t dem,
+                                   int32_t to, eng_outbuf_t *out)
+{
+    emitter_t e = {out, s, p, NULL, "downgrade_warning", t, 0};
+    for (uint32_t i = 0; i < p->n_demote_warn; i++) {
+        if ((s->downgrade_warned & (1u << i)) || dem - p->demote_warn_days[i] * ENG_DAY_MS != t)
+            continue;
+        s->downgrade_warned |= 1u << i;
+        eng_output_t *o = emit(&e, ENG_OUT_TIER_WILL_DOWNGRADE);
+        copy_str(o->u.tier_will_downgrade.from_tier, ENG_NAME_MAX, tier_name(p, s->tier));
+        copy_str(o->u.tier_will_downgrade.to_tier, ENG_NAME_MAX, tier_name(p, to));
+        o->u.tier_will_downgrade.effective_at = dem;
+        o->u.tier_will_downgrade.days_left = p->demote_warn_days[i];
+    }
+}
+
+/* One step: everything due at instant t, in a fixed order. */
+static void timer_step(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
+{
+    if (warning_due(p, s) == t)
+        step_warnings(p, s, t, out);
+    if (expiry_due(s) == t)
+        step_expiry(p, s, t, out);
+    if (period_due(p, s) == t)
+        step_period(p, s, t, out);
+    int32_t to;
+    int64_t dem = demotion_due(p, s, &to);
+    if (downgrade_warning_due(p, s, dem) == t)
+        step_downgrade_warning(p, s, t, dem, to, out);
+    if (inactivity_due(p, s) == t)
+        step_inactivity(p, s, t, out);
+}
+
+static void finish(const prog_t *p, const eng_state_t *s, eng_outbuf_t *out)
+{
+    out->next_due = eng_next_due(p, s, &out->next_kind);
+}
+
+/* A state written under another version of the program may name a tier the program no
+ * longer has: it keeps the highest tier that exists (never an out-of-range read). */
+static void normalise(const prog_t *p, eng_state_t *s)
+{
+    if (s->tier < 0)
+        s->tier = 0;
+    if ((uint32_t)s->tier >= p->n_tiers)
+        s->tier = (int32_t)p->n_tiers - 1;
+}
+
+int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out)
+{
+    normalise(p, s);
+    int steps = 0;
+    eng_timer_kind_t kind;
+    int64_t t;
+    for (;;) {
+        t = eng_next_due(p, s, &kind);
+        if (t > now || t == ENG_TIME_NEVER || out->cap - out->n < STEP_OUT_MAX)
+            break;
+        timer_step(p, s, t, out);
+        steps++;
+    }
+    out->next_due = t;
+    out->next_kind = kind;
+    return steps;
+}
+
+/* ------------------------------------------------------------------ events: helpers */
+
+static int in_set(const prog_catset_t *set, const eng_line_t *l)
+{
+    if (set->on_sale && l->on_sale)
+        return 1;
+    for (uint32_t i = 0; i < set->n; i++)
+        if (!strcmp(set->v[i], l->category))
+            return 1;
+    return 0;
+}
+
+static int32_t kv_find(const prog_kv_t *kv, uint32_t n, const char *key, int32_t dflt)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (!strcmp(kv[i].key, key))
+            return kv[i].value;
+    return dflt;
+}
+
+static int seen_has(const eng_state_t *s, uint64_t h)
+{
+    /* no early exit: a fixed-length OR the compiler vectorises (most events are new) */
+    uint64_t found = 0;
+    uint32_t n = s->n_seen <= ENG_SEEN_MAX ? s->n_seen : ENG_SEEN_MAX;
+    for (uint32_t i = 0; i < n; i++)
+        found |= s->seen[i] == h;
+    return found != 0;
+}
+
+static void seen_add(eng_state_t *s, uint64_t h)
+{
+    s->seen[s->seen_head] = h;
+    s->seen_head = (s->seen_head + 1) % ENG_SEEN_MAX;
+    if (s->n_seen < ENG_SEEN_MAX)
+        s->n_seen++;
+}
+
+static int32_t tenure_permille(const prog_t *p, const eng_event_t *ev)
+{
+    if (!ev->attrs.has_member_since || p->n_tenure == 0)
+        return 1000;
+    int32_t y0, m0, d0, y1, m1, d1;
+    tz_civil_from_days(tz_day_index(p->tz, ev->attrs.member_since), &y0, &m0, &d0);
+    tz_civil_from_days(tz_day_index(p->tz, ev->time_ms), &y1, &m1, &d1);
+    int32_t years = y1 - y0 - ((m1 < m0 || (m1 == m0 && d1 < d0)) ? 1 : 0);
+    int32_t pm = 1000;
+    for (uint32_t i = 0; i < p->n_tenure; i++)
+        if (years >= p->tenure[i].years)
+            pm = p->tenure[i].permille;
+    return pm;
+}
+
+static int is_birthday(const prog_t *p, const eng_event_t *ev, int32_t *year)
+{
+    if (!ev->attrs.has_birth_date)
+        return 0;
+    int32_t y, m, d;
+    tz_civil_from_days(tz_day_index(p->tz, ev->time_ms), &y, &m, &d);
+    *year = y;
+    int32_t bm = ev->attrs.birth_month, bd = ev->attrs.birth_day;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (bm == 2 && bd == 29 && !leap)
+        bd = 28; /* a 29 February birthday is celebrated on the 28th in other years */
+    return m == bm && d == bd;
+}
+
+/* Points a line earns by the marginal bands: units at positions [pos, pos + w) of the
+ * qualifying metric, each band's share of the line at its rate. */
+static i128 marginal_num(const prog_t *p, const eng_line_t *l, int64_t pos, int64_t w)
+{
+    i128 num = 0;
+    for (uint32_t b = 0; b < p->n_marginal && w > 0; b++) {
+        int64_t lo = p->marginal[b].from;
+        int64_t hi = b + 1 < p->n_marginal ? p->marginal[b + 1].from : INT64_MAX;
+        int64_t a = pos > lo ? pos : lo, z = pos + w < hi ? pos + w : hi;
+        if (z > a)
+            num += (i128)(z - a) * l->amount * p->marginal[b].rate_bp;
+    }
+    return num;
+}
+
+static void record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
+{
+    uint32_t slot;
+    if (s->n_purchases < ENG_PURCHASES_MAX) {
+        slot = (s->purchases_head + s->n_purchases) % ENG_PURCHASES_MAX;
+        s->n_purchases++;
+    } else {
+        slot = s->purchases_head; /* forget the oldest */
+        s->purchases_head = (s->purchases_head + 1) % ENG_PURCHASES_MAX;
+    }
+    s->purchases[slot] = *r;
+}
+
+/* ------------------------------------------------------------------ purchase */
+
+typedef struct earn {
+    int64_t gross, eligible, units;
+    int64_t points, marginal_points, birthday_points;
+    int32_t rate_bp;
+} earn_t;
+
+static void compute_earning(const prog_t *p, const eng_state_t *s, const eng_event_t *ev,
+                            int64_t qpos, earn_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    for (uint32_t i = 0; i < ev->n_lines; i++) {
+        r->gross += ev->lines[i].amount;
+        r->units += ev->lines[i].quantity;
+        if (!in_set(&p->earn_excl, &ev->lines[i]))
+            r->eligible += ev->lines[i].amount;
+    }
+    if (r->eligible < p->min_purchase || r->eligible == 0)
+        return;
+    /* base rate: a listed partner's, else the check's band, else base; a tier's own rate wins */
+    int32_t base = kv_find(p->partners, p->n_partners, ev->partner, -1);
+    if (base < 0 && p->n_check_bands)
+        base = prog_band_rate(p->check_bands, p->n_check_bands, r->eligible, false);
+    else if (base < 0)
+        base = p->base_bp;
+    const prog_tier_t *t = &p->tiers[s->tier];
+    if (t->earn_bp >= 0)
+        base = t->earn_bp;
+    i128 mult = (i128)t->earn_permille * tenure_permille(p, ev) *
+                kv_find(p->status_mult, p->n_status_mult, ev->attrs.account_status, 1000);
+    i128 num = 0;
+    int64_t pos = qpos;
+    for (uint32_t i = 0; i < ev->n_lines; i++) {
+        const eng_line_t *l = &ev->lines[i];
+        int64_t w = p->q_metric == PROG_METRIC_SPEND ? l->amount : l->quantity;
+        if (!in_set(&p->earn_excl, l)) {
+            num += (i128)l->amount * base * mult *
+                   kv_find(p->cat_mult, p->n_cat_mult, l->category, 1000);
+            if (p->n_marginal && w > 0) /* floor per line: a line has one unit price */
+                r->marginal_points +=
+                    floor_points(marginal_num(p, l, pos, w), (i128)w * 10000 * p->point_value);
+        }
+        if (p->q_metric != PROG_METRIC_PURCHASES)
+            pos += w;
+    }
+    const i128 den = (i128)10000 * 1000000000000LL * p->point_value;
+    r->points = floor_points(num, den);
+    i128 rate = ((i128)base * mult) / 1000000000;
+    r->rate_bp = rate > INT32_MAX ? INT32_MAX : (int32_t)rate;
+    int32_t year;
+    if (p->birthday_bp && r->eligible >= p->birthday_min_purchase && is_birthday(p, ev, &year) &&
+        s->birthday_year != year)
+        r->birthday_points =
+            floor_points((i128)r->eligible * p->birthday_bp, (i128)10000 * p->point_value);
+}
+
+static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e,
+                         int64_t usable, int64_t exp)
+{
+    for (uint32_t c = 0; c < p->n_stamps && c < ENG_STAMPS_MAX; c++) {
+        const prog_stamp_card_t *card = &p->stamps[c];
+        for (uint32_t i = 0; i < ev->n_lines; i++)
+            if (!strcmp(ev->lines[i].category, card->category))
+                s->stamps[c] += ev->lines[i].quantity;
+        for (int k = 0; k < ENG_REWARDS_PER_EVENT && s->stamps[c] >= card->every; k++) {
+            s->stamps[c] -= card->every;
+            if (card->reward == PROG_REWARD_POINTS) {
+                eng_lots_credit(p, s, card->points, ev->time_ms, usable, exp, ENG_SRC_STAMP);
+                emit_bonus(e, s, card->points, 0, "stamp", usable, exp);
+            } else {
+                eng_output_t *o = emit(e, ENG_OUT_REWARD_EARNED);
+                copy_str(o->u.reward_earned.reward, ENG_NAME_MAX, card->item);
+                copy_str(o->u.reward_earned.category, ENG_NAME_MAX, card->category);
+                o->u.reward_earned.stamps_used = card->every;
+            }
+        }
+    }
+}
+
+static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
+{
+    const int64_t T = ev->time_ms;
+    s->last_visit = T;
+    s->inactivity_steps = 0;
+    s->downgrade_warned = 0;
+    int64_t qpos = qvalue(p, s, T);
+    earn_t r;
+    compute_earning(p, s, ev, qpos, &r);
+    int64_t usable =
+        p->usable == PROG_USABLE_NEXT_VISIT ? tz_day_start(p->tz, tz_day_index(p->tz, T) + 1) : T;
+    int64_t exp = lot_expiry(p, T);
+    int64_t pts = r.points + r.marginal_points;
+    if (pts > 0) {
+        eng_lots_credit(p, s, pts, T, usable, exp, ENG_SRC_PURCHASE);
+        int32_t rate = r.rate_bp;
+        if (r.marginal_points) /* effective rate over the check, floored */
+            rate = (int32_t)((i128)pts * p->point_value * 10000 / r.eligible);
+        emit_bonus(e, s, pts, rate, "purchase", usable, exp);
+    }
+    if (r.birthday_points > 0) {
+        int32_t year = 0;
+        is_birthday(p, ev, &year);
+        s->birthday_year = year;
+        eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY);
+        emit_bonus(e, s, r.birthday_points, p->birthday_bp, "birthday", usable, exp);
+    }
+    apply_stamps(p, s, ev, e, usable, exp);
+
+    /* qualification and the period's award total */
+    int64_t qv = p->q_metric == PROG_METRIC_SPEND      ? r.gross
+                 : p->q_metric == PROG_METRIC_QUANTITY ? r.units
+                                                       : 1;
+    int32_t key = qkey(p, T);
+    qbucket_add(p, s, key, T, qv);
+    int64_t award = 0;
+    if (p->has_award) {
+        award = r.eligible;
+        s->award_accum += award;
+    }
+    int64_t value = qvalue(p, s, T);
+    if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH) {
+        int32_t target = prog_tier_for(p, value);
+        if (target > s->tier)
+            emit_tier_change(e, s, target, "qualification", value);
+    }
+    if (p->progress && (uint32_t)s->tier + 1 < p->n_tiers) {
+        int64_t miss = missing_for(p, s->tier + 1, value);
+        if (miss > 0 && (p->progress_within == 0 || miss <= p->progress_within)) {
+            eng_output_t *o = emit(e, ENG_OUT_TIER_PROGRESS);
+            copy_str(o->u.tier_progress.current_tier, ENG_NAME_MAX, tier_name(p, s->tier));
+            copy_str(o->u.tier_progress.next_tier, ENG_NAME_MAX, tier_name(p, s->tier + 1));
+            o->u.tier_progress.current_value = value;
+            o->u.tier_progress.missing = miss;
+        }
+    }
+    eng_purchase_rec_t rec = {.id_hash = eng_id_hash(ev->event_id),
+                              .time_ms = T,
+                              .eligible_amount = r.eligible,
+                              .points = pts + r.birthday_points,
+                              .qual_value = qv,
+                              .award_amount = award,
+                              .qual_key = key,
+                              .award_period =
+                                  s->period_start ? tz_month_index(p->tz, s->period_start) : 0,
+                              .gross_amount = r.gross};
+    record_purchase(s, &rec);
+}
+
+/* ------------------------------------------------------------------ return */
+
+static void on_return(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
+{
+    uint64_t h = eng_id_hash(ev->original_event_id);
+    eng_purchase_rec_t *r = NULL;
+    for (uint32_t i = 0; i < s->n_purchases; i++) {
+        eng_purchase_rec_t *c = &s->purchases[(s->purchases_head + i) % ENG_PURCHASES_MAX];
+        if (c->id_hash == h)
+            r = c;
+    }
+    if (!r)
+        return; /* unknown or forgotten purchase: nothing to reverse (documented) */
+    int64_t elig = 0, gross = 0, units = 0;
+    for (uint32_t i = 0; i < ev->n_lines; i++) {
+        gross += ev->lines[i].amount;
+        units += ev->lines[i].quantity;
+        if (!in_set(&p->earn_excl, &ev->lines[i]))
+            elig += ev->lines[i].amount;
+    }
+    if (elig > r->eligible_amount - r->returned_amount)
+        elig = r->eligible_amount - r->returned_amount;
+    /* points: the cumulative pro-rata share, floored, minus what was already reversed */
+    int64_t before = r->points_reversed;
+    r->returned_amount += elig;
+    int64_t target = r->eligible_amount > 0
+                         ? floor_points((i128)r->points * r->returned_amount, r->eligible_amount)
+                         : 0;
+    int64_t delta = target - before;
+    r->points_reversed = target;
+    /* qualification and the open period's award total */
+    int64_t qv = p->q_metric == PROG_METRIC_SPEND      ? gross
+                 : p->q_metric == PROG_METRIC_QUANTITY ? units
+                                                       : 0;
+    if (qv > r->qual_value - r->qual_returned)
+        qv = r->qual_value - r->qual_returned;
+    r->qual_returned += qv;
+    qbucket_sub(s, r->qual_key, qv);
+    if (p->has_award && s->period_start &&
+        r->award_period == tz_month_index(p->tz, s->period_start)) {
+        int64_t a = elig < s->award_accum ? elig : s->award_accum;
+        s->award_accum -= a;
+    }
+    if (delta <= 0)
+        return;
+    int64_t taken = eng_lots_take(s, delta, INT64_MAX);
+    int64_t debt = p->returns == PROG_RETURNS_DEBT ? delta - taken : 0;
+    s->total_reversed += taken;
+    s->debt += debt;
+    eng_output_t *o = emit(e, ENG_OUT_POINTS_REVERSED);
+    o->u.points_reversed.points = taken;
+    o->u.points_reversed.debt_added = debt;
+    copy_str(o->u.points_reversed.original_event_id, ENG_ID_MAX, ev->original_event_id);
+}
+
+/* ------------------------------------------------------------------ redemption */
+
+static void reject(emitter_t *e, int64_t asked, int64_t avail, const char *why)
+{
+    eng_output_t *o = emit(e, ENG_OUT_REDEMPTION_REJECTED);
+    o->u.redemption_rejected.points_requested = asked;
+    o->u.redemption_rejected.points_available = avail;
+    copy_str(o->u.redemption_rejected.reason, ENG_NAME_MAX, why);
+}
+
+static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
+{
+    const int64_t T = ev->time_ms;
+    s->last_visit = T;
+    s->inactivity_steps = 0;
+    s->downgrade_warned = 0;
+    int64_t avail = eng_lots_usable(s, T);
+    if (ev->points <= 0)
+        return reject(e, ev->points, avail, "invalid_points");
+    if (ev->points > avail)
+        return reject(e, ev->points, avail, "insufficient_points");
+    int64_t value = ev->points * p->point_value;
+    if (ev->n_lines > 0) {
+        int64_t basket = 0;
+        for (uint32_t i = 0; i < ev->n_lines; i++)
+            if (!in_set(&p->redeem_excl, &ev->lines[i]))
+                basket += ev->lines[i].amount;
+        if (basket == 0)
+            return reject(e, ev->points, avail, "excluded_basket");
+        if ((i128)value * 10000 > (i128)basket * p->max_share_bp)
+            return reject(e, ev->points, avail, "over_max_share");
+    }
+    eng_lots_take(s, ev->points, T);
+    s->total_redeemed += ev->points;
+    eng_output_t *o = emit(e, ENG_OUT_POINTS_REDEEMED);
+    o->u.points_redeemed.points = ev->points;
+    o->u.points_redeemed.value = value;
+    o->u.points_redeemed.balance_after = eng_balance(s);
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+int eng_event_check(const prog_t *p, const eng_event_t *ev, char *err, size_t errlen)
+{
+    if (ev->kind < ENG_EV_PURCHASE || ev->kind > ENG_EV_REDEMPTION)
+        return snprintf(err, errlen, "event kind %d is unknown", (int)ev->kind), -1;
+    if (!ev->event_id[0])
+        return snprintf(err, errlen, "event_id is empty"), -1;
+    if (!ev->customer_id[0])
+        return snprintf(err, errlen, "event %s: customer_id is empty", ev->event_id), -1;
+    if (ev->time_ms <= 0 || ev->time_ms >= 7258118400000LL) /* 1970 .. 2200 */
+        return snprintf(err, errlen, "event %s: time is out of range", ev->event_id), -1;
+    if (ev->currency[0] && strcmp(ev->currency, p->currency) != 0)
+        return snprintf(err, errlen, "event %s: currency %s is not the program's %s", ev->event_id,
+                        ev->currency, p->currency),
+               -1;
+    if (ev->n_lines > ENG_LINES_MAX)
+        return snprintf(err, errlen, "event %s: more than %d lines", ev->event_id, ENG_LINES_MAX),
+               -1;
+    int64_t total = 0;
+    for (uint32_t i = 0; i < ev->n_lines; i++) {
+        if (ev->lines[i].amount < 0 || ev->lines[i].amount > ENG_AMOUNT_MAX ||
+            ev->lines[i].quantity < 1)
+            return snprintf(err, errlen,
+                            "event %s: line %u has a negative amount or a "
+                            "quantity below 1",
+                            ev->event_id, i),
+                   -1;
+        total += ev->lines[i].amount;
+        if (total > ENG_AMOUNT_MAX)
+            return snprintf(err, errlen, "event %s: total above the limit", ev->event_id), -1;
+    }
+    if (ev->kind == ENG_EV_RETURN && !ev->original_event_id[0])
+        return snprintf(err, errlen, "event %s: a return needs original_event_id", ev->event_id),
+               -1;
+    if (ev->kind == ENG_EV_REDEMPTION && (ev->points < 0 || ev->points > ENG_AMOUNT_MAX))
+        return snprintf(err, errlen, "event %s: points out of range", ev->event_id), -1;
+    if (ev->attrs.has_birth_date && (ev->attrs.birth_month < 1 || ev->attrs.birth_month > 12 ||
+                                     ev->attrs.birth_day < 1 || ev->attrs.birth_day > 31))
+        return snprintf(err, errlen, "event %s: birth date is not a date", ev->event_id), -1;
+    return 0;
+}
+
+int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_outbuf_t *out,
+                    char *err, size_t errlen)
+{
+    if (eng_event_check(p, ev, err, errlen) != 0) {
+        finish(p, s, out);
+        return ENG_EINVAL;
+    }
+    if ((s->flags & 1) && strcmp(s->customer_id, ev->customer_id) != 0) {
+        snprintf(err, errlen, "event %s: customer %s does not own this state (%s)", ev->event_id,
+                 ev->customer_id, s->customer_id);
+        finish(p, s, out);
+        return ENG_EINVAL;
+    }
+    uint64_t h = eng_id_hash(ev->event_id);
+    if ((s->flags & 1) && seen_has(s, h)) {
+        finish(p, s, out);
+        return ENG_DUPLICATE;
+    }
+    if (!(s->flags & 1))
+        eng_state_init(s, ev->customer_id, ev->time_ms);
+    normalise(p, s);
+    eng_on_timer(p, s, ev->time_ms, out); /* catch up: timers due by T fire first */
+    if (out->next_due <= ev->time_ms || out->cap - out->n < EVENT_OUT_MAX) {
+        snprintf(err, errlen, "event %s: output buffer full, call eng_on_timer first",
+                 ev->event_id);
+        finish(p, s, out);
+        return ENG_ETIMERS;
+    }
+    if (uses_period(p) &&
+        (s->period_start == 0 || period_end_of(p, s->period_start) <= ev->time_ms))
+        s->period_start = period_start_of(p, ev->time_ms);
+    emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
+    if (ev->kind == ENG_EV_PURCHASE)
+        on_purchase(p, s, ev, &e);
+    else if (ev->kind == ENG_EV_RETURN)
+        on_return(p, s, ev, &e);
+    else
+        on_redemption(p, s, ev, &e);
+    seen_add(s, h);
+    s->version = ENG_STATE_VERSION;
+    finish(p, s, out);
+    return ENG_OK;
+}

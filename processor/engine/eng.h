@@ -1,0 +1,111 @@
+/*
+ * eng: the loyalty engine, a pure function
+ *     (program, customer state, input event | clock time) -> (new state, outputs, next due)
+ *
+ * The one idea: the engine never reads a clock, never does I/O and never allocates. Time
+ * comes from the event (event time) or from the caller (`now` for timers); outputs go
+ * into a buffer the caller owns; everything the engine must remember lives in the
+ * customer's eng_state_t. The same inputs therefore give byte-identical outputs, whatever
+ * batch boundaries or restarts happened in between.
+ *
+ * Timers. The caller keeps ONE pending timer per customer: after every call the engine
+ * reports in out->next_due the customer's next due time (ENG_TIME_NEVER if none) and its
+ * kind. eng_on_timer(now) handles everything due at or before `now` in time order (expiry
+ * warnings, lot expiry, period ends with their awards and tier evaluation, inactivity
+ * demotions and their warnings), each step exactly once, even after a long downtime
+ * (three missed months = three steps, each with its own id).
+ *
+ * Contract for the caller (pipeline and replay):
+ *  1. Before applying an event of time T, call eng_on_timer(prog, state, T, out) until
+ *     out->next_due > T (one call suffices unless the output buffer filled up); timers due
+ *     at exactly T fire before the event. eng_apply_event() also catches up itself when
+ *     it can, so forgetting this never corrupts state, but outputs then mix into the
+ *     event's call.
+ *  2. Under a wall clock, call eng_on_timer(now) when the pending timer is due; under
+ *     stream time (replay), `now` is the greatest event time seen so far.
+ *  3. The output buffer must hold at least ENG_OUT_MIN_CAP entries; a call stops early
+ *     (out->next_due <= now) rather than overflow, and the caller calls again.
+ *  4. Persist the state after eng_on_timer() fired anything, even when the event that
+ *     follows turns out to be a duplicate (ENG_DUPLICATE only says the EVENT changed
+ *     nothing): otherwise the timers' outputs would be produced again after a restart.
+ *  5. A state written under an older program is accepted; a tier index the program no
+ *     longer has becomes its highest tier. Changing the qualification window or the
+ *     period of a running program needs a state migration (bucket keys change meaning).
+ *
+ * Output ids: "<event id>:<ordinal>" for an event's outputs; for timers
+ * "<customer>:<kind>:<due ms>:<ordinal>" with kind one of expiry, warning, period_end,
+ * inactivity, downgrade_warning.
+ */
+#ifndef LS_ENG_H
+#define LS_ENG_H
+
+#include "eng_state.h"
+#include "eng_types.h"
+#include "prog.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ENG_OUT_MIN_CAP       128
+#define ENG_AMOUNT_MAX        1000000000000LL /* largest accepted purchase total, minor units */
+#define ENG_DAY_MS            86400000LL
+#define ENG_REWARDS_PER_EVENT 8 /* free items per card per purchase; more stamps carry over */
+
+/** Result of one engine call. The caller owns `v` (cap entries) and resets n to 0. */
+typedef struct eng_outbuf {
+    eng_output_t *v;
+    uint32_t cap;
+    uint32_t n;
+    int64_t next_due;           /* the customer's next timer, ENG_TIME_NEVER if none */
+    eng_timer_kind_t next_kind; /* its kind (meaningful when next_due != NEVER) */
+} eng_outbuf_t;
+
+/**
+ * Return codes of eng_apply_event(). Whatever the code, out->v[0..n) holds valid outputs
+ * to produce (timer catch-up may have run first) and out->next_due is current.
+ */
+enum {
+    ENG_OK = 0,
+    ENG_DUPLICATE = 1, /* event id seen before: the event changed nothing, emitted nothing */
+    ENG_EINVAL = -1,   /* the event is invalid (err says why): the state is unchanged */
+    ENG_ETIMERS = -2,  /* the buffer filled while catching up timers due before the event:
+                          the state HAS advanced by those timers (their outputs are in out);
+                          drain the buffer and call again */
+};
+
+/** @brief 64-bit FNV-1a of an id (idempotency keys, purchase references). */
+uint64_t eng_id_hash(const char *id);
+
+/** @brief Make `s` a new customer's state (zeroes it first). */
+void eng_state_init(eng_state_t *s, const char *customer_id, int64_t now);
+
+/**
+ * @brief Apply one input event to a customer's state.
+ * @param s the customer's state; a zeroed state is initialised from the event.
+ * @param out outputs are appended (out->n grows); next_due is set.
+ * @return ENG_OK, ENG_DUPLICATE, ENG_EINVAL (err names the field) or ENG_ETIMERS.
+ * @locality any thread; prog is read-only and may be shared.
+ */
+int eng_apply_event(const prog_t *prog, eng_state_t *s, const eng_event_t *ev, eng_outbuf_t *out,
+                    char *err, size_t errlen);
+
+/**
+ * @brief Fire everything due at or before `now` for this customer, in time order.
+ * @return the number of timer steps handled; out->next_due is set (<= now means the
+ * buffer filled up: drain it and call again).
+ */
+int eng_on_timer(const prog_t *prog, eng_state_t *s, int64_t now, eng_outbuf_t *out);
+
+/** @brief The customer's next due time (ENG_TIME_NEVER if none) and its kind. */
+int64_t eng_next_due(const prog_t *prog, const eng_state_t *s, eng_timer_kind_t *kind);
+
+/** @brief Points in all lots (usable or not yet). */
+int64_t eng_balance(const eng_state_t *s);
+
+/** @brief Validate an event without applying it (0 ok, else -1 and err). */
+int eng_event_check(const prog_t *prog, const eng_event_t *ev, char *err, size_t errlen);
+
+/** @brief Name of an output kind ("TierChanged", ...). */
+const char *eng_out_kind_name(eng_out_kind_t kind);
+
+#endif

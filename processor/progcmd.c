@@ -1,0 +1,583 @@
+/*
+ * progcmd: `check-program` and `replay`. See progcmd.h.
+ *
+ * replay keeps every customer's state in memory (a hash table of individually allocated
+ * entries, so pointers stay valid) and a min-heap of each customer's one pending timer,
+ * ordered by (due time, customer id) so that timer outputs come out in one deterministic
+ * order. The clock is stream time: the greatest event time seen. Before an event is
+ * applied, every timer due at or before stream time fires; at the end of the input,
+ * timers fire up to the last event time only (nothing beyond the data is invented).
+ */
+#include "progcmd.h"
+#include "eng.h"
+#include "eng_json.h"
+#include "prog.h"
+#include "prog_describe.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ check-program */
+
+int check_program_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"zonedir", required_argument, NULL, 'z'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *zonedir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'z') {
+            zonedir = optarg;
+        } else if (c == 'h') {
+            printf("usage: loyalty-stream check-program [--zonedir DIR] FILE\n"
+                   "Validate a loyalty program file; print a summary (exit 0) or every "
+                   "error as file:line:column: field: problem (exit 1).\n");
+            return 0;
+        } else {
+            return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        fprintf(stderr, "usage: loyalty-stream check-program [--zonedir DIR] FILE\n");
+        return 2;
+    }
+    char err[8192];
+    prog_t *p = prog_load(argv[optind], zonedir, err, sizeof(err));
+    if (!p) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    char *sum = malloc(16384);
+    if (!sum) {
+        prog_destroy(p);
+        return 1;
+    }
+    prog_describe(p, sum, 16384);
+    printf("OK: %s\n%s", argv[optind], sum);
+    free(sum);
+    prog_destroy(p);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ customer table */
+
+typedef struct cust {
+    eng_state_t st;
+    int64_t sched; /* due time of this customer's entry in the heap, NEVER = none */
+    int part;      /* the partition (stream-time clock) the customer belongs to */
+} cust_t;
+
+typedef struct heap_ent {
+    int64_t due;
+    cust_t *c;
+} heap_ent_t;
+
+/* Pending timers of one partition, earliest first. */
+typedef struct heap {
+    heap_ent_t *v;
+    size_t n, cap;
+} heap_t;
+
+/* Stream time is kept per partition, as the pipeline keeps it per task: a customer is in
+ * partition eng_id_hash(id) % nparts (--partitions; 1 = one global clock). */
+typedef struct run {
+    const prog_t *p;
+    cust_t **tab; /* open addressing by eng_id_hash(customer) */
+    size_t cap, n;
+    int nparts;
+    heap_t *heaps; /* per partition */
+    int64_t *nows; /* stream time per partition */
+    eng_outbuf_t out;
+    FILE *emit; /* where output lines go, NULL = nowhere */
+    uint64_t outputs_by_kind[ENG_OUT_KIND_COUNT];
+    uint64_t duplicates, rejected;
+} run_t;
+
+static cust_t *cust_get(run_t *r, const char *id)
+{
+    if (r->n * 10 >= r->cap * 7) {
+        size_t ncap = r->cap ? r->cap * 2 : 1024;
+        cust_t **nt = calloc(ncap, sizeof(*nt));
+        if (!nt)
+            return NULL;
+        for (size_t i = 0; i < r->cap; i++) {
+            if (!r->tab[i])
+                continue;
+            size_t j = eng_id_hash(r->tab[i]->st.customer_id) & (ncap - 1);
+            while (nt[j])
+                j = (j + 1) & (ncap - 1);
+            nt[j] = r->tab[i];
+        }
+        free(r->tab);
+        r->tab = nt;
+        r->cap = ncap;
+    }
+    size_t j = eng_id_hash(id) & (r->cap - 1);
+    while (r->tab[j]) {
+        if (!strcmp(r->tab[j]->st.customer_id, id))
+            return r->tab[j];
+        j = (j + 1) & (r->cap - 1);
+    }
+    cust_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    snprintf(c->st.customer_id, sizeof(c->st.customer_id), "%s", id); /* key until init */
+    c->sched = ENG_TIME_NEVER;
+    c->part = (int)(eng_id_hash(id) % (uint64_t)r->nparts);
+    r->tab[j] = c;
+    r->n++;
+    return c;
+}
+
+static int heap_less(const heap_ent_t *a, const heap_ent_t *b)
+{
+    if (a->due != b->due)
+        return a->due < b->due;
+    return strcmp(a->c->st.customer_id, b->c->st.customer_id) < 0;
+}
+
+static int heap_push(heap_t *h, int64_t due, cust_t *c)
+{
+    if (h->n == h->cap) {
+        size_t nc = h->cap ? h->cap * 2 : 1024;
+        heap_ent_t *nh = realloc(h->v, nc * sizeof(*nh));
+        if (!nh)
+            return -1;
+        h->v = nh;
+        h->cap = nc;
+    }
+    size_t i = h->n++;
+    h->v[i] = (heap_ent_t){due, c};
+    while (i > 0 && heap_less(&h->v[i], &h->v[(i - 1) / 2])) {
+        heap_ent_t t = h->v[i];
+        h->v[i] = h->v[(i - 1) / 2];
+        h->v[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static heap_ent_t heap_pop(heap_t *h)
+{
+    heap_ent_t top = h->v[0];
+    h->v[0] = h->v[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < h->n && heap_less(&h->v[l], &h->v[m]))
+            m = l;
+        if (l + 1 < h->n && heap_less(&h->v[l + 1], &h->v[m]))
+            m = l + 1;
+        if (m == i)
+            break;
+        heap_ent_t t = h->v[i];
+        h->v[i] = h->v[m];
+        h->v[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+/* ------------------------------------------------------------------ running */
+
+static int drain(run_t *r)
+{
+    for (uint32_t i = 0; i < r->out.n; i++) {
+        r->outputs_by_kind[r->out.v[i].kind]++;
+        if (!r->emit)
+            continue;
+        json_t *o = eng_json_output(&r->out.v[i]);
+        char *line = o ? eng_json_line(o) : NULL;
+        json_decref(o);
+        if (!line)
+            return -1;
+        fputs(line, r->emit);
+        free(line);
+    }
+    r->out.n = 0;
+    return 0;
+}
+
+/* After a call: (re)schedule the customer's one pending timer. */
+static int reschedule(run_t *r, cust_t *c)
+{
+    int64_t due = r->out.next_due;
+    if (due == c->sched)
+        return 0;
+    c->sched = due; /* older heap entries for c become stale and are skipped */
+    return due == ENG_TIME_NEVER ? 0 : heap_push(&r->heaps[c->part], due, c);
+}
+
+/* Fire every timer of partition @p part due at or before @p now. */
+static int fire_until(run_t *r, int part, int64_t now)
+{
+    heap_t *h = &r->heaps[part];
+    while (h->n > 0 && h->v[0].due <= now) {
+        heap_ent_t e = heap_pop(h);
+        if (e.due != e.c->sched)
+            continue; /* stale */
+        e.c->sched = ENG_TIME_NEVER;
+        do {
+            eng_on_timer(r->p, &e.c->st, now, &r->out);
+            if (drain(r) != 0)
+                return -1;
+        } while (r->out.next_due <= now);
+        if (reschedule(r, e.c) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input)
+{
+    cust_t *c = cust_get(r, ev->customer_id);
+    if (!c)
+        return -1;
+    if (ev->time_ms > r->nows[c->part])
+        r->nows[c->part] = ev->time_ms;
+    /* Everything due by the partition's stream time fires first, the event's own
+     * customer included: a late event meets the state its clock says (the pipeline does
+     * the same per task). */
+    if (fire_until(r, c->part, r->nows[c->part]) != 0)
+        return -1;
+    char err[256];
+    do { /* the customer's own timers due by the event's time (late events included) */
+        eng_on_timer(r->p, &c->st, ev->time_ms, &r->out);
+        if (drain(r) != 0)
+            return -1;
+    } while (r->out.next_due <= ev->time_ms && (c->st.flags & 1));
+    int rc = eng_apply_event(r->p, &c->st, ev, &r->out, err, sizeof(err));
+    if (rc == ENG_DUPLICATE)
+        r->duplicates++;
+    else if (rc != ENG_OK) {
+        r->rejected++;
+        if (input)
+            fprintf(stderr, "%s:%ld: skipped: %s\n", input, lineno, err);
+    }
+    if (drain(r) != 0)
+        return -1;
+    return reschedule(r, c);
+}
+
+static void run_free(run_t *r)
+{
+    for (size_t i = 0; i < r->cap; i++)
+        free(r->tab[i]);
+    free(r->tab);
+    for (int k = 0; r->heaps && k < r->nparts; k++)
+        free(r->heaps[k].v);
+    free(r->heaps);
+    free(r->nows);
+    free(r->out.v);
+}
+
+static int run_init(run_t *r, const prog_t *p, FILE *emit, int nparts)
+{
+    memset(r, 0, sizeof(*r));
+    r->p = p;
+    r->emit = emit;
+    r->nparts = nparts;
+    r->heaps = calloc((size_t)nparts, sizeof(*r->heaps));
+    r->nows = calloc((size_t)nparts, sizeof(*r->nows));
+    r->out.cap = ENG_OUT_MIN_CAP;
+    r->out.v = calloc(r->out.cap, sizeof(*r->out.v));
+    return r->out.v && r->heaps && r->nows ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ summary */
+
+typedef struct totals {
+    uint64_t customers;
+    uint64_t per_tier[PROG_TIERS_MAX];
+    int64_t earned, redeemed, expired, reversed, outstanding, debt;
+} totals_t;
+
+static void totals_of(const run_t *r, totals_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < r->cap; i++) {
+        const cust_t *c = r->tab[i];
+        if (!c || !(c->st.flags & 1))
+            continue;
+        t->customers++;
+        if ((uint32_t)c->st.tier < PROG_TIERS_MAX)
+            t->per_tier[c->st.tier]++;
+        t->earned += c->st.total_earned;
+        t->redeemed += c->st.total_redeemed;
+        t->expired += c->st.total_expired;
+        t->reversed += c->st.total_reversed;
+        t->outstanding += eng_balance(&c->st);
+        t->debt += c->st.debt;
+    }
+}
+
+static void print_totals(FILE *f, const char *title, const prog_t *p, const totals_t *t)
+{
+    char money[48];
+    fprintf(f, "== %s (%s)\n", title, p->file);
+    fprintf(f, "customers: %llu\n", (unsigned long long)t->customers);
+    for (uint32_t i = 0; i < p->n_tiers; i++)
+        fprintf(f, "  tier %-20s %llu\n", p->tiers[i].name, (unsigned long long)t->per_tier[i]);
+    fprintf(f, "points issued:    %lld\n", (long long)t->earned);
+    fprintf(f, "points redeemed:  %lld\n", (long long)t->redeemed);
+    fprintf(f, "points expired:   %lld\n", (long long)t->expired);
+    fprintf(f, "points reversed:  %lld\n", (long long)t->reversed);
+    fprintf(f, "points outstanding: %lld (debt %lld)\n", (long long)t->outstanding,
+            (long long)t->debt);
+    prog_format_money(p, t->outstanding * p->point_value, money, sizeof(money));
+    fprintf(f, "outstanding liability: %s %s\n", money, p->currency);
+}
+
+static int cmp_cust(const void *a, const void *b)
+{
+    return strcmp((*(cust_t *const *)a)->st.customer_id, (*(cust_t *const *)b)->st.customer_id);
+}
+
+static int write_final_state(const run_t *r, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "replay: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    cust_t **v = malloc((r->n ? r->n : 1) * sizeof(*v));
+    size_t n = 0;
+    for (size_t i = 0; v && i < r->cap; i++)
+        if (r->tab[i] && (r->tab[i]->st.flags & 1))
+            v[n++] = r->tab[i];
+    int rc = v ? 0 : -1;
+    if (v)
+        qsort(v, n, sizeof(*v), cmp_cust);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        json_t *o = eng_json_state(&v[i]->st);
+        char *line = o ? eng_json_line(o) : NULL;
+        json_decref(o);
+        if (!line || fputs(line, f) == EOF)
+            rc = -1;
+        free(line);
+    }
+    free(v);
+    if (fclose(f) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "replay: writing %s failed\n", path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ replay */
+
+typedef struct replay_opts {
+    const char *program, *input, *what_if, *final_state, *zonedir;
+    int no_outputs;
+    int partitions; /* stream-time clocks: customers spread by eng_id_hash % partitions */
+    int64_t until; /* fire timers up to this time at the end (0 = the last event time) */
+} replay_opts_t;
+
+static void replay_usage(FILE *f)
+{
+    fprintf(f, "usage: loyalty-stream replay --program P --input EVENTS.jsonl [--what-if P2]\n"
+               "                             [--clock stream] [--final-state FILE]\n"
+               "                             [--no-outputs] [--until TIME] [--zonedir DIR]\n"
+               "                             [--partitions N]\n"
+               "Run the engine over JSON-line events (docs/EVENTS-JSON.md) with the stream-time\n"
+               "clock; print output events as JSON lines on stdout and a summary on stderr.\n"
+               "Timers fire up to the last event time only (or --until TIME, RFC 3339).\n"
+               "--what-if runs a second program on the same input and compares the\n"
+               "summaries. --final-state writes every customer's final state as JSON lines\n"
+               "sorted by customer id. --partitions N keeps one stream-time clock per\n"
+               "partition (customer -> FNV-1a hash %% N), as the pipeline keeps one per task.\n");
+}
+
+static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
+{
+    static const struct option opts[] = {{"program", required_argument, NULL, 'p'},
+                                         {"input", required_argument, NULL, 'i'},
+                                         {"what-if", required_argument, NULL, 'w'},
+                                         {"clock", required_argument, NULL, 'c'},
+                                         {"final-state", required_argument, NULL, 'f'},
+                                         {"zonedir", required_argument, NULL, 'z'},
+                                         {"no-outputs", no_argument, NULL, 'n'},
+                                         {"until", required_argument, NULL, 'u'},
+                                         {"partitions", required_argument, NULL, 'P'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof(*o));
+    o->partitions = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            o->program = optarg;
+            break;
+        case 'i':
+            o->input = optarg;
+            break;
+        case 'w':
+            o->what_if = optarg;
+            break;
+        case 'f':
+            o->final_state = optarg;
+            break;
+        case 'z':
+            o->zonedir = optarg;
+            break;
+        case 'n':
+            o->no_outputs = 1;
+            break;
+        case 'P':
+            o->partitions = atoi(optarg);
+            if (o->partitions < 1 || o->partitions > 4096) {
+                fprintf(stderr, "replay: --partitions %s: expected 1..4096\n", optarg);
+                return 2;
+            }
+            break;
+        case 'u':
+            if (eng_json_parse_time(optarg, &o->until) != 0) {
+                fprintf(stderr, "replay: --until %s: expected an RFC 3339 time with offset\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'c':
+            if (strcmp(optarg, "stream") != 0) {
+                fprintf(stderr, "replay: --clock %s: only 'stream' is supported\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            replay_usage(stdout);
+            return 1;
+        default:
+            replay_usage(stderr);
+            return 2;
+        }
+    }
+    if (!o->program || !o->input || optind != argc) {
+        replay_usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+static void progress(FILE *in, long size, long lineno)
+{
+    long pos = ftell(in);
+    int pct = size > 0 && pos >= 0 ? (int)(pos * 100 / size) : 0, bar = pct / 4;
+    fprintf(stderr, "\r[%.*s%*s] %3d%% %ld lines", bar, "=========================", 25 - bar, "",
+            pct, lineno);
+}
+
+static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, int64_t until,
+                        long *bad)
+{
+    struct stat sb;
+    int tty = isatty(STDERR_FILENO) && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode);
+    long size = tty ? (long)sb.st_size : 0, lineno = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    eng_event_t *ev = malloc(sizeof(*ev));
+    int rc = ev ? 0 : -1;
+    while (rc == 0 && (len = getline(&line, &cap, in)) != -1) {
+        lineno++;
+        if (tty && lineno % 16384 == 0)
+            progress(in, size, lineno);
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        char err[256];
+        if (eng_json_parse_event(line, (size_t)len, ev, err, sizeof(err)) != 0 ||
+            eng_event_check(runs[0].p, ev, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s:%ld: skipped: %s\n", name, lineno, err);
+            (*bad)++;
+            continue;
+        }
+        for (int k = 0; k < nruns && rc == 0; k++)
+            rc = apply(&runs[k], ev, lineno, k == 0 ? name : NULL);
+    }
+    if (tty)
+        fprintf(stderr, "\r%*s\r", 60, "");
+    for (int k = 0; k < nruns && rc == 0; k++) { /* end of input: stream time stops here */
+        for (int q = 0; q < runs[k].nparts && rc == 0; q++) {
+            if (until > runs[k].nows[q])
+                runs[k].nows[q] = until;
+            rc = fire_until(&runs[k], q, runs[k].nows[q]);
+        }
+    }
+    free(line);
+    free(ev);
+    return rc;
+}
+
+int replay_main(int argc, char **argv)
+{
+    replay_opts_t o;
+    int rc = parse_replay_opts(argc, argv, &o);
+    if (rc != 0)
+        return rc == 1 ? 0 : rc;
+    char err[8192];
+    prog_t *progs[2] = {NULL, NULL};
+    run_t runs[2];
+    int nruns = o.what_if ? 2 : 1, inited = 0;
+    FILE *in = NULL;
+    rc = 1;
+    for (int k = 0; k < nruns; k++) {
+        progs[k] = prog_load(k ? o.what_if : o.program, o.zonedir, err, sizeof(err));
+        if (!progs[k]) {
+            fprintf(stderr, "%s\n", err);
+            goto done;
+        }
+    }
+    in = strcmp(o.input, "-") ? fopen(o.input, "r") : stdin;
+    if (!in) {
+        fprintf(stderr, "replay: cannot open %s: %s\n", o.input, strerror(errno));
+        goto done;
+    }
+    for (; inited < nruns; inited++)
+        if (run_init(&runs[inited], progs[inited], inited == 0 && !o.no_outputs ? stdout : NULL,
+                     o.partitions))
+            goto done;
+    long bad = 0;
+    if (replay_input(in, o.input, runs, nruns, o.until, &bad) != 0) {
+        fprintf(stderr, "replay: out of memory or write error\n");
+        goto done;
+    }
+    fflush(stdout);
+    totals_t t[2];
+    for (int k = 0; k < nruns; k++) {
+        totals_of(&runs[k], &t[k]);
+        print_totals(stderr, k ? "what-if" : "program", progs[k], &t[k]);
+    }
+    fprintf(stderr,
+            "input: %ld bad lines skipped, %llu duplicates ignored, %llu events "
+            "rejected by the engine\n",
+            bad, (unsigned long long)runs[0].duplicates, (unsigned long long)runs[0].rejected);
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        if (runs[0].outputs_by_kind[k])
+            fprintf(stderr, "  %-20s %llu\n", eng_out_kind_name((eng_out_kind_t)k),
+                    (unsigned long long)runs[0].outputs_by_kind[k]);
+    if (nruns == 2)
+        fprintf(stderr,
+                "what-if difference: issued %+lld, expired %+lld, outstanding %+lld "
+                "points\n",
+                (long long)(t[1].earned - t[0].earned), (long long)(t[1].expired - t[0].expired),
+                (long long)(t[1].outstanding - t[0].outstanding));
+    rc = 0;
+    if (o.final_state && write_final_state(&runs[0], o.final_state) != 0)
+        rc = 1;
+done:
+    for (int k = 0; k < inited; k++)
+        run_free(&runs[k]);
+    if (in && in != stdin)
+        fclose(in);
+    prog_destroy(progs[0]);
+    prog_destroy(progs[1]);
+    return rc;
+}

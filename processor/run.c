@@ -1,0 +1,268 @@
+/*
+ * run: see run.h. The one idea: run_pipeline owns every long-lived object of a running
+ * processor and tears them down in reverse order on every path; run_main adds only the
+ * command line and the signals.
+ */
+#include "run.h"
+
+#include "eng.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ metrics */
+
+typedef struct run_metrics {
+    met_registry_t *reg;
+    met_counter_t *consumed, *produced, *txns, *aborts, *restored, *events, *dups, *dlq,
+        *timers, *points, *outputs[ENG_OUT_KIND_COUNT];
+    met_gauge_t *tasks, *restoring, *rss;
+    pipe_stats_t last_ps;
+    app_stats_t last_as;
+} run_metrics_t;
+
+static met_counter_t *counter(met_registry_t *reg, const char *name, const char *help)
+{
+    char err[256];
+    met_family_t *f = met_family_new(reg, &(met_spec_t){.name = name, .help = help}, err,
+                                     sizeof(err));
+    return f ? met_counter_get(f, NULL, err, sizeof(err)) : NULL;
+}
+
+static met_gauge_t *gauge(met_registry_t *reg, const char *name, const char *help)
+{
+    char err[256];
+    met_family_t *f = met_family_new(
+        reg, &(met_spec_t){.name = name, .help = help, .type = MET_GAUGE}, err, sizeof(err));
+    return f ? met_gauge_get(f, NULL, err, sizeof(err)) : NULL;
+}
+
+static int metrics_init(run_metrics_t *m)
+{
+    char err[256];
+    memset(m, 0, sizeof(*m));
+    if (!(m->reg = met_registry_new()))
+        return -1;
+    met_registry_t *r = m->reg;
+    m->consumed = counter(r, "loyalty_records_consumed_total", "Input records processed.");
+    m->produced = counter(r, "loyalty_records_produced_total",
+                          "Records produced (outputs, changelog, dead letters).");
+    m->txns = counter(r, "loyalty_transactions_committed_total", "Transactions committed.");
+    m->aborts = counter(r, "loyalty_transactions_aborted_total", "Transactions aborted.");
+    m->restored = counter(r, "loyalty_restored_records_total", "Changelog records restored.");
+    m->events = counter(r, "loyalty_events_applied_total", "Input events the engine applied.");
+    m->dups = counter(r, "loyalty_duplicate_events_total", "Input events ignored as repeats.");
+    m->dlq = counter(r, "loyalty_dead_letters_total", "Records sent to the dead-letter topic.");
+    m->timers = counter(r, "loyalty_timers_fired_total", "Customers whose timers fired.");
+    m->points = counter(r, "loyalty_points_issued_total", "Points credited (BonusEarned).");
+    m->tasks = gauge(r, "loyalty_tasks", "Input partitions assigned to this instance.");
+    m->restoring = gauge(r, "loyalty_tasks_restoring", "Tasks still restoring state.");
+    m->rss = gauge(r, "loyalty_process_resident_bytes", "Resident memory of the process.");
+    static const char *const kind_label[] = {"kind"};
+    met_family_t *f = met_family_new(r,
+                                     &(met_spec_t){.name = "loyalty_outputs_total",
+                                                   .help = "Output events produced, by kind.",
+                                                   .labels = kind_label,
+                                                   .nlabels = 1},
+                                     err, sizeof(err));
+    for (int k = 0; f && k < ENG_OUT_KIND_COUNT; k++) {
+        const char *v[] = {eng_out_kind_name((eng_out_kind_t)k)};
+        m->outputs[k] = met_counter_get(f, v, err, sizeof(err));
+    }
+    return f && m->consumed && m->rss ? 0 : -1;
+}
+
+static void metrics_update(run_metrics_t *m, const pipe_stats_t *ps, const app_stats_t *as)
+{
+    met_counter_add(m->consumed, ps->records_in - m->last_ps.records_in);
+    met_counter_add(m->produced, ps->records_out - m->last_ps.records_out);
+    met_counter_add(m->txns, ps->transactions - m->last_ps.transactions);
+    met_counter_add(m->aborts, ps->aborts - m->last_ps.aborts);
+    met_counter_add(m->restored, ps->restored - m->last_ps.restored);
+    met_counter_add(m->events, as->events - m->last_as.events);
+    met_counter_add(m->dups, as->duplicates - m->last_as.duplicates);
+    met_counter_add(m->dlq, as->dead_letters - m->last_as.dead_letters);
+    met_counter_add(m->timers, as->timers_fired - m->last_as.timers_fired);
+    met_counter_add(m->points, as->points_issued - m->last_as.points_issued);
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        met_counter_add(m->outputs[k], as->outputs[k] - m->last_as.outputs[k]);
+    met_gauge_set(m->tasks, ps->tasks);
+    met_gauge_set(m->restoring, ps->restoring);
+    met_gauge_set(m->rss, met_process_rss_bytes());
+    m->last_ps = *ps;
+    m->last_as = *as;
+}
+
+/* ------------------------------------------------------------------ the runner */
+
+typedef struct runner {
+    app_t *app;
+    http_server_t *http;
+    run_metrics_t metrics;
+    const run_extras_t *extras;
+    int64_t last_update;
+} runner_t;
+
+static void on_tick(void *ctx, const pipe_stats_t *ps)
+{
+    runner_t *r = ctx;
+    app_stats_t as;
+    app_get_stats(r->app, &as);
+    int64_t now = http_now_ms();
+    if (r->extras && r->extras->tick)
+        r->extras->tick(r->extras->ctx, ps, &as);
+    if (now - r->last_update < 1000)
+        return;
+    r->last_update = now;
+    metrics_update(&r->metrics, ps, &as);
+    if (r->http) {
+        http_heartbeat(r->http, now);
+        http_set_ready(r->http, ps->restoring == 0); /* no task is fine: an idle spare */
+    }
+}
+
+int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras_t *extras)
+{
+    char err[1024];
+    int code = 1;
+    runner_t r = {.extras = extras};
+    pipe_t *pp = NULL;
+    if (metrics_init(&r.metrics) != 0) {
+        log_error("run", "out of memory for metrics", NULL);
+        goto out;
+    }
+    r.app = app_new(cfg, err, sizeof(err));
+    if (!r.app) {
+        log_error("run", "cannot start", "err=\"%s\"", err);
+        code = 2; /* program file or store: restarting will not help */
+        goto out;
+    }
+    if (extras && extras->observer)
+        app_set_output_observer(r.app, extras->observer, extras->ctx);
+    if (cfg->http_port >= 0) {
+        http_config_t hc = {.bind_address = cfg->http_bind,
+                            .port = (uint16_t)cfg->http_port,
+                            .metrics = r.metrics.reg};
+        r.http = http_new(&hc, http_now_ms(), err, sizeof(err));
+        if (!r.http) {
+            log_error("run", "cannot start the HTTP server", "err=\"%s\"", err);
+            goto out;
+        }
+        log_info("run", "HTTP server listening", "bind=%s port=%u", cfg->http_bind,
+                 (unsigned)http_port(r.http));
+    }
+    pp = pipe_new(cfg, app_hooks(r.app), err, sizeof(err));
+    if (!pp) {
+        log_error("run", "cannot start the pipeline", "err=\"%s\"", err);
+        goto out;
+    }
+    pipe_set_tick(pp, on_tick, &r);
+    if (pipe_run(pp, stop, err, sizeof(err)) == PIPE_OK) {
+        code = 0;
+        log_info("run", "stopped cleanly", NULL);
+    }
+out:
+    pipe_destroy(pp);
+    http_destroy(r.http);
+    app_destroy(r.app);
+    met_registry_destroy(r.metrics.reg);
+    return code;
+}
+
+/* ------------------------------------------------------------------ the command */
+
+static volatile sig_atomic_t g_stop; /* set by signal handlers only */
+static volatile sig_atomic_t g_timeout_s;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_stop) {
+        static const char msg[] = "second signal: exiting at once\n";
+        (void)!write(2, msg, sizeof(msg) - 1);
+        _exit(130);
+    }
+    g_stop = 1;
+    alarm((unsigned)g_timeout_s); /* a bounded stop: see on_alarm */
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "shutdown.timeout.ms passed: exiting without a clean stop\n";
+    (void)!write(2, msg, sizeof(msg) - 1);
+    _exit(1);
+}
+
+static void run_usage(FILE *out)
+{
+    fprintf(out, "usage: loyalty-stream run --config FILE\n"
+                 "       loyalty-stream run --help-config[=markdown]\n\n"
+                 "Run the processor daemon. Settings come from FILE (key = value lines) and\n"
+                 "LOYALTY_* environment variables; --help-config lists them.\n"
+                 "SIGTERM or SIGINT stops it cleanly (a second signal at once).\n");
+}
+
+int run_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"help-config", optional_argument, NULL, 'H'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *path = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'H':
+            if (optarg && strcmp(optarg, "markdown") == 0)
+                cfg_print_markdown(stdout);
+            else
+                cfg_print_help(stdout);
+            return 0;
+        case 'h':
+            run_usage(stdout);
+            return 0;
+        default:
+            run_usage(stderr);
+            return 2;
+        }
+    }
+    if (!path || optind < argc) {
+        fprintf(stderr, "loyalty-stream run: %s\n\n",
+                path ? "unexpected argument" : "--config FILE is required");
+        run_usage(stderr);
+        return 2;
+    }
+    cfg_t *cfg = cfg_new_defaults();
+    char err[1024];
+    extern char **environ;
+    if (!cfg || cfg_load(cfg, path, environ, err, sizeof(err)) != 0) {
+        fprintf(stderr, "loyalty-stream run: %s\n", cfg ? err : "out of memory");
+        cfg_destroy(cfg);
+        return 2;
+    }
+    log_level_t level = LOG_INFO;
+    log_level_parse(cfg->log_level, &level);
+    log_configure(level, strcmp(cfg->log_format, "json") == 0, stderr);
+    g_timeout_s = (sig_atomic_t)((cfg->shutdown_timeout_ms + 999) / 1000);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    log_info("run", "starting", "application.id=%s instance.id=%s bootstrap=%s program=%s",
+             cfg->application_id, cfg->instance_id, cfg->bootstrap_servers, cfg->program_file);
+    int code = run_pipeline(cfg, &g_stop, NULL);
+    cfg_destroy(cfg);
+    return code;
+}

@@ -1,0 +1,58 @@
+/*
+ * avro_codec_int: the codec's insides, shared by avro_codec.c (schemas, cache, framing)
+ * and avro_map.c (fields <-> structs). Private to ls_schemas.
+ */
+#ifndef LS_AVRO_CODEC_INT_H
+#define LS_AVRO_CODEC_INT_H
+
+#include "avro_codec.h"
+#include "avro_scan.h"
+
+#include <avro.h>
+#include <stdbool.h>
+
+#define WRITERS_MAX_SLOTS  64 /* foreign writer schemas cached at once (round-robin) */
+#define WRITERS_MAX_PINNED 32 /* of which added from configuration at most */
+
+/** One writer schema and the reusable value avro-c reads its records into. */
+typedef struct writer {
+    bool used;
+    bool pinned; /* added from configuration: never evicted */
+    int32_t id;
+    int type; /* our type with the writer's record name, -1 if none */
+    avro_schema_t schema;
+    avro_value_iface_t *iface;
+    avro_scan_plan_t *plan; /* the schema compiled for avro_scan */
+    avro_value_t value;
+    bool has_value;
+    dlq_reason_t neg; /* != DLQ_OK: the id is known to fail (cached) */
+    char neg_msg[128];
+} writer_t;
+
+struct avro_codec {
+    avro_codec_config_t cfg;
+    avro_schema_t schemas[AVRO_CODEC_TYPE_COUNT]; /* ours; NULL if not in this build */
+    avro_value_iface_t *ifaces[AVRO_CODEC_TYPE_COUNT];
+    avro_value_t enc[AVRO_CODEC_TYPE_COUNT]; /* reused for encoding */
+    bool has_enc[AVRO_CODEC_TYPE_COUNT];
+    writer_t own[AVRO_CODEC_TYPE_COUNT]; /* our schemas under their ids, for decoding */
+    writer_t writers[WRITERS_MAX_SLOTS]; /* foreign writer schemas from the registry */
+    size_t next_slot;
+    avro_reader_t reader;
+    avro_writer_t writer;
+    uint8_t *buf; /* frame header + encoded record */
+    size_t cap;
+};
+
+/**
+ * Parse the frame, find the writer schema, check the bytes and read them into the
+ * writer's value (*w). @returns DLQ_OK or the reason (msg filled).
+ */
+dlq_reason_t avro_codec_read_framed(avro_codec_t *c, const void *value, size_t len, writer_t **w,
+                                    int32_t *id, char *msg, size_t msglen);
+
+/** Write c->enc[type] framed with our id into c->buf; *out points there. */
+int avro_codec_write_framed(avro_codec_t *c, int type, const uint8_t **out, size_t *outlen,
+                            char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,512 @@
+/*
+ * avro_map: the field-by-field mapping between our Avro records and the engine's structs,
+ * with the input's validation (see avro_codec.h for the contract, docs/SCHEMAS.md for the
+ * limits). Decoding reads the WRITER's value by field name (avro_fields), which is where
+ * schema resolution happens; encoding fills our own reusable value.
+ */
+#include "avro_codec_int.h"
+#include "avro_fields.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ currencies */
+
+/* ISO 4217 alphabetic codes in current use (sorted for bsearch), without the testing
+ * code XTS and "no currency" XXX: money must be in a real currency. */
+static const char iso4217[][4] = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD",
+    "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP",
+    "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP",
+    "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS",
+    "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW",
+    "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD",
+    "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD", "NGN",
+    "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR",
+    "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE", "SLL",
+    "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY",
+    "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED", "VES",
+    "VND", "VUV", "WST", "XAF", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XCD", "XCG", "XDR",
+    "XOF", "XPD", "XPF", "XPT", "XSU", "XUA", "YER", "ZAR", "ZMW", "ZWG", "ZWL",
+};
+
+static int cmp_code(const void *a, const void *b)
+{
+    return memcmp(a, b, 3);
+}
+
+bool avro_codec_currency_known(const char *code)
+{
+    if (!code || strlen(code) != 3)
+        return false;
+    return bsearch(code, iso4217, sizeof(iso4217) / sizeof(iso4217[0]), sizeof(iso4217[0]),
+                   cmp_code) != NULL;
+}
+
+/* ------------------------------------------------------------------ decode: input */
+
+#define TRY(expr)                 \
+    do {                          \
+        dlq_reason_t r_ = (expr); \
+        if (r_ != DLQ_OK)         \
+            return r_;            \
+    } while (0)
+
+static dlq_reason_t read_line(avro_fields_ctx_t *x, const avro_value_t *rec, eng_line_t *l,
+                              size_t i)
+{
+    memset(l, 0, sizeof(*l));
+    TRY(avro_fields_str(x, rec, "sku", true, "", l->sku, sizeof(l->sku), NULL));
+    TRY(avro_fields_str(x, rec, "category", true, "", l->category, sizeof(l->category), NULL));
+    TRY(avro_fields_int(x, rec, "quantity", true, 0, &l->quantity, NULL));
+    TRY(avro_fields_long(x, rec, "amount", true, 0, &l->amount, NULL));
+    TRY(avro_fields_bool(x, rec, "on_sale", false, false, &l->on_sale));
+    if (l->amount < 0)
+        return avro_fields_fail(x, DLQ_NEGATIVE_AMOUNT, "line %zu (sku %s): amount %lld < 0", i,
+                                l->sku, (long long)l->amount);
+    if (l->quantity < 1)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "line %zu (sku %s): quantity %d < 1", i,
+                                l->sku, (int)l->quantity);
+    return DLQ_OK;
+}
+
+static dlq_reason_t read_lines(avro_fields_ctx_t *x, const avro_value_t *rec, bool required,
+                               size_t min, eng_event_t *ev)
+{
+    avro_value_t arr, el;
+    size_t n = 0;
+    ev->n_lines = 0;
+    if (!avro_fields_find(rec, "lines", &arr)) {
+        if (required)
+            return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "field 'lines' is missing");
+    } else if (avro_value_get_type(&arr) != AVRO_ARRAY || avro_value_get_size(&arr, &n) != 0) {
+        return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "field 'lines' is not an array");
+    }
+    if (n > ENG_LINES_MAX)
+        return avro_fields_fail(x, DLQ_TOO_MANY_LINES, "%zu lines, the limit is %d", n,
+                                ENG_LINES_MAX);
+    if (n < min)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "the event has no lines");
+    for (size_t i = 0; i < n; i++) {
+        if (avro_value_get_by_index(&arr, i, &el, NULL) != 0 || !avro_fields_unwrap(&el) ||
+            avro_value_get_type(&el) != AVRO_RECORD)
+            return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "line %zu is not a record", i);
+        TRY(read_line(x, &el, &ev->lines[i], i));
+    }
+    ev->n_lines = (uint32_t)n;
+    return DLQ_OK;
+}
+
+static dlq_reason_t read_attrs(avro_fields_ctx_t *x, const avro_value_t *purchase, eng_attrs_t *a)
+{
+    avro_value_t rec;
+    bool has_month, has_day;
+    if (!avro_fields_find(purchase, "attrs", &rec))
+        return DLQ_OK; /* optional: the writer may not even have the field */
+    if (avro_value_get_type(&rec) != AVRO_RECORD)
+        return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "field 'attrs' is not a record");
+    TRY(avro_fields_int(x, &rec, "birth_month", false, 0, &a->birth_month, &has_month));
+    TRY(avro_fields_int(x, &rec, "birth_day", false, 0, &a->birth_day, &has_day));
+    TRY(avro_fields_long(x, &rec, "member_since", false, 0, &a->member_since,
+                         &a->has_member_since));
+    TRY(avro_fields_str(x, &rec, "account_status", false, "", a->account_status,
+                        sizeof(a->account_status), NULL));
+    if (has_month != has_day)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE,
+                                "attrs: birth_month and birth_day go together");
+    if (has_month &&
+        (a->birth_month < 1 || a->birth_month > 12 || a->birth_day < 1 || a->birth_day > 31))
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "attrs: birth date %d-%d is not a date",
+                                (int)a->birth_month, (int)a->birth_day);
+    a->has_birth_date = has_month;
+    return DLQ_OK;
+}
+
+static dlq_reason_t read_payload(avro_fields_ctx_t *x, const avro_value_t *root, eng_event_t *ev)
+{
+    avro_value_t p;
+    if (!avro_fields_find(root, "payload", &p) || avro_value_get_type(&p) != AVRO_RECORD)
+        return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "field 'payload' is missing");
+    const char *name = avro_schema_name(avro_value_get_schema(&p));
+    if (strcmp(name, "Purchase") == 0) {
+        ev->kind = ENG_EV_PURCHASE;
+        TRY(avro_fields_str(x, &p, "partner", false, "", ev->partner, sizeof(ev->partner), NULL));
+        TRY(read_lines(x, &p, true, 1, ev));
+        return read_attrs(x, &p, &ev->attrs);
+    }
+    if (strcmp(name, "Return") == 0) {
+        ev->kind = ENG_EV_RETURN;
+        TRY(avro_fields_str(x, &p, "original_event_id", true, "", ev->original_event_id,
+                            sizeof(ev->original_event_id), NULL));
+        if (!ev->original_event_id[0])
+            return avro_fields_fail(x, DLQ_INVALID_VALUE, "return without original_event_id");
+        return read_lines(x, &p, true, 1, ev);
+    }
+    if (strcmp(name, "Redemption") == 0) {
+        ev->kind = ENG_EV_REDEMPTION;
+        TRY(avro_fields_long(x, &p, "points", true, 0, &ev->points, NULL));
+        if (ev->points < 0)
+            return avro_fields_fail(x, DLQ_NEGATIVE_AMOUNT, "redemption of %lld points",
+                                    (long long)ev->points);
+        if (ev->points == 0)
+            return avro_fields_fail(x, DLQ_INVALID_VALUE, "redemption of 0 points");
+        TRY(avro_fields_str(x, &p, "partner", false, "", ev->partner, sizeof(ev->partner), NULL));
+        return read_lines(x, &p, false, 0, ev);
+    }
+    return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "unknown payload record '%s'", name);
+}
+
+static dlq_reason_t read_event(avro_fields_ctx_t *x, const avro_value_t *root, eng_event_t *ev)
+{
+    memset(ev, 0, offsetof(eng_event_t, lines)); /* lines are set one by one */
+    TRY(avro_fields_str(x, root, "event_id", true, "", ev->event_id, sizeof(ev->event_id), NULL));
+    TRY(avro_fields_str(x, root, "customer_id", true, "", ev->customer_id, sizeof(ev->customer_id),
+                        NULL));
+    TRY(avro_fields_long(x, root, "time", true, 0, &ev->time_ms, NULL));
+    TRY(avro_fields_str(x, root, "currency", true, "", ev->currency, sizeof(ev->currency), NULL));
+    if (!ev->event_id[0])
+        return avro_fields_fail(x, DLQ_MISSING_EVENT_ID, "event_id is empty");
+    if (!ev->customer_id[0])
+        return avro_fields_fail(x, DLQ_MISSING_CUSTOMER, "event %s: customer_id is empty",
+                                ev->event_id);
+    if (ev->time_ms < 0)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "event %s: time %lld is before 1970",
+                                ev->event_id, (long long)ev->time_ms);
+    if (!avro_codec_currency_known(ev->currency))
+        return avro_fields_fail(x, DLQ_UNKNOWN_CURRENCY,
+                                "event %s: currency '%s' is not an ISO 4217 code", ev->event_id,
+                                ev->currency);
+    return read_payload(x, root, ev);
+}
+
+dlq_reason_t avro_codec_decode_event(avro_codec_t *c, const void *key, size_t keylen,
+                                     const void *value, size_t len, eng_event_t *ev, char *msg,
+                                     size_t msglen)
+{
+    writer_t *w = NULL;
+    int32_t id;
+    avro_fields_ctx_t x = {msg, msglen};
+    dlq_reason_t r = avro_codec_read_framed(c, value, len, &w, &id, msg, msglen);
+    if (r != DLQ_OK)
+        return r;
+    if (w->type != AVRO_CODEC_TYPE_INPUT)
+        return avro_fields_fail(&x, DLQ_INCOMPATIBLE_SCHEMA,
+                                "schema id %d is not an InputEvent schema", (int)id);
+    if ((r = read_event(&x, &w->value, ev)) != DLQ_OK)
+        return r;
+    if (key && (keylen != strlen(ev->customer_id) || memcmp(key, ev->customer_id, keylen)))
+        return avro_fields_fail(&x, DLQ_KEY_MISMATCH,
+                                "event %s: record key differs from customer_id %s", ev->event_id,
+                                ev->customer_id);
+    return DLQ_OK;
+}
+
+/* ------------------------------------------------------------------ encode: input */
+
+#define CHECK(expr)      \
+    do {                 \
+        if ((expr) != 0) \
+            return -1;   \
+    } while (0)
+
+#define SET_STR(rec, st, f) avro_fields_set_str(rec, #f, (st)->f, sizeof((st)->f))
+
+static int put_lines(avro_value_t *rec, const eng_line_t *lines, uint32_t n)
+{
+    avro_value_t arr, el;
+    CHECK(avro_value_get_by_name(rec, "lines", &arr, NULL));
+    for (uint32_t i = 0; i < n; i++) {
+        const eng_line_t *l = &lines[i];
+        CHECK(avro_value_append(&arr, &el, NULL));
+        CHECK(SET_STR(&el, l, sku));
+        CHECK(SET_STR(&el, l, category));
+        CHECK(avro_fields_set_int(&el, "quantity", l->quantity));
+        CHECK(avro_fields_set_long(&el, "amount", l->amount));
+        CHECK(avro_fields_set_bool(&el, "on_sale", l->on_sale));
+    }
+    return 0;
+}
+
+/* ["null", T] field: null, or the branch with an int / long / string. */
+static int put_opt_int(avro_value_t *rec, const char *name, bool has, int32_t v)
+{
+    avro_value_t b;
+    if (!has)
+        return avro_fields_set_null(rec, name);
+    CHECK(avro_fields_set_branch(rec, name, 1, &b));
+    return avro_value_set_int(&b, v);
+}
+
+static int put_opt_long(avro_value_t *rec, const char *name, bool has, int64_t v)
+{
+    avro_value_t b;
+    if (!has)
+        return avro_fields_set_null(rec, name);
+    CHECK(avro_fields_set_branch(rec, name, 1, &b));
+    return avro_value_set_long(&b, v);
+}
+
+static int put_opt_str(avro_value_t *rec, const char *name, const char *s, size_t cap)
+{
+    avro_value_t b;
+    size_t len = strnlen(s, cap);
+    if (len == cap)
+        return -1;
+    if (len == 0)
+        return avro_fields_set_null(rec, name);
+    CHECK(avro_fields_set_branch(rec, name, 1, &b));
+    return avro_value_set_string_len(&b, s, len + 1);
+}
+
+static int put_attrs(avro_value_t *p, const eng_attrs_t *a)
+{
+    avro_value_t rec;
+    if (!a->has_birth_date && !a->has_member_since && !a->account_status[0])
+        return avro_fields_set_null(p, "attrs");
+    CHECK(avro_fields_set_branch(p, "attrs", 1, &rec));
+    CHECK(put_opt_int(&rec, "birth_month", a->has_birth_date, a->birth_month));
+    CHECK(put_opt_int(&rec, "birth_day", a->has_birth_date, a->birth_day));
+    CHECK(put_opt_long(&rec, "member_since", a->has_member_since, a->member_since));
+    return put_opt_str(&rec, "account_status", a->account_status, sizeof(a->account_status));
+}
+
+static int put_event(avro_value_t *root, const eng_event_t *ev)
+{
+    avro_value_t p;
+    if (ev->n_lines > ENG_LINES_MAX)
+        return -1;
+    CHECK(SET_STR(root, ev, event_id));
+    CHECK(SET_STR(root, ev, customer_id));
+    CHECK(avro_fields_set_long(root, "time", ev->time_ms));
+    CHECK(SET_STR(root, ev, currency));
+    switch (ev->kind) {
+    case ENG_EV_PURCHASE:
+        CHECK(avro_fields_set_branch(root, "payload", 0, &p));
+        CHECK(SET_STR(&p, ev, partner));
+        CHECK(put_lines(&p, ev->lines, ev->n_lines));
+        return put_attrs(&p, &ev->attrs);
+    case ENG_EV_RETURN:
+        CHECK(avro_fields_set_branch(root, "payload", 1, &p));
+        CHECK(SET_STR(&p, ev, original_event_id));
+        return put_lines(&p, ev->lines, ev->n_lines);
+    case ENG_EV_REDEMPTION:
+        CHECK(avro_fields_set_branch(root, "payload", 2, &p));
+        CHECK(avro_fields_set_long(&p, "points", ev->points));
+        CHECK(SET_STR(&p, ev, partner));
+        return put_lines(&p, ev->lines, ev->n_lines);
+    }
+    return -1;
+}
+
+int avro_codec_encode_event(avro_codec_t *c, const eng_event_t *ev, const uint8_t **out,
+                            size_t *outlen, char *err, size_t errlen)
+{
+    avro_value_t *root = &c->enc[AVRO_CODEC_TYPE_INPUT];
+    avro_value_reset(root); /* a reused array keeps its old elements otherwise */
+    if (put_event(root, ev) != 0) {
+        snprintf(err, errlen,
+                 "event %.63s: cannot encode (bad kind %d, %u lines, or a string without NUL)",
+                 ev->event_id, (int)ev->kind, ev->n_lines);
+        return -1;
+    }
+    return avro_codec_write_framed(c, AVRO_CODEC_TYPE_INPUT, out, outlen, err, errlen);
+}
+
+/* ------------------------------------------------------------------ encode: outputs */
+
+static int put_output_body(avro_value_t *r, const eng_output_t *o)
+{
+    switch (o->kind) {
+    case ENG_OUT_TIER_CHANGED: {
+        const eng_tier_changed_t *v = &o->u.tier_changed;
+        if (v->direction != 1 && v->direction != -1)
+            return -1;
+        CHECK(SET_STR(r, v, from_tier));
+        CHECK(SET_STR(r, v, to_tier));
+        CHECK(avro_fields_set_enum(r, "direction", v->direction == 1 ? 0 : 1));
+        CHECK(SET_STR(r, v, reason));
+        return avro_fields_set_long(r, "qualifying_value", v->qualifying_value);
+    }
+    case ENG_OUT_BONUS_EARNED: {
+        const eng_bonus_earned_t *v = &o->u.bonus_earned;
+        CHECK(avro_fields_set_long(r, "points", v->points));
+        CHECK(avro_fields_set_int(r, "rate_bp", v->rate_bp));
+        CHECK(SET_STR(r, v, tier));
+        CHECK(SET_STR(r, v, source));
+        CHECK(avro_fields_set_long(r, "usable_from", v->usable_from));
+        return put_opt_long(r, "expires_at", v->expires_at != ENG_TIME_NEVER, v->expires_at);
+    }
+    case ENG_OUT_EXPIRY_WARNING: {
+        const eng_expiry_warning_t *v = &o->u.expiry_warning;
+        CHECK(avro_fields_set_long(r, "points", v->points));
+        CHECK(avro_fields_set_long(r, "expires_at", v->expires_at));
+        return avro_fields_set_int(r, "days_left", v->days_left);
+    }
+    case ENG_OUT_POINTS_EXPIRED:
+        CHECK(avro_fields_set_long(r, "points", o->u.points_expired.points));
+        return avro_fields_set_long(r, "expired_at", o->u.points_expired.expired_at);
+    case ENG_OUT_POINTS_REVERSED: {
+        const eng_points_reversed_t *v = &o->u.points_reversed;
+        CHECK(avro_fields_set_long(r, "points", v->points));
+        CHECK(avro_fields_set_long(r, "debt_added", v->debt_added));
+        return SET_STR(r, v, original_event_id);
+    }
+    case ENG_OUT_POINTS_REDEEMED: {
+        const eng_points_redeemed_t *v = &o->u.points_redeemed;
+        CHECK(avro_fields_set_long(r, "points", v->points));
+        CHECK(avro_fields_set_long(r, "value", v->value));
+        return avro_fields_set_long(r, "balance_after", v->balance_after);
+    }
+    case ENG_OUT_REDEMPTION_REJECTED: {
+        const eng_redemption_rejected_t *v = &o->u.redemption_rejected;
+        CHECK(avro_fields_set_long(r, "points_requested", v->points_requested));
+        CHECK(avro_fields_set_long(r, "points_available", v->points_available));
+        return SET_STR(r, v, reason);
+    }
+    case ENG_OUT_REWARD_EARNED: {
+        const eng_reward_earned_t *v = &o->u.reward_earned;
+        CHECK(SET_STR(r, v, reward));
+        CHECK(SET_STR(r, v, category));
+        return avro_fields_set_int(r, "stamps_used", v->stamps_used);
+    }
+    case ENG_OUT_TIER_WILL_DOWNGRADE: {
+        const eng_tier_will_downgrade_t *v = &o->u.tier_will_downgrade;
+        CHECK(SET_STR(r, v, from_tier));
+        CHECK(SET_STR(r, v, to_tier));
+        CHECK(avro_fields_set_long(r, "effective_at", v->effective_at));
+        return avro_fields_set_int(r, "days_left", v->days_left);
+    }
+    case ENG_OUT_TIER_PROGRESS: {
+        const eng_tier_progress_t *v = &o->u.tier_progress;
+        CHECK(SET_STR(r, v, current_tier));
+        CHECK(SET_STR(r, v, next_tier));
+        CHECK(avro_fields_set_long(r, "current_value", v->current_value));
+        return avro_fields_set_long(r, "missing", v->missing);
+    }
+    default:
+        return -1;
+    }
+}
+
+int avro_codec_encode_output(avro_codec_t *c, const eng_output_t *o, const uint8_t **out,
+                             size_t *outlen, char *err, size_t errlen)
+{
+    if ((int)o->kind < 0 || o->kind >= ENG_OUT_KIND_COUNT) {
+        snprintf(err, errlen, "output kind %d is not an output type", (int)o->kind);
+        return -1;
+    }
+    avro_value_t *r = &c->enc[o->kind];
+    avro_value_reset(r);
+    if (SET_STR(r, o, output_id) || SET_STR(r, o, customer_id) ||
+        avro_fields_set_long(r, "time", o->time_ms) ||
+        put_opt_str(r, "cause_id", o->cause_id, sizeof(o->cause_id)) || SET_STR(r, o, currency) ||
+        put_output_body(r, o)) {
+        snprintf(err, errlen,
+                 "%s %.95s: cannot encode (a string without NUL, or direction not +1/-1)",
+                 avro_codec_type_name(o->kind), o->output_id);
+        return -1;
+    }
+    return avro_codec_write_framed(c, o->kind, out, outlen, err, errlen);
+}
+
+/* ------------------------------------------------------------------ decode: outputs */
+
+#define GET_STR(x, rec, st, f) \
+    TRY(avro_fields_str(x, rec, #f, true, "", (st)->f, sizeof((st)->f), NULL))
+#define GET_LONG(x, rec, st, f) TRY(avro_fields_long(x, rec, #f, true, 0, &(st)->f, NULL))
+#define GET_INT(x, rec, st, f)  TRY(avro_fields_int(x, rec, #f, true, 0, &(st)->f, NULL))
+
+static dlq_reason_t read_output_body(avro_fields_ctx_t *x, const avro_value_t *r, eng_output_t *o)
+{
+    const char *dir;
+    switch (o->kind) {
+    case ENG_OUT_TIER_CHANGED: {
+        eng_tier_changed_t *v = &o->u.tier_changed;
+        GET_STR(x, r, v, from_tier);
+        GET_STR(x, r, v, to_tier);
+        TRY(avro_fields_enum(x, r, "direction", &dir));
+        v->direction = strcmp(dir, "PROMOTION") == 0 ? 1 : -1;
+        GET_STR(x, r, v, reason);
+        GET_LONG(x, r, v, qualifying_value);
+        return DLQ_OK;
+    }
+    case ENG_OUT_BONUS_EARNED: {
+        eng_bonus_earned_t *v = &o->u.bonus_earned;
+        GET_LONG(x, r, v, points);
+        GET_INT(x, r, v, rate_bp);
+        GET_STR(x, r, v, tier);
+        GET_STR(x, r, v, source);
+        GET_LONG(x, r, v, usable_from);
+        return avro_fields_long(x, r, "expires_at", false, ENG_TIME_NEVER, &v->expires_at, NULL);
+    }
+    case ENG_OUT_EXPIRY_WARNING:
+        GET_LONG(x, r, &o->u.expiry_warning, points);
+        GET_LONG(x, r, &o->u.expiry_warning, expires_at);
+        GET_INT(x, r, &o->u.expiry_warning, days_left);
+        return DLQ_OK;
+    case ENG_OUT_POINTS_EXPIRED:
+        GET_LONG(x, r, &o->u.points_expired, points);
+        GET_LONG(x, r, &o->u.points_expired, expired_at);
+        return DLQ_OK;
+    case ENG_OUT_POINTS_REVERSED:
+        GET_LONG(x, r, &o->u.points_reversed, points);
+        GET_LONG(x, r, &o->u.points_reversed, debt_added);
+        GET_STR(x, r, &o->u.points_reversed, original_event_id);
+        return DLQ_OK;
+    case ENG_OUT_POINTS_REDEEMED:
+        GET_LONG(x, r, &o->u.points_redeemed, points);
+        GET_LONG(x, r, &o->u.points_redeemed, value);
+        GET_LONG(x, r, &o->u.points_redeemed, balance_after);
+        return DLQ_OK;
+    case ENG_OUT_REDEMPTION_REJECTED:
+        GET_LONG(x, r, &o->u.redemption_rejected, points_requested);
+        GET_LONG(x, r, &o->u.redemption_rejected, points_available);
+        GET_STR(x, r, &o->u.redemption_rejected, reason);
+        return DLQ_OK;
+    case ENG_OUT_REWARD_EARNED:
+        GET_STR(x, r, &o->u.reward_earned, reward);
+        GET_STR(x, r, &o->u.reward_earned, category);
+        GET_INT(x, r, &o->u.reward_earned, stamps_used);
+        return DLQ_OK;
+    case ENG_OUT_TIER_WILL_DOWNGRADE:
+        GET_STR(x, r, &o->u.tier_will_downgrade, from_tier);
+        GET_STR(x, r, &o->u.tier_will_downgrade, to_tier);
+        GET_LONG(x, r, &o->u.tier_will_downgrade, effective_at);
+        GET_INT(x, r, &o->u.tier_will_downgrade, days_left);
+        return DLQ_OK;
+    case ENG_OUT_TIER_PROGRESS:
+        GET_STR(x, r, &o->u.tier_progress, current_tier);
+        GET_STR(x, r, &o->u.tier_progress, next_tier);
+        GET_LONG(x, r, &o->u.tier_progress, current_value);
+        GET_LONG(x, r, &o->u.tier_progress, missing);
+        return DLQ_OK;
+    default:
+        return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "not an output kind");
+    }
+}
+
+dlq_reason_t avro_codec_decode_output(avro_codec_t *c, const void *value, size_t len,
+                                      eng_output_t *o, char *msg, size_t msglen)
+{
+    writer_t *w = NULL;
+    int32_t id;
+    avro_fields_ctx_t x = {msg, msglen};
+    dlq_reason_t r = avro_codec_read_framed(c, value, len, &w, &id, msg, msglen);
+    if (r != DLQ_OK)
+        return r;
+    if (w->type < 0 || w->type >= ENG_OUT_KIND_COUNT)
+        return avro_fields_fail(&x, DLQ_INCOMPATIBLE_SCHEMA, "schema id %d is not an output schema",
+                                (int)id);
+    memset(o, 0, sizeof(*o));
+    o->kind = (eng_out_kind_t)w->type;
+    GET_STR(&x, &w->value, o, output_id);
+    GET_STR(&x, &w->value, o, customer_id);
+    TRY(avro_fields_long(&x, &w->value, "time", true, 0, &o->time_ms, NULL));
+    TRY(avro_fields_str(&x, &w->value, "cause_id", false, "", o->cause_id, sizeof(o->cause_id),
+                        NULL));
+    GET_STR(&x, &w->value, o, currency);
+    return read_output_body(&x, &w->value, o);
+}

@@ -1,0 +1,20 @@
+# Turns every schemas/*.avsc into a C string in one generated file, so the binary carries
+# its contract and never reads schema files at run time.
+# Usage: cmake -DOUT=file.c -DSRC_DIR=dir -P embed_schemas.cmake
+file(GLOB avsc_files ${SRC_DIR}/*.avsc)
+list(SORT avsc_files)
+set(body "/* Generated from the .avsc files of schemas/ by schemas/embed_schemas.cmake: do not edit. */\n")
+string(APPEND body "#include \"avro_schemas_gen.h\"\n\nconst avro_gen_schema_t avro_gen_schemas[] = {\n")
+set(count 0)
+foreach(f ${avsc_files})
+    get_filename_component(stem ${f} NAME_WE)
+    file(READ ${f} text)
+    string(REPLACE "\\" "\\\\" text "${text}")
+    string(REPLACE "\"" "\\\"" text "${text}")
+    string(REPLACE "\n" "\\n\"\n    \"" text "${text}")
+    string(APPEND body "    {\"${stem}\",\n    \"${text}\"},\n")
+    math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\nconst size_t avro_gen_schemas_count = ${count};\n")
+file(WRITE ${OUT}.tmp "${body}")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUT}.tmp ${OUT})

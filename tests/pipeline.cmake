@@ -1,0 +1,6 @@
+# The processor on the real broker (issue 7): `loyalty-stream run` as separate processes,
+# judged against `loyalty-stream replay`. LS_KILLS sets the number of random SIGKILLs
+# (default 50); LS_KEEP_TEST_DIRS=1 keeps /tmp/<scenario> (logs, stores) for a look.
+add_library(ls_lskit STATIC it/lskit.c)
+target_link_libraries(ls_lskit PUBLIC ls_processor ls_testkit)
+ls_add_it_test(test_processor SOURCES it/test_processor.c LIBS ls_lskit TIMEOUT 1500)

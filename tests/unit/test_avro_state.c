@@ -1,0 +1,269 @@
+/*
+ * Tests of the customer-state codec (schemas/avro_state.c): exact round trip (rings slot
+ * for slot), a record of an older schema read with defaults, bounds, hostile bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "avro_codec.h"
+#include "avro_json.h"
+#include "frame.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static avro_codec_t *codec;
+static char err[512], msg[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    avro_codec_config_t cfg;
+    avro_codec_config_defaults(&cfg);
+    codec = avro_codec_new(&cfg, err, sizeof(err));
+    return codec ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    avro_codec_destroy(codec);
+    return 0;
+}
+
+static void sample_state(eng_state_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->version = ENG_STATE_VERSION;
+    s->flags = 1;
+    strcpy(s->customer_id, "cust-42");
+    s->tier = 2;
+    s->tier_since = 1760000000000;
+    s->last_visit = 1767225600000;
+    s->inactivity_steps = 1;
+    s->downgrade_warned = 0x80000001u; /* the top bit survives the trip through a long */
+    s->n_qbuckets = 3;
+    for (uint32_t i = 0; i < 3; i++) {
+        s->qbuckets[i].key = 24300 + (int32_t)i;
+        s->qbuckets[i].value = 100000 * (i + 1);
+    }
+    s->period_start = 1764547200000;
+    s->award_accum = 450000;
+    s->debt = 7;
+    s->n_lots = 2;
+    s->lots[0] = (eng_lot_t){.amount = 500,
+                             .remaining = 120,
+                             .earned_at = 1,
+                             .usable_from = 2,
+                             .expires_at = 1769903999999,
+                             .warned = 3,
+                             .source = ENG_SRC_PERIOD};
+    s->lots[1] = (eng_lot_t){.amount = 50,
+                             .remaining = 50,
+                             .earned_at = 3,
+                             .usable_from = 4,
+                             .expires_at = ENG_TIME_NEVER,
+                             .warned = 0,
+                             .source = ENG_SRC_STAMP};
+    s->stamps[0] = 9;
+    s->stamps[3] = 2;
+    s->n_purchases = ENG_PURCHASES_MAX; /* a full ring whose oldest entry is at slot 5 */
+    s->purchases_head = 5;
+    for (int i = 0; i < ENG_PURCHASES_MAX; i++) {
+        eng_purchase_rec_t *p = &s->purchases[i];
+        p->id_hash = 0xF000000000000000ull + (uint64_t)i;
+        p->time_ms = 1767225600000 + i;
+        p->eligible_amount = 1000 * i;
+        p->points = 10 * i;
+        p->returned_amount = i;
+        p->points_reversed = i / 2;
+        p->qual_value = 1000 * i;
+        p->qual_returned = 3;
+        p->award_amount = 999;
+        p->qual_key = 24300;
+        p->award_period = 24311;
+        p->gross_amount = 1234 * i;
+    }
+    s->n_seen = 5;
+    s->seen_head = 5;
+    for (int i = 0; i < 5; i++)
+        s->seen[i] = 0xCBF29CE484222325ull * (uint64_t)(i + 1);
+    s->birthday_year = 2025;
+    s->total_earned = 550;
+    s->total_redeemed = 380;
+    s->total_expired = 0;
+    s->total_reversed = 0;
+}
+
+static void round_trip(const eng_state_t *in)
+{
+    const uint8_t *buf;
+    size_t len;
+    eng_state_t *out = malloc(sizeof(*out));
+    assert_int_equal(avro_codec_encode_state(codec, in, &buf, &len, err, sizeof(err)), 0);
+    dlq_reason_t r = avro_codec_decode_state(codec, buf, len, out, msg, sizeof(msg));
+    if (r != DLQ_OK)
+        fail_msg("%s: %s", dlq_reason_name(r), msg);
+    assert_memory_equal(in, out, sizeof(*in));
+    free(out);
+}
+
+static void test_state_round_trip_is_exact(void **state)
+{
+    (void)state;
+    eng_state_t s;
+    sample_state(&s);
+    round_trip(&s);
+}
+
+static void test_empty_state_round_trip(void **state)
+{
+    (void)state;
+    eng_state_t s;
+    memset(&s, 0, sizeof(s));
+    round_trip(&s);
+}
+
+static void test_partly_filled_ring_round_trip(void **state)
+{
+    (void)state;
+    eng_state_t s;
+    sample_state(&s);
+    memset(s.purchases, 0, sizeof(s.purchases));
+    s.n_purchases = 3;
+    s.purchases_head = 14; /* wraps: slots 14, 15, 0 */
+    s.purchases[14].points = 1;
+    s.purchases[15].points = 2;
+    s.purchases[0].points = 3;
+    round_trip(&s);
+}
+
+static void test_counts_beyond_bounds_are_refused(void **state)
+{
+    (void)state;
+    eng_state_t s;
+    const uint8_t *buf;
+    size_t len;
+    sample_state(&s);
+    s.n_lots = ENG_LOTS_MAX + 1;
+    assert_int_equal(avro_codec_encode_state(codec, &s, &buf, &len, err, sizeof(err)), -1);
+    sample_state(&s);
+    s.seen_head = ENG_SEEN_MAX;
+    assert_int_equal(avro_codec_encode_state(codec, &s, &buf, &len, err, sizeof(err)), -1);
+}
+
+/* The CustomerState schema without the named fields: "an older version". */
+static char *older_schema(const char *const *drop, size_t n)
+{
+    json_t *root = json_loads(avro_codec_schema_json(AVRO_CODEC_TYPE_STATE), 0, NULL);
+    json_t *fields = json_object_get(root, "fields");
+    for (size_t i = json_array_size(fields); i-- > 0;) {
+        const char *name = json_string_value(json_object_get(json_array_get(fields, i), "name"));
+        for (size_t d = 0; d < n; d++)
+            if (strcmp(name, drop[d]) == 0) {
+                json_array_remove(fields, i); /* frees name: stop comparing it */
+                break;
+            }
+    }
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
+}
+
+static void test_older_state_record_reads_with_defaults(void **state)
+{
+    (void)state;
+    const char *drop[] = {"version",       "birthday_year",  "total_earned", "total_redeemed",
+                          "total_expired", "total_reversed", "seen",         "seen_head"};
+    char *schema = older_schema(drop, sizeof(drop) / sizeof(drop[0]));
+    assert_int_equal(avro_codec_add_writer_schema(codec, 250, schema, err, sizeof(err)), 0);
+    /* the older build wrote this record (avro-c directly, with its schema) */
+    avro_schema_t ws;
+    assert_int_equal(avro_schema_from_json_length(schema, strlen(schema), &ws), 0);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(ws);
+    avro_value_t v;
+    avro_generic_value_new(iface, &v);
+    assert_int_equal(
+        avro_json_to_value("{\"flags\":1,\"customer_id\":\"old-1\",\"tier\":1,\"tier_since\":5,"
+                           "\"last_visit\":6,\"inactivity_steps\":0,\"downgrade_warned\":0,"
+                           "\"qualifying\":[{\"key\":1,\"value\":2}],\"period_start\":0,"
+                           "\"award_accum\":0,\"debt\":0,\"lots\":[{\"amount\":10,"
+                           "\"remaining\":10,\"earned_at\":1,\"usable_from\":1,\"expires_at\":"
+                           "null,\"warned\":0,\"source\":0}],\"stamps\":[1,2],"
+                           "\"purchases_head\":0,\"purchases\":[]}",
+                           &v, err, sizeof(err)),
+        0);
+    uint8_t buf[2048];
+    avro_writer_t w = avro_writer_memory((char *)buf + 5, sizeof(buf) - 5);
+    assert_int_equal(avro_value_write(w, &v), 0);
+    size_t len = 5 + (size_t)avro_writer_tell(w);
+    frame_write_header(buf, 250);
+    eng_state_t s;
+    memset(&s, 0x5A, sizeof(s));
+    dlq_reason_t r = avro_codec_decode_state(codec, buf, len, &s, msg, sizeof(msg));
+    if (r != DLQ_OK)
+        fail_msg("%s: %s", dlq_reason_name(r), msg);
+    assert_int_equal(s.version, 1); /* the schema's default */
+    assert_string_equal(s.customer_id, "old-1");
+    assert_int_equal(s.n_lots, 1);
+    assert_true(s.lots[0].expires_at == ENG_TIME_NEVER);
+    assert_int_equal(s.stamps[1], 2);
+    assert_int_equal(s.n_seen, 0);
+    assert_int_equal(s.total_earned, 0);
+    assert_int_equal(s.birthday_year, 0);
+    avro_writer_free(w);
+    avro_value_decref(&v);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(ws);
+    free(schema);
+}
+
+static void test_every_truncation_of_a_state_is_refused(void **state)
+{
+    (void)state;
+    eng_state_t s, out;
+    const uint8_t *buf;
+    size_t len;
+    sample_state(&s);
+    assert_int_equal(avro_codec_encode_state(codec, &s, &buf, &len, err, sizeof(err)), 0);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, buf, len);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_not_equal(avro_codec_decode_state(codec, copy, cut, &out, msg, sizeof(msg)),
+                             DLQ_OK);
+    assert_int_equal(avro_codec_decode_state(codec, copy, len, &out, msg, sizeof(msg)), DLQ_OK);
+    free(copy);
+}
+
+static void test_an_event_is_not_a_state(void **state)
+{
+    (void)state;
+    eng_output_t o;
+    eng_state_t s;
+    const uint8_t *buf;
+    size_t len;
+    memset(&o, 0, sizeof(o));
+    o.kind = ENG_OUT_POINTS_EXPIRED;
+    assert_int_equal(avro_codec_encode_output(codec, &o, &buf, &len, err, sizeof(err)), 0);
+    assert_int_equal(avro_codec_decode_state(codec, buf, len, &s, msg, sizeof(msg)),
+                     DLQ_INCOMPATIBLE_SCHEMA);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_state_round_trip_is_exact),
+        cmocka_unit_test(test_empty_state_round_trip),
+        cmocka_unit_test(test_partly_filled_ring_round_trip),
+        cmocka_unit_test(test_counts_beyond_bounds_are_refused),
+        cmocka_unit_test(test_older_state_record_reads_with_defaults),
+        cmocka_unit_test(test_every_truncation_of_a_state_is_refused),
+        cmocka_unit_test(test_an_event_is_not_a_state),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

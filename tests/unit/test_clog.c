@@ -1,0 +1,203 @@
+/*
+ * Unit tests of restore apply: records, tombstones and timers land; the checkpoint
+ * records where to continue; applying the same records twice changes nothing; framing.
+ */
+#include "clog.h"
+#include "store.h"
+#include "test_store_util.h"
+#include "tmr.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define T0 1700000000000LL
+
+static clog_record_t rec(int64_t off, const char *c, const char *v, int64_t due)
+{
+    return (clog_record_t){.offset = off,
+                           .customer = c,
+                           .customer_len = strlen(c),
+                           .state = v,
+                           .state_len = v ? strlen(v) : 0,
+                           .next_due_ms = due};
+}
+
+/* Dump a task's committed content (customers, timers) into a string for comparison. */
+static int dump_one(void *ctx, const char *c, size_t cl, const char *v, size_t vl)
+{
+    FILE *f = ctx;
+    fprintf(f, "%.*s=%.*s;", (int)cl, c, (int)vl, v);
+    return 0;
+}
+
+static char *dump(store_task_t *t)
+{
+    char *buf = NULL, err[256];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_int_equal(store_task_foreach(t, dump_one, f, err, sizeof(err)), 0);
+    tmr_entry_t e[64];
+    size_t n = 0;
+    assert_int_equal(tmr_due(t, INT64_MAX - 1, e, 64, &n, err, sizeof(err)), 0);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "t:%s@%lld;", e[i].customer, (long long)e[i].due_ms);
+    store_checkpoint_t cp;
+    assert_int_equal(store_task_checkpoint(t, &cp, err, sizeof(err)), 0);
+    fprintf(f, "cp:%lld/%lld", (long long)cp.next_input_offset, (long long)cp.changelog_offset);
+    fclose(f);
+    return buf;
+}
+
+static void test_restore_applies_states_tombstones_and_timers(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    clog_record_t r[] = {
+        rec(0, "alice", "a0", T0 + 10),   rec(1, "bob", "b0", T0 + 20),
+        rec(2, "alice", "a1", T0 + 30),                           /* replaces state and timer */
+        rec(3, "carol", "c0", TMR_NEVER), rec(5, "bob", NULL, 0), /* tombstone */
+    };
+    assert_int_equal(clog_apply(t, r, 5, 7, 2, err, sizeof(err)), 0);
+    char *d = dump(t);
+    assert_string_equal(d, "alice=a1;carol=c0;t:alice@1700000000030;cp:-1/7");
+    free(d);
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
+static void test_restore_applied_twice_gives_the_same_store(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    clog_record_t r[200];
+    char names[200][16], vals[200][16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(names[i], 16, "c%d", i % 37);
+        snprintf(vals[i], 16, "v%d", i);
+        r[i] = rec(i, names[i], (i % 11 == 0) ? NULL : vals[i], T0 + (i * 7919) % 1000);
+    }
+    assert_int_equal(clog_apply(t, r, 200, 200, 16, err, sizeof(err)), 0);
+    char *once = dump(t);
+    assert_int_equal(clog_apply(t, r, 200, 200, 16, err, sizeof(err)), 0);
+    char *twice = dump(t);
+    assert_string_equal(once, twice);
+    /* A restore interrupted halfway and started again from its checkpoint: same too. */
+    store_task_t *t2 = store_task_open(s, 1, err, sizeof(err));
+    assert_int_equal(clog_apply(t2, r, 120, 120, 16, err, sizeof(err)), 0);
+    store_checkpoint_t cp;
+    assert_int_equal(store_task_checkpoint(t2, &cp, err, sizeof(err)), 0);
+    assert_int_equal(cp.changelog_offset, 120);
+    assert_int_equal(clog_apply(t2, r + 100, 100, 200, 16, err, sizeof(err)), 0);
+    char *resumed = dump(t2);
+    assert_string_equal(once, resumed);
+    free(once);
+    free(twice);
+    free(resumed);
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
+static void test_restore_keeps_next_input_offset_and_checkpoints_each_batch(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    store_checkpoint_t cp = {500, 3};
+    assert_int_equal(store_task_commit(t, &cp, err, sizeof(err)), 0);
+    clog_restore_t *r = clog_restore_new(t, 2, err, sizeof(err));
+    assert_non_null(r);
+    clog_record_t a = rec(3, "a", "1", TMR_NEVER), b = rec(4, "b", "2", TMR_NEVER),
+                  c = rec(6, "c", "3", TMR_NEVER);
+    assert_int_equal(clog_restore_add(r, &a, err, sizeof(err)), 0);
+    assert_int_equal(clog_restore_add(r, &b, err, sizeof(err)), 0); /* a full batch */
+    assert_int_equal(store_task_checkpoint(t, &cp, err, sizeof(err)), 0);
+    assert_int_equal(cp.changelog_offset, 5);
+    assert_int_equal(cp.next_input_offset, 500);
+    assert_int_equal(clog_restore_add(r, &c, err, sizeof(err)), 0);
+    assert_int_equal(clog_restore_finish(r, 5, err, sizeof(err)), -1); /* before record 6 */
+    assert_int_equal(clog_restore_finish(r, 9, err, sizeof(err)), 0);
+    assert_int_equal(clog_restore_count(r), 3);
+    clog_restore_destroy(r);
+    assert_int_equal(store_task_checkpoint(t, &cp, err, sizeof(err)), 0);
+    assert_int_equal(cp.changelog_offset, 9);
+    assert_int_equal(cp.next_input_offset, 500);
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
+static void test_restore_refuses_a_task_with_staged_changes(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    tsu_put(t, "x", "y");
+    assert_null(clog_restore_new(t, 0, err, sizeof(err)));
+    assert_non_null(strstr(err, "staged"));
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
+static void test_frame_round_trip_and_errors(void **state)
+{
+    (void)state;
+    char buf[64], err[256];
+    size_t n = clog_frame_encode(-42, "state", 5, buf, sizeof(buf));
+    assert_int_equal(n, clog_frame_size(5));
+    int64_t due;
+    const void *st;
+    size_t sl;
+    assert_int_equal(clog_frame_decode(buf, n, &due, &st, &sl, err, sizeof(err)), 0);
+    assert_int_equal(due, -42);
+    assert_int_equal(sl, 5);
+    assert_memory_equal(st, "state", 5);
+    assert_int_equal(clog_frame_encode(0, "state", 5, buf, 8), 0);
+    assert_int_equal(clog_frame_decode(buf, 3, &due, &st, &sl, err, sizeof(err)), -1);
+    buf[0] = 9;
+    assert_int_equal(clog_frame_decode(buf, n, &due, &st, &sl, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "version 9"));
+}
+
+static void test_restored_timer_before_the_scanned_range_is_found(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    clog_record_t a = rec(0, "late", "x", T0 + 1000), b = rec(1, "early", "y", T0 - 1000);
+    assert_int_equal(clog_apply(t, &a, 1, 1, 0, err, sizeof(err)), 0);
+    tmr_entry_t e[4];
+    size_t n = 9;
+    assert_int_equal(tmr_due(t, T0, e, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(clog_apply(t, &b, 1, 2, 0, err, sizeof(err)), 0);
+    assert_int_equal(tmr_due(t, T0, e, 4, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].customer, "early");
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_restore_applies_states_tombstones_and_timers),
+        cmocka_unit_test(test_restore_applied_twice_gives_the_same_store),
+        cmocka_unit_test(test_restore_keeps_next_input_offset_and_checkpoints_each_batch),
+        cmocka_unit_test(test_restore_refuses_a_task_with_staged_changes),
+        cmocka_unit_test(test_restored_timer_before_the_scanned_range_is_found),
+        cmocka_unit_test(test_frame_round_trip_and_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

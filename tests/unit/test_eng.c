@@ -1,0 +1,959 @@
+/* Unit tests of the engine rules, one behaviour per test, mostly with the seeds' numbers
+ * (../shared/docs/DOMAIN.md). Amounts are minor units: 100000 = 1,000.00 RUB; one point is
+ * worth one major unit unless a program says otherwise. */
+#include "test_eng_util.h"
+
+static const char *const HEAD = "currency: RUB\ntimezone: Europe/Moscow\n";
+
+static prog_t *prog_with(const char *body)
+{
+    char y[4096];
+    snprintf(y, sizeof(y), "%s%s", HEAD, body);
+    return tp_prog(y);
+}
+
+static void test_caterer_20_percent_usable_from_next_visit_not_same_check(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 20, usable: next_visit}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "lunch", "c1", "2026-03-05T13:00:00+03:00");
+    tp_line(&ev, "food", 1, 100000, false);
+    assert_int_equal(tp_apply(p, &s, &ev, &o), ENG_OK);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_non_null(b);
+    assert_int_equal(b->u.bonus_earned.points, 200);
+    assert_int_equal(b->u.bonus_earned.rate_bp, 2000);
+    assert_string_equal(b->output_id, "lunch:0");
+    assert_int_equal(b->u.bonus_earned.usable_from, tp_t("2026-03-06T00:00:00+03:00"));
+    /* paying with them on the same visit is refused */
+    tp_event(&ev, ENG_EV_REDEMPTION, "pay1", "c1", "2026-03-05T13:05:00+03:00");
+    ev.points = 100;
+    tp_apply(p, &s, &ev, &o);
+    const eng_output_t *r = tp_find(&o, ENG_OUT_REDEMPTION_REJECTED, 0);
+    assert_non_null(r);
+    assert_string_equal(r->u.redemption_rejected.reason, "insufficient_points");
+    assert_int_equal(r->u.redemption_rejected.points_available, 0);
+    /* the next day they pay */
+    tp_event(&ev, ENG_EV_REDEMPTION, "pay2", "c1", "2026-03-06T12:00:00+03:00");
+    ev.points = 100;
+    tp_apply(p, &s, &ev, &o);
+    const eng_output_t *d = tp_find(&o, ENG_OUT_POINTS_REDEEMED, 0);
+    assert_non_null(d);
+    assert_int_equal(d->u.points_redeemed.value, 10000);
+    assert_int_equal(d->u.points_redeemed.balance_after, 100);
+    prog_destroy(p);
+}
+
+static const char *const COSMETICS =
+    "period_award:\n  rates: [{from: 0, percent: 3}, {from: 1000, percent: 10}, {from: 1500, "
+    "percent: 15}]\n"
+    "expiry: {mode: end_of_next_month, warning_days: [30, 7, 1]}\n";
+
+static void test_period_award_5000_in_march_gives_750_at_april_start_local(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    const char *days[] = {"2026-03-01T00:00:00+03:00", "2026-03-15T12:00:00+03:00",
+                          "2026-03-31T23:59:59+03:00"};
+    const int64_t amounts[] = {100000, 150000, 250000};
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "p%d", i);
+        tp_event(&ev, ENG_EV_PURCHASE, id, "anna", days[i]);
+        tp_line(&ev, "skincare", 1, amounts[i], false);
+        tp_apply(p, &s, &ev, &o);
+    }
+    assert_int_equal(o.b.n, 0); /* nothing per purchase */
+    assert_int_equal(o.b.next_due, tp_t("2026-04-01T00:00:00+03:00"));
+    tp_tick(p, &s, "2026-03-31T23:59:59.999+03:00", &o);
+    assert_int_equal(o.b.n, 0);
+    tp_tick(p, &s, "2026-04-01T00:00:00+03:00", &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_non_null(b);
+    assert_int_equal(b->u.bonus_earned.points, 750);
+    assert_int_equal(b->u.bonus_earned.rate_bp, 1500);
+    assert_string_equal(b->u.bonus_earned.source, "period");
+    assert_int_equal(b->time_ms, tp_t("2026-04-01T00:00:00+03:00"));
+    assert_int_equal(b->u.bonus_earned.usable_from, tp_t("2026-04-01T00:00:00+03:00"));
+    assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2026-05-01T00:00:00+03:00"));
+    assert_string_equal(b->output_id, "anna:period_end:1774990800000:0");
+    prog_destroy(p);
+}
+
+static int64_t award_for(const char *body, int64_t amount)
+{
+    prog_t *p = prog_with(body);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-03-10T10:00:00+03:00");
+    tp_line(&ev, "x", 1, amount, false);
+    tp_apply(p, &s, &ev, &o);
+    tp_tick(p, &s, "2026-04-01T00:00:00+03:00", &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    int64_t pts = b ? b->u.bonus_earned.points : 0;
+    prog_destroy(p);
+    return pts;
+}
+
+static void test_period_band_edge_exactly_1000_lower_inclusive_earns_10_percent(void **st)
+{
+    (void)st;
+    assert_int_equal(award_for(COSMETICS, 100000), 100);
+    assert_int_equal(award_for(COSMETICS, 99999), 29); /* 3% of 999.99, floored */
+    assert_int_equal(award_for(COSMETICS, 150000), 225);
+}
+
+static void test_period_band_edge_exactly_1000_upper_inclusive_earns_3_percent(void **st)
+{
+    (void)st;
+    const char *up = "period_award:\n  bands: upper_inclusive\n  rates: [{from: 0, percent: "
+                     "3}, {from: 1000, percent: 10}, {from: 1500, percent: 15}]\n";
+    assert_int_equal(award_for(up, 100000), 30);
+    assert_int_equal(award_for(up, 100001), 100);
+    assert_int_equal(award_for(up, 150000), 150);
+}
+
+static void test_expiry_warnings_30_7_1_then_expiry_each_once(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n"
+                          "expiry: {mode: after_days, days: 60, warning_days: [1, 7, 30]}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-01-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    ob_reset(&o);
+    tp_tick(p, &s, "2027-01-01T00:00:00Z", &o); /* long downtime: all due, in order */
+    assert_int_equal(o.b.n, 4);
+    assert_int_equal(o.v[0].u.expiry_warning.days_left, 30);
+    assert_int_equal(o.v[0].time_ms, tp_t("2026-03-02T12:00:00Z") - 30 * ENG_DAY_MS);
+    assert_int_equal(o.v[1].u.expiry_warning.days_left, 7);
+    assert_int_equal(o.v[2].u.expiry_warning.days_left, 1);
+    assert_int_equal(o.v[2].u.expiry_warning.points, 100);
+    assert_int_equal(o.v[3].kind, ENG_OUT_POINTS_EXPIRED);
+    assert_int_equal(o.v[3].u.points_expired.points, 100);
+    assert_int_equal(o.v[3].time_ms, tp_t("2026-03-02T12:00:00Z"));
+    assert_string_not_equal(o.v[0].output_id, o.v[1].output_id);
+    assert_int_equal(s.total_expired, 100);
+    ob_reset(&o);
+    tp_tick(p, &s, "2028-01-01T00:00:00Z", &o);
+    assert_int_equal(o.b.n, 0);
+    assert_int_equal(o.b.next_due, ENG_TIME_NEVER);
+    prog_destroy(p);
+}
+
+static void test_expiry_never_keeps_points_and_needs_no_timer(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\nexpiry: {mode: never}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-01-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(o.b.next_due, ENG_TIME_NEVER);
+    tp_tick(p, &s, "2036-01-01T00:00:00Z", &o);
+    assert_int_equal(eng_balance(&s), 100);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.expires_at,
+                     ENG_TIME_NEVER);
+    prog_destroy(p);
+}
+
+static void test_purchase_lot_expires_at_end_of_next_month_local(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\nexpiry: {mode: end_of_next_month}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-03-31T23:30:00+03:00");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.lots[0].expires_at, tp_t("2026-05-01T00:00:00+03:00"));
+    prog_destroy(p);
+}
+
+static void test_silver_earns_50_percent_more(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {window: lifetime}\n"
+                          "tiers: [{name: Red, threshold: 0}, {name: Silver, threshold: 1000, "
+                          "earn_multiplier: 1.5}, {name: Gold, threshold: 100000}]\n"
+                          "earning: {base_percent: 10}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100);
+    const eng_output_t *t = tp_find(&o, ENG_OUT_TIER_CHANGED, 0);
+    assert_non_null(t);
+    assert_string_equal(t->u.tier_changed.from_tier, "Red");
+    assert_string_equal(t->u.tier_changed.to_tier, "Silver");
+    assert_int_equal(t->u.tier_changed.direction, 1);
+    assert_int_equal(t->u.tier_changed.qualifying_value, 100000);
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-01-02T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 1);
+    assert_int_equal(b->u.bonus_earned.points, 150);
+    assert_int_equal(b->u.bonus_earned.rate_bp, 1500);
+    assert_string_equal(b->u.bonus_earned.tier, "Silver");
+    prog_destroy(p);
+}
+
+static int64_t check_points(const prog_t *p, int64_t amount)
+{
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-01-01T12:00:00Z");
+    tp_line(&ev, "x", 1, amount, false);
+    tp_apply(p, &s, &ev, &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    return b ? b->u.bonus_earned.points : 0;
+}
+
+static void test_single_check_bands_10000_20000_50000_give_5_7_10_percent(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning:\n  check_bands: [{from: 0, percent: 0}, {from: 10000, "
+                          "percent: 5}, {from: 20000, percent: 7}, {from: 50000, percent: "
+                          "10}]\n");
+    assert_int_equal(check_points(p, 999999), 0);
+    assert_int_equal(check_points(p, 1000000), 500);
+    assert_int_equal(check_points(p, 2000000), 1400);
+    assert_int_equal(check_points(p, 4999999), 3499); /* 7% of 49,999.99 floored */
+    assert_int_equal(check_points(p, 5000000), 5000);
+    prog_destroy(p);
+}
+
+static void test_cumulative_tiers_promote_at_10000_and_20000(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {metric: spend, window: lifetime}\n"
+                          "tiers: [{name: none, threshold: 0, earn_percent: 0}, {name: five, "
+                          "threshold: 10000, earn_percent: 5, discount_percent: 5}, {name: "
+                          "seven, threshold: 20000, earn_percent: 7}, {name: ten, threshold: "
+                          "50000, earn_percent: 10}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 600000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 0);
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 400000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 1); /* exactly 10,000: lower-inclusive */
+    tp_event(&ev, ENG_EV_PURCHASE, "p3", "c", "2026-03-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 1000000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 2);
+    /* p3 earned at the tier held before it: 5% of 10,000 */
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 500);
+    assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 2);
+    prog_destroy(p);
+}
+
+static const char *const LADDER =
+    "qualification: {window: lifetime}\n"
+    "tiers: [{name: A, threshold: 0}, {name: B, threshold: 100}, {name: C, threshold: 200}, "
+    "{name: D, threshold: 300}]\n";
+
+static void test_three_months_without_visit_give_three_one_level_demotions(void **st)
+{
+    (void)st;
+    char y[1024];
+    snprintf(y, sizeof(y), "%sdemotion: {mode: inactivity}\n", LADDER);
+    prog_t *p = prog_with(y);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-15T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 30000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 3);
+    assert_int_equal(o.b.next_due, tp_t("2026-03-01T00:00:00+03:00"));
+    ob_reset(&o);
+    tp_tick(p, &s, "2026-07-01T00:00:00+03:00", &o); /* one late timer call */
+    assert_int_equal(o.b.n, 3);
+    const char *when[] = {"2026-03-01T00:00:00+03:00", "2026-04-01T00:00:00+03:00",
+                          "2026-05-01T00:00:00+03:00"};
+    const char *to[] = {"C", "B", "A"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(o.v[i].kind, ENG_OUT_TIER_CHANGED);
+        assert_int_equal(o.v[i].time_ms, tp_t(when[i]));
+        assert_string_equal(o.v[i].u.tier_changed.to_tier, to[i]);
+        assert_string_equal(o.v[i].u.tier_changed.reason, "inactivity");
+        assert_int_equal(o.v[i].u.tier_changed.direction, -1);
+        char id[96];
+        snprintf(id, sizeof(id), "c:inactivity:%lld:0", (long long)tp_t(when[i]));
+        assert_string_equal(o.v[i].output_id, id);
+    }
+    assert_int_equal(o.b.next_due, ENG_TIME_NEVER);
+    prog_destroy(p);
+}
+
+static void test_visit_resets_inactivity_and_grace_days_delay_it(void **st)
+{
+    (void)st;
+    char y[1024];
+    snprintf(y, sizeof(y), "%sdemotion: {mode: inactivity, grace_days: 5, warning_days: [7]}\n",
+             LADDER);
+    prog_t *p = prog_with(y);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-15T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 30000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(o.b.next_due, tp_t("2026-02-27T00:00:00+03:00")); /* warning */
+    /* a visit in February: the first step moves to April 1 + 5 days */
+    tp_event(&ev, ENG_EV_REDEMPTION, "r1", "c", "2026-02-10T12:00:00+03:00");
+    ev.points = 1;
+    tp_apply(p, &s, &ev, &o);
+    ob_reset(&o);
+    tp_tick(p, &s, "2026-04-06T00:00:00+03:00", &o);
+    assert_int_equal(o.b.n, 2);
+    assert_int_equal(o.v[0].kind, ENG_OUT_TIER_WILL_DOWNGRADE);
+    assert_int_equal(o.v[0].time_ms, tp_t("2026-03-30T00:00:00+03:00"));
+    assert_int_equal(o.v[0].u.tier_will_downgrade.effective_at, tp_t("2026-04-06T00:00:00+03:00"));
+    assert_int_equal(o.v[0].u.tier_will_downgrade.days_left, 7);
+    assert_string_equal(o.v[0].u.tier_will_downgrade.to_tier, "C");
+    assert_int_equal(o.v[1].kind, ENG_OUT_TIER_CHANGED);
+    assert_int_equal(o.v[1].time_ms, tp_t("2026-04-06T00:00:00+03:00"));
+    prog_destroy(p);
+}
+
+static void test_lamp_packs_marginal_brackets_100_200_300(void **st)
+{
+    (void)st;
+    prog_t *p = tp_prog("currency: GBP\ntimezone: Europe/London\n"
+                        "qualification: {metric: quantity, window: calendar_year}\n"
+                        "earning:\n  marginal_bands: [{from: 0, percent: 0}, {from: 100, "
+                        "percent: 5}, {from: 200, percent: 10}, {from: 300, percent: 20}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "shop", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "lamps", 150, 150000, false); /* 150 packs at 10 GBP */
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 25);
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "shop", "2026-06-01T12:00:00Z");
+    tp_line(&ev, "lamps", 200, 200000, false); /* packs 151..350 */
+    tp_apply(p, &s, &ev, &o);
+    /* 50 at 5% (25) + 100 at 10% (100) + 50 at 20% (100) */
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.points, 225);
+    tp_event(&ev, ENG_EV_PURCHASE, "p3", "shop", "2027-01-05T12:00:00Z");
+    tp_line(&ev, "lamps", 10, 10000, false); /* a new year starts at full price */
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_count(&o, ENG_OUT_BONUS_EARNED), 2);
+    prog_destroy(p);
+}
+
+static void test_sale_items_and_consumables_excluded_separately(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10, exclude: {categories: [consumables], "
+                          "on_sale: true}}\n"
+                          "redeeming: {exclude: {categories: [consumables]}, "
+                          "max_share_percent: 50}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "services", 1, 100000, false);
+    tp_line(&ev, "consumables", 1, 50000, false);
+    tp_line(&ev, "dress", 1, 200000, true);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100);
+    tp_event(&ev, ENG_EV_REDEMPTION, "r1", "c", "2026-02-02T12:00:00Z");
+    ev.points = 10;
+    tp_line(&ev, "consumables", 1, 5000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_string_equal(tp_find(&o, ENG_OUT_REDEMPTION_REJECTED, 0)->u.redemption_rejected.reason,
+                        "excluded_basket");
+    tp_event(&ev, ENG_EV_REDEMPTION, "r2", "c", "2026-02-02T12:01:00Z");
+    ev.points = 60;
+    tp_line(&ev, "services", 1, 10000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_string_equal(tp_find(&o, ENG_OUT_REDEMPTION_REJECTED, 1)->u.redemption_rejected.reason,
+                        "over_max_share");
+    tp_event(&ev, ENG_EV_REDEMPTION, "r3", "c", "2026-02-02T12:02:00Z");
+    ev.points = 50;
+    tp_line(&ev, "services", 1, 10000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_POINTS_REDEEMED, 0)->u.points_redeemed.balance_after, 50);
+    prog_destroy(p);
+}
+
+static void test_eleventh_pair_free_after_ten_stamps(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("stamps: [{category: lenses, every: 10, reward: free_item, item: "
+                          "free_pair}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    for (int i = 0; i < 10; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "p%d", i);
+        tp_event(&ev, ENG_EV_PURCHASE, id, "c", "2026-02-01T12:00:00Z");
+        ev.time_ms += i * ENG_DAY_MS;
+        tp_line(&ev, "lenses", 1, 300000, false);
+        tp_apply(p, &s, &ev, &o);
+        assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), i == 9 ? 1 : 0);
+    }
+    const eng_output_t *r = tp_find(&o, ENG_OUT_REWARD_EARNED, 0);
+    assert_string_equal(r->u.reward_earned.reward, "free_pair");
+    assert_int_equal(r->u.reward_earned.stamps_used, 10);
+    assert_string_equal(r->cause_id, "p9");
+    assert_int_equal(s.stamps[0], 0);
+    tp_event(&ev, ENG_EV_PURCHASE, "big", "c", "2026-03-01T12:00:00Z");
+    tp_line(&ev, "lenses", 25, 300000, false);
+    tp_line(&ev, "solution", 3, 3000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 3);
+    assert_int_equal(s.stamps[0], 5);
+    prog_destroy(p);
+}
+
+static void test_partner_rates_from_1_to_14_percent(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 2, partners: {cafe: 1, airline: 14}}\n");
+    const char *partners[] = {"cafe", "airline", "unknown"};
+    const int64_t expect[] = {10, 140, 20};
+    for (int i = 0; i < 3; i++) {
+        eng_state_t s = {0};
+        eng_event_t ev;
+        ob_t o;
+        ob_reset(&o);
+        tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-02-01T12:00:00Z");
+        snprintf(ev.partner, sizeof(ev.partner), "%s", partners[i]);
+        tp_line(&ev, "x", 1, 100000, false);
+        tp_apply(p, &s, &ev, &o);
+        assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, expect[i]);
+    }
+    prog_destroy(p);
+}
+
+static void test_tenure_status_and_service_multipliers_compose(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10, category_multipliers: {voicemail: 2}}\n"
+                          "tenure: [{years: 1, multiplier: 1.1}, {years: 3, multiplier: 1.25}]\n"
+                          "status_multipliers: {premium: 1.5}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-03-01T12:00:00Z");
+    ev.attrs.has_member_since = true;
+    ev.attrs.member_since = tp_t("2022-01-01T00:00:00Z");
+    snprintf(ev.attrs.account_status, ENG_NAME_MAX, "premium");
+    tp_line(&ev, "calls", 1, 100000, false);    /* 10% x 1.25 x 1.5 = 18.75% -> 187.5 */
+    tp_line(&ev, "voicemail", 1, 10000, false); /* x2 -> 37.5 */
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 225);
+    prog_destroy(p);
+}
+
+static void test_birthday_extra_once_on_the_day_feb29_on_28th(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 0}\n"
+                          "birthday: {extra_percent: 5, minimum_purchase: 1500}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    const char *when[] = {"2027-02-28T10:00:00+03:00", "2027-02-28T18:00:00+03:00",
+                          "2027-03-01T10:00:00+03:00"};
+    for (int i = 0; i < 3; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "p%d", i);
+        tp_event(&ev, ENG_EV_PURCHASE, id, "c", when[i]);
+        ev.attrs.has_birth_date = true;
+        ev.attrs.birth_month = 2;
+        ev.attrs.birth_day = 29;
+        tp_line(&ev, "x", 1, 200000, false);
+        tp_apply(p, &s, &ev, &o);
+    }
+    assert_int_equal(tp_count(&o, ENG_OUT_BONUS_EARNED), 1);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_int_equal(b->u.bonus_earned.points, 100);
+    assert_string_equal(b->u.bonus_earned.source, "birthday");
+    /* under the minimum purchase: nothing, even on the day */
+    eng_state_t s2 = {0};
+    tp_event(&ev, ENG_EV_PURCHASE, "small", "d", "2028-02-29T10:00:00+03:00");
+    ev.attrs.has_birth_date = true;
+    ev.attrs.birth_month = 2;
+    ev.attrs.birth_day = 29;
+    tp_line(&ev, "x", 1, 149999, false);
+    ob_reset(&o);
+    tp_apply(p, &s2, &ev, &o);
+    assert_int_equal(o.b.n, 0);
+    prog_destroy(p);
+}
+
+static void test_return_reverses_pro_rata_and_full_return_exactly(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    for (int i = 0; i < 3; i++)
+        tp_line(&ev, "x", 1, 33333, false); /* 999.99 RUB -> 99 points */
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(eng_balance(&s), 99);
+    tp_event(&ev, ENG_EV_RETURN, "r1", "c", "2026-02-02T12:00:00Z");
+    snprintf(ev.original_event_id, ENG_ID_MAX, "p1");
+    tp_line(&ev, "x", 1, 33333, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_POINTS_REVERSED, 0)->u.points_reversed.points, 33);
+    tp_event(&ev, ENG_EV_RETURN, "r2", "c", "2026-02-03T12:00:00Z");
+    snprintf(ev.original_event_id, ENG_ID_MAX, "p1");
+    tp_line(&ev, "x", 1, 33333, false);
+    tp_line(&ev, "x", 1, 33333, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_POINTS_REVERSED, 1)->u.points_reversed.points, 66);
+    assert_int_equal(eng_balance(&s), 0);
+    assert_int_equal(s.total_reversed, 99);
+    /* a further return of the same purchase reverses nothing more */
+    tp_event(&ev, ENG_EV_RETURN, "r3", "c", "2026-02-04T12:00:00Z");
+    snprintf(ev.original_event_id, ENG_ID_MAX, "p1");
+    tp_line(&ev, "x", 1, 33333, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_count(&o, ENG_OUT_POINTS_REVERSED), 2);
+    prog_destroy(p);
+}
+
+static void return_after_spending(const char *policy, int64_t *debt_added, int64_t *lot_after)
+{
+    char y[512];
+    snprintf(y, sizeof(y), "earning: {base_percent: 10}\nreturns: {policy: %s}\n", policy);
+    prog_t *p = prog_with(y);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    tp_event(&ev, ENG_EV_REDEMPTION, "r1", "c", "2026-02-01T13:00:00Z");
+    ev.points = 100;
+    tp_apply(p, &s, &ev, &o);
+    tp_event(&ev, ENG_EV_RETURN, "ret", "c", "2026-02-02T12:00:00Z");
+    snprintf(ev.original_event_id, ENG_ID_MAX, "p1");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    const eng_output_t *r = tp_find(&o, ENG_OUT_POINTS_REVERSED, 0);
+    assert_int_equal(r->u.points_reversed.points, 0);
+    *debt_added = r->u.points_reversed.debt_added;
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-02-03T12:00:00Z");
+    tp_line(&ev, "x", 1, 200000, false);
+    tp_apply(p, &s, &ev, &o);
+    *lot_after = eng_balance(&s);
+    /* conservation with debt: earned = outstanding + redeemed + expired + reversed */
+    assert_int_equal(s.total_earned,
+                     eng_balance(&s) + s.total_redeemed + s.total_expired + s.total_reversed);
+    assert_int_equal(s.debt, 0);
+    prog_destroy(p);
+}
+
+static void test_return_policy_debt_is_repaid_from_later_earnings(void **st)
+{
+    (void)st;
+    int64_t debt, bal;
+    return_after_spending("debt", &debt, &bal);
+    assert_int_equal(debt, 100);
+    assert_int_equal(bal, 100); /* 200 earned, 100 repaid */
+    return_after_spending("never_below_zero", &debt, &bal);
+    assert_int_equal(debt, 0);
+    assert_int_equal(bal, 200);
+}
+
+static void test_repeated_event_id_changes_nothing_and_emits_nothing(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\nstamps: [{category: x, every: 1}]\n");
+    eng_state_t s = {0}, copy;
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    assert_int_equal(tp_apply(p, &s, &ev, &o), ENG_OK);
+    memcpy(&copy, &s, sizeof(s));
+    ob_reset(&o);
+    assert_int_equal(tp_apply(p, &s, &ev, &o), ENG_DUPLICATE);
+    assert_int_equal(o.b.n, 0);
+    assert_memory_equal(&copy, &s, sizeof(s));
+    prog_destroy(p);
+}
+
+static void test_progress_nudge_when_within_2000_of_next_tier(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {window: lifetime}\n"
+                          "tiers: [{name: Basic, threshold: 0}, {name: Plus, threshold: 10000}]\n"
+                          "nudges: {progress: true, within: 2000}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 700000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(o.b.n, 0); /* 3,000 missing: too far */
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-02-02T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    const eng_output_t *n = tp_find(&o, ENG_OUT_TIER_PROGRESS, 0);
+    assert_non_null(n);
+    assert_int_equal(n->u.tier_progress.missing, 200000);
+    assert_string_equal(n->u.tier_progress.next_tier, "Plus");
+    prog_destroy(p);
+}
+
+static void test_at_period_end_demotion_to_tier_reached(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {window: calendar_month}\n"
+                          "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
+                          "demotion: {mode: at_period_end}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-03-10T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 150000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 1);
+    ob_reset(&o);
+    tp_tick(p, &s, "2026-06-01T00:00:00+03:00", &o);
+    assert_int_equal(o.b.n, 1); /* March kept B; April's total demotes on May 1 */
+    assert_int_equal(o.v[0].time_ms, tp_t("2026-05-01T00:00:00+03:00"));
+    assert_string_equal(o.v[0].u.tier_changed.reason, "period_end");
+    assert_string_equal(o.v[0].u.tier_changed.to_tier, "A");
+    prog_destroy(p);
+}
+
+static void test_timer_due_at_event_time_fires_before_the_event(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "mar", "c", "2026-03-10T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 200000, false);
+    tp_apply(p, &s, &ev, &o);
+    /* without the caller's on_timer: apply_event catches up itself */
+    char err[128];
+    tp_event(&ev, ENG_EV_PURCHASE, "apr", "c", "2026-04-01T00:00:00+03:00");
+    tp_line(&ev, "x", 1, 100000, false);
+    assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_OK);
+    assert_int_equal(o.b.n, 2); /* the award and its 30-day warning */
+    assert_int_equal(o.v[0].u.bonus_earned.points, 300);
+    assert_int_equal(s.award_accum, 100000); /* the April purchase counts for April */
+    prog_destroy(p);
+}
+
+static void test_invalid_event_is_refused_without_changing_state(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    char err[256];
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    snprintf(ev.currency, sizeof(ev.currency), "USD");
+    tp_line(&ev, "x", 1, 100000, false);
+    assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_EINVAL);
+    assert_non_null(strstr(err, "currency USD"));
+    assert_int_equal(s.flags, 0);
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "x", 0, 100000, false);
+    assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_EINVAL);
+    prog_destroy(p);
+}
+
+static void test_previous_calendar_month_moves_tier_only_at_month_end(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {window: previous_calendar_month}\n"
+                          "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
+                          "demotion: {mode: at_period_end}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-03-10T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 200000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 0); /* not during the month */
+    tp_tick(p, &s, "2026-04-01T00:00:00+03:00", &o);
+    assert_int_equal(s.tier, 1);
+    assert_string_equal(o.v[0].u.tier_changed.reason, "period_end");
+    assert_int_equal(o.v[0].time_ms, tp_t("2026-04-01T00:00:00+03:00"));
+    tp_tick(p, &s, "2026-05-01T00:00:00+03:00", &o); /* nothing bought in April */
+    assert_int_equal(s.tier, 0);
+    assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 2);
+    prog_destroy(p);
+}
+
+static void test_rolling_window_forgets_spend_older_than_n_days(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {window: rolling_days, days: 30}\n"
+                          "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-01T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 60000, false);
+    tp_apply(p, &s, &ev, &o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-01-31T12:00:00+03:00"); /* day 31 */
+    tp_line(&ev, "x", 1, 60000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 0); /* January 1 is outside the 30 days ending January 31 */
+    tp_event(&ev, ENG_EV_PURCHASE, "p3", "c", "2026-02-01T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 40000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 1);
+    assert_int_equal(tp_find(&o, ENG_OUT_TIER_CHANGED, 0)->u.tier_changed.qualifying_value, 100000);
+    prog_destroy(p);
+}
+
+static void test_tier_threshold_must_be_exceeded_when_upper_inclusive(void **st)
+{
+    (void)st;
+    prog_t *p = tp_prog("currency: USD\ntimezone: America/New_York\n"
+                        "qualification: {metric: quantity, window: calendar_year, bands: "
+                        "upper_inclusive}\n"
+                        "tiers: [{name: Silver, threshold: 0}, {name: Chairman, threshold: "
+                        "100000}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "f1", "c", "2026-05-01T12:00:00-04:00");
+    tp_line(&ev, "miles", 100000, 100, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 0); /* exactly 100,000 miles: not "over" */
+    tp_event(&ev, ENG_EV_PURCHASE, "f2", "c", "2026-05-02T12:00:00-04:00");
+    tp_line(&ev, "miles", 1, 1, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.tier, 1);
+    prog_destroy(p);
+}
+
+static void test_yearly_award_at_new_york_new_year_across_dst(void **st)
+{
+    (void)st;
+    prog_t *p = tp_prog("currency: USD\ntimezone: America/New_York\n"
+                        "period_award: {period: calendar_year, rates: [{from: 0, percent: "
+                        "2}]}\n"
+                        "expiry: {mode: end_of_next_month}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "summer", "c", "2026-07-04T12:00:00-04:00"); /* EDT */
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    tp_event(&ev, ENG_EV_PURCHASE, "eve", "c", "2026-12-31T23:59:59-05:00"); /* EST */
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(o.b.next_due, tp_t("2027-01-01T00:00:00-05:00"));
+    tp_tick(p, &s, "2027-01-01T05:00:00Z", &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_non_null(b);
+    assert_int_equal(b->u.bonus_earned.points, 40); /* 2% of 2,000 USD */
+    assert_int_equal(b->time_ms, tp_t("2027-01-01T05:00:00Z"));
+    /* the award year ended in December: it expires at the end of January */
+    assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2027-02-01T00:00:00-05:00"));
+    prog_destroy(p);
+}
+
+static void test_more_lots_than_the_array_merge_without_losing_points(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\nexpiry: {mode: after_days, days: "
+                          "400}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    for (int i = 0; i < 40; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "p%d", i);
+        ob_reset(&o);
+        tp_event(&ev, ENG_EV_PURCHASE, id, "c", "2026-01-01T12:00:00Z");
+        ev.time_ms += i * ENG_DAY_MS;
+        tp_line(&ev, "x", 1, 100000, false);
+        tp_apply(p, &s, &ev, &o);
+    }
+    assert_int_equal(s.n_lots, ENG_LOTS_MAX);
+    assert_int_equal(eng_balance(&s), 4000);
+    for (uint32_t i = 1; i < s.n_lots; i++) /* still spent earliest expiry first */
+        assert_true(s.lots[i - 1].expires_at <= s.lots[i].expires_at);
+    prog_destroy(p);
+}
+
+static void test_small_output_buffer_stops_early_and_resumes(void **st)
+{
+    (void)st;
+    char y[1024];
+    snprintf(y, sizeof(y), "%sdemotion: {mode: inactivity}\n", LADDER);
+    prog_t *p = prog_with(y);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-15T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 30000, false);
+    tp_apply(p, &s, &ev, &o);
+    o.b.n = o.b.cap - 40; /* room for one timer step only */
+    int64_t now = tp_t("2026-07-01T00:00:00+03:00");
+    assert_int_equal(eng_on_timer(p, &s, now, &o.b), 1);
+    assert_true(o.b.next_due <= now); /* more is due: drain and call again */
+    o.b.n = 0;
+    assert_int_equal(eng_on_timer(p, &s, now, &o.b), 2);
+    assert_int_equal(o.b.next_due, ENG_TIME_NEVER);
+    assert_int_equal(s.tier, 0);
+    prog_destroy(p);
+}
+
+static void test_period_end_downgrade_warned_7_days_before_and_cancelled_by_buying(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {window: calendar_month}\n"
+                          "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
+                          "demotion: {mode: at_period_end, warning_days: [7]}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-03-10T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 150000, false);
+    tp_apply(p, &s, &ev, &o);
+    ob_reset(&o);
+    tp_tick(p, &s, "2026-04-25T00:00:00+03:00", &o);
+    assert_int_equal(o.b.n, 1);
+    const eng_output_t *w = &o.v[0];
+    assert_int_equal(w->kind, ENG_OUT_TIER_WILL_DOWNGRADE);
+    assert_int_equal(w->time_ms, tp_t("2026-04-24T00:00:00+03:00"));
+    assert_int_equal(w->u.tier_will_downgrade.effective_at, tp_t("2026-05-01T00:00:00+03:00"));
+    assert_string_equal(w->u.tier_will_downgrade.to_tier, "A");
+    /* the customer buys enough in April: no demotion on May 1, no second warning */
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-04-28T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    tp_tick(p, &s, "2026-05-20T00:00:00+03:00", &o);
+    assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 0);
+    assert_int_equal(tp_count(&o, ENG_OUT_TIER_WILL_DOWNGRADE), 1);
+    assert_int_equal(s.tier, 1);
+    /* May has no purchase: warned on May 25, demoted on June 1 */
+    tp_tick(p, &s, "2026-06-01T00:00:00+03:00", &o);
+    assert_int_equal(tp_count(&o, ENG_OUT_TIER_WILL_DOWNGRADE), 2);
+    assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 1);
+    assert_int_equal(s.tier, 0);
+    prog_destroy(p);
+}
+
+static void test_listed_partner_rate_wins_over_check_band(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {partners: {airline: 14}, check_bands: [{from: 0, percent: "
+                          "1}, {from: 5000, percent: 3}]}\n");
+    const char *partner[] = {"airline", "shop", "shop"};
+    const int64_t amount[] = {100000, 100000, 500000}, expect[] = {140, 10, 150};
+    for (int i = 0; i < 3; i++) {
+        eng_state_t s = {0};
+        eng_event_t ev;
+        ob_t o;
+        ob_reset(&o);
+        tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-02-01T12:00:00Z");
+        snprintf(ev.partner, sizeof(ev.partner), "%s", partner[i]);
+        tp_line(&ev, "x", 1, amount[i], false);
+        tp_apply(p, &s, &ev, &o);
+        assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, expect[i]);
+    }
+    prog_destroy(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_caterer_20_percent_usable_from_next_visit_not_same_check),
+        cmocka_unit_test(test_period_award_5000_in_march_gives_750_at_april_start_local),
+        cmocka_unit_test(test_period_band_edge_exactly_1000_lower_inclusive_earns_10_percent),
+        cmocka_unit_test(test_period_band_edge_exactly_1000_upper_inclusive_earns_3_percent),
+        cmocka_unit_test(test_expiry_warnings_30_7_1_then_expiry_each_once),
+        cmocka_unit_test(test_expiry_never_keeps_points_and_needs_no_timer),
+        cmocka_unit_test(test_purchase_lot_expires_at_end_of_next_month_local),
+        cmocka_unit_test(test_silver_earns_50_percent_more),
+        cmocka_unit_test(test_single_check_bands_10000_20000_50000_give_5_7_10_percent),
+        cmocka_unit_test(test_cumulative_tiers_promote_at_10000_and_20000),
+        cmocka_unit_test(test_three_months_without_visit_give_three_one_level_demotions),
+        cmocka_unit_test(test_visit_resets_inactivity_and_grace_days_delay_it),
+        cmocka_unit_test(test_lamp_packs_marginal_brackets_100_200_300),
+        cmocka_unit_test(test_sale_items_and_consumables_excluded_separately),
+        cmocka_unit_test(test_eleventh_pair_free_after_ten_stamps),
+        cmocka_unit_test(test_partner_rates_from_1_to_14_percent),
+        cmocka_unit_test(test_listed_partner_rate_wins_over_check_band),
+        cmocka_unit_test(test_tenure_status_and_service_multipliers_compose),
+        cmocka_unit_test(test_birthday_extra_once_on_the_day_feb29_on_28th),
+        cmocka_unit_test(test_return_reverses_pro_rata_and_full_return_exactly),
+        cmocka_unit_test(test_return_policy_debt_is_repaid_from_later_earnings),
+        cmocka_unit_test(test_repeated_event_id_changes_nothing_and_emits_nothing),
+        cmocka_unit_test(test_progress_nudge_when_within_2000_of_next_tier),
+        cmocka_unit_test(test_at_period_end_demotion_to_tier_reached),
+        cmocka_unit_test(test_timer_due_at_event_time_fires_before_the_event),
+        cmocka_unit_test(test_invalid_event_is_refused_without_changing_state),
+        cmocka_unit_test(test_previous_calendar_month_moves_tier_only_at_month_end),
+        cmocka_unit_test(test_rolling_window_forgets_spend_older_than_n_days),
+        cmocka_unit_test(test_tier_threshold_must_be_exceeded_when_upper_inclusive),
+        cmocka_unit_test(test_yearly_award_at_new_york_new_year_across_dst),
+        cmocka_unit_test(test_more_lots_than_the_array_merge_without_losing_points),
+        cmocka_unit_test(test_small_output_buffer_stops_early_and_resumes),
+        cmocka_unit_test(test_period_end_downgrade_warned_7_days_before_and_cancelled_by_buying),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,311 @@
+/* Property tests of the engine over seeded random event streams: points conservation
+ * (earned = outstanding + redeemed + expired + reversed, debt accounted), no negative
+ * balance and no debt unless the policy allows it, idempotency under re-delivered events,
+ * byte-identical determinism, and independence from when timers are fired. */
+#include "test_eng_util.h"
+
+#define N_CUST   24
+#define N_EVENTS 6000
+
+static const char *const PROG_BASE =
+    "currency: RUB\ntimezone: America/New_York\n"
+    "qualification: {metric: spend, window: rolling_days, days: 120}\n"
+    "tiers: [{name: A, threshold: 0}, {name: B, threshold: 3000, earn_multiplier: 1.5}, "
+    "{name: C, threshold: 9000, earn_percent: 12}]\n"
+    "earning: {base_percent: 7.5, usable: next_visit, category_multipliers: {services: 2}, "
+    "exclude: {categories: [consumables], on_sale: true}}\n"
+    "period_award: {rates: [{from: 0, percent: 1}, {from: 2000, percent: 3}]}\n"
+    "redeeming: {exclude: {categories: [consumables]}, max_share_percent: 50}\n"
+    "demotion: {mode: inactivity, warning_days: [7, 2]}\n"
+    "expiry: {mode: end_of_next_month, warning_days: [30, 7, 1]}\n"
+    "stamps: [{category: lenses, every: 4, reward: points, points: 50}, {category: food, "
+    "every: 3}]\n"
+    "birthday: {extra_percent: 5}\n"
+    "nudges: {progress: true}\n";
+
+/* A second program through other paths: calendar-month tiers moved at period end with
+ * downgrade warnings, days-based expiry, marginal bands, partner-free check bands. */
+static const char *const PROG_ALT =
+    "currency: RUB\ntimezone: Asia/Tehran\n"
+    "qualification: {metric: quantity, window: previous_calendar_month, bands: upper_inclusive}\n"
+    "tiers: [{name: A, threshold: 0}, {name: B, threshold: 10, earn_percent: 4}, "
+    "{name: C, threshold: 30, earn_multiplier: 2}]\n"
+    "earning: {check_bands: [{from: 0, percent: 1}, {from: 2000, percent: 3}], "
+    "marginal_bands: [{from: 0, percent: 0}, {from: 5, percent: 2}]}\n"
+    "demotion: {mode: at_period_end, warning_days: [10, 3]}\n"
+    "expiry: {mode: after_days, days: 45, warning_days: [14, 2]}\n"
+    "stamps: [{category: dress, every: 5, reward: points, points: 30}]\n";
+
+typedef struct rng {
+    uint64_t s;
+} rng_t;
+
+static uint64_t rnd(rng_t *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return r->s;
+}
+
+static eng_event_t *gen_stream(uint64_t seed, int n)
+{
+    static const char *const cats[] = {"food", "services", "consumables", "lenses", "dress"};
+    eng_event_t *v = calloc((size_t)n, sizeof(*v));
+    rng_t r = {seed * 2654435761u + 1};
+    int64_t t = tp_t("2025-01-01T00:00:00Z");
+    for (int i = 0; i < n; i++) {
+        eng_event_t *e = &v[i];
+        t += (int64_t)(rnd(&r) % (6 * 3600 * 1000));
+        int c = (int)(rnd(&r) % N_CUST);
+        int k = (int)(rnd(&r) % 10);
+        e->kind = k < 7 ? ENG_EV_PURCHASE : k < 8 ? ENG_EV_RETURN : ENG_EV_REDEMPTION;
+        snprintf(e->event_id, sizeof(e->event_id), "e%d", i);
+        snprintf(e->customer_id, sizeof(e->customer_id), "cust-%02d", c);
+        e->time_ms = t;
+        if (e->kind == ENG_EV_RETURN) {
+            /* refer to a recent purchase of the same customer, if any */
+            for (int j = i - 1; j >= 0 && j > i - 400; j--)
+                if (v[j].kind == ENG_EV_PURCHASE && !strcmp(v[j].customer_id, e->customer_id)) {
+                    snprintf(e->original_event_id, ENG_ID_MAX, "%s", v[j].event_id);
+                    e->lines[0] = v[j].lines[rnd(&r) % v[j].n_lines];
+                    e->n_lines = 1;
+                    break;
+                }
+            if (!e->n_lines) {
+                snprintf(e->original_event_id, ENG_ID_MAX, "nothing");
+                tp_line(e, "food", 1, 100, false);
+            }
+            continue;
+        }
+        if (e->kind == ENG_EV_REDEMPTION)
+            e->points = (int64_t)(rnd(&r) % 400) + 1;
+        int lines = 1 + (int)(rnd(&r) % 4);
+        for (int l = 0; l < lines; l++)
+            tp_line(e, cats[rnd(&r) % 5], 1 + (int32_t)(rnd(&r) % 3), (int64_t)(rnd(&r) % 500000),
+                    rnd(&r) % 7 == 0);
+        if (c % 5 == 0) {
+            e->attrs.has_birth_date = true;
+            e->attrs.birth_month = 1 + c % 12;
+            e->attrs.birth_day = 1 + (int32_t)(rnd(&r) % 2) * 27;
+        }
+    }
+    return v;
+}
+
+typedef struct world {
+    const prog_t *p;
+    eng_state_t st[N_CUST];
+    char *buf[N_CUST];
+    size_t len[N_CUST];
+    FILE *out[N_CUST];
+    ob_t o;
+} world_t;
+
+static world_t *world_new(const prog_t *p)
+{
+    world_t *w = calloc(1, sizeof(*w));
+    w->p = p;
+    for (int i = 0; i < N_CUST; i++)
+        w->out[i] = open_memstream(&w->buf[i], &w->len[i]);
+    return w;
+}
+
+static void world_free(world_t *w)
+{
+    for (int i = 0; i < N_CUST; i++) {
+        if (w->out[i])
+            fclose(w->out[i]);
+        free(w->buf[i]);
+    }
+    free(w);
+}
+
+static void world_close(world_t *w)
+{
+    for (int i = 0; i < N_CUST; i++) {
+        fclose(w->out[i]);
+        w->out[i] = NULL;
+    }
+}
+
+static void drain(world_t *w, int c)
+{
+    for (uint32_t i = 0; i < w->o.b.n; i++) {
+        json_t *j = eng_json_output(&w->o.v[i]);
+        char *line = eng_json_line(j);
+        fputs(line, w->out[c]);
+        free(line);
+        json_decref(j);
+    }
+    w->o.b.n = 0;
+}
+
+static void check_invariants(const world_t *w, int c, bool debt_allowed)
+{
+    const eng_state_t *s = &w->st[c];
+    for (uint32_t i = 0; i < s->n_lots; i++)
+        assert_true(s->lots[i].remaining > 0 && s->lots[i].remaining <= s->lots[i].amount);
+    assert_true(s->debt >= 0);
+    if (!debt_allowed)
+        assert_int_equal(s->debt, 0);
+    assert_int_equal(s->total_earned,
+                     eng_balance(s) + s->total_redeemed + s->total_expired + s->total_reversed);
+}
+
+/* Runs the stream; extra_ticks: also fire timers at random moments between events. */
+static void run(world_t *w, const eng_event_t *v, int n, uint64_t tick_seed, bool debt)
+{
+    rng_t r = {tick_seed | 1};
+    char err[256];
+    int64_t last = 0;
+    for (int i = 0; i < n; i++) {
+        int c = atoi(v[i].customer_id + 5);
+        ob_reset(&w->o);
+        if (tick_seed && last &&
+            rnd(&r) % 3 == 0) { /* a timer call at an arbitrary earlier moment */
+            int64_t at = last + (int64_t)(rnd(&r) % (uint64_t)(v[i].time_ms - last + 1));
+            int d = (int)(rnd(&r) % N_CUST);
+            if (w->st[d].flags & 1) {
+                eng_on_timer(w->p, &w->st[d], at, &w->o.b);
+                drain(w, d);
+            }
+        }
+        if (w->st[c].flags & 1)
+            eng_on_timer(w->p, &w->st[c], v[i].time_ms, &w->o.b);
+        int rc = eng_apply_event(w->p, &w->st[c], &v[i], &w->o.b, err, sizeof(err));
+        if (rc < 0)
+            fail_msg("event %d: %s", i, err);
+        drain(w, c);
+        check_invariants(w, c, debt);
+        last = v[i].time_ms;
+    }
+    for (int c = 0; c < N_CUST; c++) {
+        ob_reset(&w->o);
+        eng_on_timer(w->p, &w->st[c], last, &w->o.b);
+        drain(w, c);
+        check_invariants(w, c, debt);
+    }
+    world_close(w);
+}
+
+static prog_t *props_prog_of(const char *base, bool debt)
+{
+    char y[4096];
+    snprintf(y, sizeof(y), "%sreturns: {policy: %s}\n", base, debt ? "debt" : "never_below_zero");
+    return tp_prog(y);
+}
+
+static prog_t *props_prog(bool debt)
+{
+    return props_prog_of(PROG_BASE, debt);
+}
+
+static void test_conservation_and_no_negative_balance_over_random_streams(void **st)
+{
+    (void)st;
+    for (int pol = 0; pol < 4; pol++) {
+        prog_t *p = props_prog_of(pol < 2 ? PROG_BASE : PROG_ALT, pol % 2 == 1);
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            eng_event_t *v = gen_stream(seed, N_EVENTS);
+            world_t *w = world_new(p);
+            run(w, v, N_EVENTS, 0, pol % 2 == 1);
+            int64_t earned = 0, expired = 0, redeemed = 0;
+            for (int c = 0; c < N_CUST; c++) {
+                earned += w->st[c].total_earned;
+                expired += w->st[c].total_expired;
+                redeemed += w->st[c].total_redeemed;
+            }
+            assert_true(earned > 0 && expired > 0 && redeemed > 0); /* the stream exercises them */
+            world_free(w);
+            free(v);
+        }
+        prog_destroy(p);
+    }
+}
+
+static void test_same_stream_twice_gives_byte_identical_outputs_and_states(void **st)
+{
+    (void)st;
+    prog_t *p = props_prog(true);
+    eng_event_t *v = gen_stream(7, N_EVENTS);
+    world_t *a = world_new(p), *b = world_new(p);
+    run(a, v, N_EVENTS, 0, true);
+    run(b, v, N_EVENTS, 0, true);
+    for (int c = 0; c < N_CUST; c++) {
+        assert_int_equal(a->len[c], b->len[c]);
+        assert_memory_equal(a->buf[c], b->buf[c], a->len[c]);
+        assert_memory_equal(&a->st[c], &b->st[c], sizeof(eng_state_t));
+    }
+    world_free(a);
+    world_free(b);
+    free(v);
+    prog_destroy(p);
+}
+
+static void test_redelivered_events_give_the_same_outputs_as_without(void **st)
+{
+    (void)st;
+    prog_t *p = props_prog(false);
+    eng_event_t *v = gen_stream(11, N_EVENTS);
+    /* re-deliver ~20% of events a little later (within the idempotency window) */
+    eng_event_t *d = calloc(N_EVENTS * 2, sizeof(*d));
+    int n = 0;
+    rng_t r = {99};
+    for (int i = 0; i < N_EVENTS; i++) {
+        d[n++] = v[i];
+        if (rnd(&r) % 5 == 0 && i + 1 < N_EVENTS) {
+            d[n] = v[i];
+            d[n].time_ms = v[i + 1].time_ms; /* arrives again with the next one */
+            n++;
+        }
+    }
+    world_t *a = world_new(p), *b = world_new(p);
+    run(a, v, N_EVENTS, 0, false);
+    run(b, d, n, 0, false);
+    for (int c = 0; c < N_CUST; c++) {
+        assert_int_equal(a->len[c], b->len[c]);
+        assert_memory_equal(a->buf[c], b->buf[c], a->len[c]);
+    }
+    world_free(a);
+    world_free(b);
+    free(d);
+    free(v);
+    prog_destroy(p);
+}
+
+static void timers_independent(const char *base)
+{
+    prog_t *p = props_prog_of(base, true);
+    eng_event_t *v = gen_stream(5, N_EVENTS);
+    world_t *a = world_new(p), *b = world_new(p);
+    run(a, v, N_EVENTS, 0, true);
+    run(b, v, N_EVENTS, 12345, true);
+    for (int c = 0; c < N_CUST; c++) {
+        assert_int_equal(a->len[c], b->len[c]);
+        assert_memory_equal(a->buf[c], b->buf[c], a->len[c]);
+        assert_memory_equal(&a->st[c], &b->st[c], sizeof(eng_state_t));
+    }
+    world_free(a);
+    world_free(b);
+    free(v);
+    prog_destroy(p);
+}
+
+static void test_outputs_do_not_depend_on_when_timers_are_fired(void **st)
+{
+    (void)st;
+    timers_independent(PROG_BASE);
+    timers_independent(PROG_ALT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conservation_and_no_negative_balance_over_random_streams),
+        cmocka_unit_test(test_same_stream_twice_gives_byte_identical_outputs_and_states),
+        cmocka_unit_test(test_redelivered_events_give_the_same_outputs_as_without),
+        cmocka_unit_test(test_outputs_do_not_depend_on_when_timers_are_fired),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

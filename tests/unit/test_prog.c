@@ -1,0 +1,226 @@
+/* Unit tests of prog: the program file loader (values, defaults, errors with
+ * file:line:column and the field, unknown keys) and band/tier boundaries. */
+#include "prog.h"
+#include "prog_describe.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static prog_t *load_ok(const char *yaml)
+{
+    char err[4096];
+    prog_t *p = prog_load_string(yaml, "t.yaml", NULL, err, sizeof(err));
+    if (!p)
+        fail_msg("%s", err);
+    return p;
+}
+
+static void load_err(const char *yaml, const char *expect)
+{
+    char err[4096];
+    prog_t *p = prog_load_string(yaml, "t.yaml", NULL, err, sizeof(err));
+    if (p) {
+        prog_destroy(p);
+        fail_msg("loaded, expected error %s", expect);
+    }
+    if (!strstr(err, expect))
+        fail_msg("error '%s' does not contain '%s'", err, expect);
+}
+
+static const char *full =
+    "name: full\n"
+    "currency: RUB\n"
+    "timezone: Europe/Moscow\n"
+    "qualification: {metric: spend, window: rolling_days, days: 90, bands: upper_inclusive}\n"
+    "tiers:\n"
+    "  - {name: Red, threshold: 0}\n"
+    "  - {name: Silver, threshold: 10000, earn_multiplier: 1.5, discount_percent: 5}\n"
+    "  - {name: Gold, threshold: 50000.50, earn_percent: 12.5}\n"
+    "earning:\n"
+    "  base_percent: 2.5\n"
+    "  minimum_purchase: 150\n"
+    "  usable: next_visit\n"
+    "  category_multipliers: {services: 2}\n"
+    "  exclude: {categories: [consumables], on_sale: true}\n"
+    "redeeming: {exclude: {categories: [consumables]}, max_share_percent: 50}\n"
+    "demotion: {mode: inactivity, grace_days: 3, warning_days: [7]}\n"
+    "expiry: {mode: after_days, days: 365, warning_days: [1, 30, 7]}\n"
+    "stamps: [{category: lenses, every: 10, reward: free_item}]\n"
+    "birthday: {extra_percent: 5, minimum_purchase: 1500}\n"
+    "tenure: [{years: 1, multiplier: 1.1}, {years: 3, multiplier: 1.25}]\n"
+    "status_multipliers: {premium: 1.5}\n"
+    "returns: {policy: debt}\n"
+    "nudges: {progress: true, within: 2000}\n";
+
+static void test_full_program_values_are_scaled_explicitly(void **st)
+{
+    (void)st;
+    prog_t *p = load_ok(full);
+    assert_string_equal(p->currency, "RUB");
+    assert_int_equal(p->point_value, 100);
+    assert_int_equal(p->q_window, PROG_WIN_ROLLING_DAYS);
+    assert_int_equal(p->q_days, 90);
+    assert_true(p->upper_inclusive);
+    assert_int_equal(p->n_tiers, 3);
+    assert_int_equal(p->tiers[1].threshold, 1000000);
+    assert_int_equal(p->tiers[1].earn_permille, 1500);
+    assert_int_equal(p->tiers[1].earn_bp, -1);
+    assert_int_equal(p->tiers[2].threshold, 5000050);
+    assert_int_equal(p->tiers[2].earn_bp, 1250);
+    assert_int_equal(p->base_bp, 250);
+    assert_int_equal(p->min_purchase, 15000);
+    assert_int_equal(p->usable, PROG_USABLE_NEXT_VISIT);
+    assert_int_equal(p->cat_mult[0].value, 2000);
+    assert_true(p->earn_excl.on_sale);
+    assert_false(p->redeem_excl.on_sale);
+    assert_int_equal(p->max_share_bp, 5000);
+    assert_int_equal(p->demote, PROG_DEMOTE_INACTIVITY);
+    assert_int_equal(p->n_warn, 3);
+    assert_int_equal(p->warn_days[0], 30); /* sorted descending */
+    assert_int_equal(p->warn_days[2], 1);
+    assert_int_equal(p->tenure[1].permille, 1250);
+    assert_int_equal(p->returns, PROG_RETURNS_DEBT);
+    assert_int_equal(p->progress_within, 200000);
+    char buf[8192];
+    prog_describe(p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "Silver (from 10000.00 RUB, earns x1.500, discount 5%)"));
+    prog_destroy(p);
+}
+
+static void test_unknown_key_names_line_column_and_field(void **st)
+{
+    (void)st;
+    load_err("currency: RUB\ntimezone: UTC\nexpiry:\n  mode: never\n  warnigs: [1]\n",
+             "t.yaml:5:3: expiry.warnigs: unknown key");
+    load_err("currency: RUB\ntimezone: UTC\ncolour: red\n", "t.yaml:3:1: colour: unknown key");
+}
+
+static void test_bad_enum_lists_the_choices(void **st)
+{
+    (void)st;
+    load_err("currency: RUB\ntimezone: UTC\nexpiry: {mode: sometimes}\n",
+             "t.yaml:3:16: expiry.mode: 'sometimes' is not one of: never, after_days, "
+             "end_of_next_month");
+}
+
+static void test_money_with_too_many_decimals_is_refused(void **st)
+{
+    (void)st;
+    load_err("currency: RUB\ntimezone: UTC\nearning: {minimum_purchase: 1.005}\n",
+             "earning.minimum_purchase: '1.005' is not an amount in RUB with at most 2 decimals");
+    load_err("currency: JPY\nminor_units: 0\ntimezone: UTC\nearning: {minimum_purchase: 1.5}\n",
+             "earning.minimum_purchase");
+}
+
+static void test_missing_currency_and_bad_zone_both_reported(void **st)
+{
+    (void)st;
+    char err[4096];
+    assert_null(prog_load_string("timezone: Nowhere/City\n", "t.yaml", NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "currency: missing"));
+    assert_non_null(strstr(err, "t.yaml:1:11: timezone: time zone file"));
+}
+
+static void test_tiers_must_ascend_and_start_at_zero(void **st)
+{
+    (void)st;
+    load_err("currency: RUB\ntimezone: UTC\ntiers: [{name: A, threshold: 5}, {name: B, "
+             "threshold: 10}]\n",
+             "tiers[0].threshold: the entry tier's threshold must be 0");
+    load_err("currency: RUB\ntimezone: UTC\ntiers: [{name: A}, {name: B, threshold: 10}, "
+             "{name: C, threshold: 10}]\n",
+             "tier 'C' must have a higher threshold than 'B'");
+}
+
+static void test_yaml_syntax_error_has_position(void **st)
+{
+    (void)st;
+    load_err("currency: RUB\ntimezone: [UTC\n", "t.yaml:3:1: YAML:");
+}
+
+static void test_defaults_calendar_month_lower_inclusive(void **st)
+{
+    (void)st;
+    prog_t *p = load_ok("currency: RUB\ntimezone: UTC\n");
+    assert_int_equal(p->q_window, PROG_WIN_CALENDAR_MONTH);
+    assert_false(p->upper_inclusive);
+    assert_int_equal(p->n_tiers, 1);
+    assert_int_equal(p->expiry, PROG_EXPIRY_NEVER);
+    assert_int_equal(p->max_share_bp, 10000);
+    prog_destroy(p);
+}
+
+static void test_band_exactly_on_threshold_lower_vs_upper_inclusive(void **st)
+{
+    (void)st;
+    prog_band_t b[3] = {{0, 300}, {100000, 1000}, {150000, 1500}};
+    assert_int_equal(prog_band_rate(b, 3, 99999, false), 300);
+    assert_int_equal(prog_band_rate(b, 3, 100000, false), 1000);
+    assert_int_equal(prog_band_rate(b, 3, 100000, true), 300);
+    assert_int_equal(prog_band_rate(b, 3, 100001, true), 1000);
+    assert_int_equal(prog_band_rate(b, 3, 150000, false), 1500);
+    assert_int_equal(prog_band_rate(b, 3, 150000, true), 1000);
+    assert_int_equal(prog_band_rate(b, 3, 0, true), 300);
+}
+
+static void test_tier_strictly_over_threshold_when_upper_inclusive(void **st)
+{
+    (void)st;
+    /* US Airways: the top status for annual flights over 100,000 miles */
+    prog_t *p = load_ok("currency: USD\ntimezone: America/New_York\n"
+                        "qualification: {metric: quantity, window: calendar_year, bands: "
+                        "upper_inclusive}\n"
+                        "tiers: [{name: Silver, threshold: 0}, {name: Gold, threshold: 25000},"
+                        " {name: Platinum, threshold: 50000}, {name: Chairman, threshold: "
+                        "100000}]\n");
+    assert_int_equal(prog_tier_for(p, 100000), 2);
+    assert_int_equal(prog_tier_for(p, 100001), 3);
+    assert_int_equal(prog_tier_for(p, 25000), 0);
+    prog_destroy(p);
+}
+
+static void test_every_example_program_loads(void **st)
+{
+    (void)st;
+    const char *src = getenv("LS_SOURCE_DIR");
+    if (!src)
+        skip();
+    static const char *const names[] = {
+        "01-percent-next-visit",   "02-period-award",         "03-expiry-never",
+        "04-tiers-better-earning", "05-progressive-discount", "06-inactivity-demotion",
+        "07-marginal-quantity",    "08-category-rules",       "09-stamp-card",
+        "10-coalition-partners",   "11-tenure-status",        "12-birthday-extra"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[1024], err[4096];
+        snprintf(path, sizeof(path), "%s/examples/programs/%s/program.yaml", src, names[i]);
+        prog_t *p = prog_load(path, NULL, err, sizeof(err));
+        if (!p)
+            fail_msg("%s", err);
+        prog_destroy(p);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_full_program_values_are_scaled_explicitly),
+        cmocka_unit_test(test_unknown_key_names_line_column_and_field),
+        cmocka_unit_test(test_bad_enum_lists_the_choices),
+        cmocka_unit_test(test_money_with_too_many_decimals_is_refused),
+        cmocka_unit_test(test_missing_currency_and_bad_zone_both_reported),
+        cmocka_unit_test(test_tiers_must_ascend_and_start_at_zero),
+        cmocka_unit_test(test_yaml_syntax_error_has_position),
+        cmocka_unit_test(test_defaults_calendar_month_lower_inclusive),
+        cmocka_unit_test(test_band_exactly_on_threshold_lower_vs_upper_inclusive),
+        cmocka_unit_test(test_tier_strictly_over_threshold_when_upper_inclusive),
+        cmocka_unit_test(test_every_example_program_loads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

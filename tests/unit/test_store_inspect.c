@@ -1,0 +1,171 @@
+/*
+ * Unit tests of `loyalty-stream inspect`: it reads a store a stopped processor left,
+ * read-only, and prints JSON (the decoded state, or the raw bytes with the reason); missing
+ * customers, tasks and stores fail with exit 1.
+ */
+#include "avro_codec.h"
+#include "eng_state.h"
+#include "inspect.h"
+#include "store.h"
+#include "test_store_util.h"
+#include "tmr.h"
+
+#include <getopt.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define T0 1700000000000LL
+
+/* Run inspect_main with @p args (NULL-terminated); stdout goes to *out (malloc'd). */
+static int run(char **out, const char *const *args)
+{
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = "inspect";
+    while (*args && argc < 15)
+        argv[argc++] = (char *)*args++;
+    argv[argc] = NULL;
+    fflush(stdout);
+    FILE *tmp = tmpfile();
+    int saved = dup(STDOUT_FILENO);
+    dup2(fileno(tmp), STDOUT_FILENO);
+    optind = 0;
+    int rc = inspect_main(argc, argv);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    long n = ftell(tmp);
+    *out = calloc(1, (size_t)n + 1);
+    rewind(tmp);
+    if (n > 0 && fread(*out, 1, (size_t)n, tmp) != (size_t)n)
+        fail_msg("cannot read inspect's output back");
+    fclose(tmp);
+    return rc;
+}
+
+static char *make_store(void)
+{
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    for (int p = 0; p < 2; p++) {
+        store_task_t *t = store_task_open(s, p, err, sizeof(err));
+        if (p) /* a Confluent-framed value: magic 0, schema id 201 */
+            assert_int_equal(store_put(t, "bob", 3, "\x00\x00\x00\x00\xc9xyz", 8, err, sizeof(err)),
+                             0);
+        else
+            tsu_put(t, "alice", "abc");
+        assert_int_equal(tmr_set(t, "bob", 3, T0 + p, err, sizeof(err)), 0);
+        store_checkpoint_t cp = {10 + p, 20 + p};
+        assert_int_equal(store_task_commit(t, &cp, err, sizeof(err)), 0);
+    }
+    /* carol: a real CustomerState as the pipeline writes it (Avro codec); in task 1 */
+    avro_codec_config_t cc;
+    avro_codec_config_defaults(&cc);
+    avro_codec_t *codec = avro_codec_new(&cc, err, sizeof(err));
+    assert_non_null(codec);
+    eng_state_t *st = calloc(1, sizeof(*st));
+    st->version = ENG_STATE_VERSION;
+    strcpy(st->customer_id, "carol");
+    const uint8_t *buf;
+    size_t len;
+    assert_int_equal(avro_codec_encode_state(codec, st, &buf, &len, err, sizeof(err)), 0);
+    store_task_t *t1 = store_task_find(s, 1);
+    assert_int_equal(store_put_due(t1, "carol", 5, buf, len, T0 + 7, err, sizeof(err)), 0);
+    store_checkpoint_t cp = {-1, -1};
+    assert_int_equal(store_task_commit(t1, &cp, err, sizeof(err)), 0);
+    free(st);
+    avro_codec_destroy(codec);
+    store_destroy(s); /* a stopped processor */
+    return dir;
+}
+
+static void test_customer_prints_decoded_state_timer_and_checkpoint(void **state)
+{
+    (void)state;
+    char *dir = make_store(), *out;
+    const char *a[] = {"--state", dir, "--customer", "carol", NULL};
+    assert_int_equal(run(&out, a), 0);
+    print_message("%s", out);
+    assert_non_null(strstr(out, "{\"task\":1,\"customer\":\"carol\",\"next_due_ms\":"
+                                "1700000000007,\"checkpoint\":{\"next_input_offset\":11,"
+                                "\"changelog_offset\":21},"));
+    assert_non_null(strstr(out, ",\"schema_id\":201,\"state\":{"));
+    assert_non_null(strstr(out, "\"carol\""));
+    assert_null(strstr(out, "value_base64")); /* decoded: no raw bytes unless --raw */
+    free(out);
+    const char *r[] = {"--state", dir, "--customer", "carol", "--raw", NULL};
+    assert_int_equal(run(&out, r), 0);
+    assert_non_null(strstr(out, "\"value_base64\":\"AAAAAMk"));
+    free(out);
+    tsu_rmtree(dir);
+}
+
+static void test_undecodable_value_is_shown_raw_with_the_reason(void **state)
+{
+    (void)state;
+    char *dir = make_store(), *out;
+    const char *a[] = {"--state", dir, "--customer", "alice", NULL};
+    assert_int_equal(run(&out, a), 0);
+    assert_non_null(strstr(out, "{\"task\":0,\"customer\":\"alice\",\"next_due_ms\":null,"
+                                "\"checkpoint\":{\"next_input_offset\":10,\"changelog_offset\""
+                                ":20},\"value_length\":3,\"state\":null,\"decode_error\":"));
+    assert_non_null(strstr(out, ",\"value_base64\":\"YWJj\"}\n"));
+    free(out);
+    const char *b[] = {"--state", dir, "--customer", "bob", "--task", "1", NULL};
+    assert_int_equal(run(&out, b), 0);
+    assert_non_null(strstr(out, "\"next_due_ms\":1700000000001,"));
+    assert_non_null(strstr(out, "\"value_length\":8,\"schema_id\":201,\"state\":null,"));
+    assert_non_null(strstr(out, "\"value_base64\":\"AAAAAMl4eXo=\""));
+    free(out);
+    tsu_rmtree(dir);
+}
+
+static void test_summary_lists_tasks_with_counts(void **state)
+{
+    (void)state;
+    char *dir = make_store(), *out;
+    const char *a[] = {"--state", dir, "--summary", NULL};
+    assert_int_equal(run(&out, a), 0);
+    assert_non_null(strstr(out, "\"tasks\":[{\"task\":0,\"checkpoint\":{\"next_input_offset\":"
+                                "10,\"changelog_offset\":20},\"customers\":1,\"timers\":1},"
+                                "{\"task\":1,"));
+    free(out);
+    tsu_rmtree(dir);
+}
+
+static void test_missing_customer_task_or_store_fails(void **state)
+{
+    (void)state;
+    char *dir = make_store(), *out;
+    const char *a[] = {"--state", dir, "--customer", "nobody", NULL};
+    assert_int_equal(run(&out, a), 1);
+    free(out);
+    const char *b[] = {"--state", dir, "--customer", "alice", "--task", "7", NULL};
+    assert_int_equal(run(&out, b), 1);
+    free(out);
+    const char *c[] = {"--state", "/nonexistent/store", "--summary", NULL};
+    assert_int_equal(run(&out, c), 1);
+    free(out);
+    const char *d[] = {"--state", dir, NULL}; /* neither --customer nor --summary */
+    assert_int_equal(run(&out, d), 2);
+    free(out);
+    tsu_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_customer_prints_decoded_state_timer_and_checkpoint),
+        cmocka_unit_test(test_undecodable_value_is_shown_raw_with_the_reason),
+        cmocka_unit_test(test_summary_lists_tasks_with_counts),
+        cmocka_unit_test(test_missing_customer_task_or_store_fails),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
