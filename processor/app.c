@@ -10,6 +10,7 @@
 #include "dlq.h"
 #include "eng.h"
 #include "log.h"
+#include "sr.h"
 #include "store.h"
 #include "tmr.h"
 
@@ -93,10 +94,10 @@ static void dirty_free(dirty_t *d)
 /* ------------------------------------------------------------------ the app */
 
 typedef struct task {
-    store_task_t *st;          /* NULL = not assigned */
-    clog_restore_t *restore;   /* while restoring */
-    store_checkpoint_t cp;     /* last committed checkpoint */
-    int64_t stream_time;       /* greatest event time seen (clock = stream) */
+    store_task_t *st;        /* NULL = not assigned */
+    clog_restore_t *restore; /* while restoring */
+    store_checkpoint_t cp;   /* last committed checkpoint */
+    int64_t stream_time;     /* greatest event time seen (clock = stream) */
     dirty_t dirty;
 } task_t;
 
@@ -105,6 +106,7 @@ struct app {
     prog_t *prog;
     store_t *store;
     avro_codec_t *codec;
+    sr_client_t *registry; /* NULL without schema.registry.url */
     pipe_hooks_t hooks;
     task_t *tasks;
     int32_t n_tasks;
@@ -212,8 +214,7 @@ static int emit_outputs(app_t *a, pipe_t *pp, const eng_outbuf_t *ob, char *err,
 }
 
 /* Fire the customer's timers due by @p now (in a->state), emitting as the buffer fills. */
-static int catch_up(app_t *a, pipe_t *pp, int64_t now, eng_outbuf_t *ob, char *err,
-                    size_t errlen)
+static int catch_up(app_t *a, pipe_t *pp, int64_t now, eng_outbuf_t *ob, char *err, size_t errlen)
 {
     for (;;) {
         ob->n = 0;
@@ -230,8 +231,12 @@ static int dead_letter(app_t *a, pipe_t *pp, const pipe_rec_t *rec, dlq_reason_t
                        const char *msg, char *err, size_t errlen)
 {
     dlq_headers_t dh;
-    dlq_headers_build(&dh, reason, msg, rec->topic, rec->partition, rec->offset,
-                      rec->timestamp_ms);
+    if (dlq_headers_build(&dh, reason, msg, rec->topic, rec->partition, rec->offset,
+                          rec->timestamp_ms) != 0) {
+        snprintf(err, errlen, "dead-letter headers for %s [%d] offset %lld cannot be built",
+                 rec->topic, (int)rec->partition, (long long)rec->offset);
+        return PIPE_FATAL;
+    }
     pipe_header_t hdrs[DLQ_HEADER_COUNT];
     for (size_t i = 0; i < dh.count; i++) {
         hdrs[i].name = dh.h[i].name;
@@ -252,10 +257,10 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
     app_t *a = opaque;
     task_t *t = &a->tasks[rec->partition];
     char msg[DLQ_MESSAGE_MAX];
-    dlq_reason_t r = rec->value ? avro_codec_decode_event(a->codec, rec->key, rec->key_len,
-                                                          rec->value, rec->value_len, &a->event,
-                                                          msg, sizeof(msg))
-                                : DLQ_TRUNCATED;
+    dlq_reason_t r = rec->value
+                         ? avro_codec_decode_event(a->codec, rec->key, rec->key_len, rec->value,
+                                                   rec->value_len, &a->event, msg, sizeof(msg))
+                         : DLQ_TRUNCATED;
     if (!rec->value)
         snprintf(msg, sizeof(msg), "the record has no value (tombstone)");
     if (r != DLQ_OK && dlq_reason_is_retriable(r)) {
@@ -301,8 +306,8 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
         a->stats.duplicates++;
     if (er == ENG_OK || existing) { /* the catch-up changed the state even if the event didn't */
         eng_timer_kind_t kind;
-        rc = save_state(a, t, ev->customer_id, eng_next_due(a->prog, &a->state, &kind), err,
-                        errlen);
+        rc =
+            save_state(a, t, ev->customer_id, eng_next_due(a->prog, &a->state, &kind), err, errlen);
         if (rc != PIPE_OK)
             return rc;
     }
@@ -312,8 +317,7 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
 }
 
 #define TIMER_SCAN (sizeof(((app_t *)0)->due) / sizeof(tmr_entry_t))
-static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char *err,
-                    size_t errlen)
+static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char *err, size_t errlen)
 {
     app_t *a = opaque;
     task_t *t = &a->tasks[p];
@@ -375,8 +379,8 @@ static int h_flush(void *opaque, pipe_t *pp, int32_t p, char *err, size_t errlen
         }
         size_t flen = clog_frame_encode(due, val, vlen, a->frame, a->frame_cap);
         free(val);
-        int rc = pipe_produce_changelog(pp, p, customer, clen, a->frame, flen, NULL, 0, err,
-                                        errlen);
+        int rc =
+            pipe_produce_changelog(pp, p, customer, clen, a->frame, flen, NULL, 0, err, errlen);
         if (rc != PIPE_OK)
             return rc;
     }
@@ -448,9 +452,8 @@ static int h_restore(void *opaque, int32_t p, const pipe_rec_t *recs, size_t n, 
                             .customer = recs[i].key,
                             .customer_len = recs[i].key_len,
                             .next_due_ms = TMR_NEVER};
-        if (recs[i].value &&
-            clog_frame_decode(recs[i].value, recs[i].value_len, &cr.next_due_ms, &cr.state,
-                              &cr.state_len, err, errlen) != 0)
+        if (recs[i].value && clog_frame_decode(recs[i].value, recs[i].value_len, &cr.next_due_ms,
+                                               &cr.state, &cr.state_len, err, errlen) != 0)
             return PIPE_FATAL;
         if (clog_restore_add(t->restore, &cr, err, errlen) != 0)
             return PIPE_FATAL;
@@ -486,14 +489,30 @@ static void h_task_close(void *opaque, int32_t p)
 
 /* ------------------------------------------------------------------ life cycle */
 
-static avro_codec_t *codec_for(const cfg_t *cfg, char *err, size_t errlen)
+/* The codec: topics from the configuration; with schema.registry.url, our schemas are
+ * registered (subject "<topic>-value") and unknown writer ids are fetched from it. */
+static avro_codec_t *codec_for(app_t *a, char *err, size_t errlen)
 {
+    const cfg_t *cfg = a->cfg;
+    char changelog[256];
     avro_codec_config_t cc;
     avro_codec_config_defaults(&cc);
     cc.topics[AVRO_CODEC_TYPE_INPUT] = cfg->topic_input;
+    cc.topics[AVRO_CODEC_TYPE_STATE] = cfg_changelog_topic(cfg, changelog, sizeof(changelog));
     for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
         cc.topics[k] = cfg->topic_out[k];
-    return avro_codec_new(&cc, err, errlen);
+    if (cfg->schema_registry_url[0]) {
+        a->registry = sr_client_new(cfg->schema_registry_url, 5000, err, errlen);
+        if (!a->registry)
+            return NULL;
+        cc.registry = a->registry;
+    }
+    avro_codec_t *c = avro_codec_new(&cc, err, errlen);
+    if (c && a->registry && avro_codec_register_schemas(c, err, errlen) != 0) {
+        avro_codec_destroy(c);
+        return NULL;
+    }
+    return c;
 }
 
 app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
@@ -515,7 +534,7 @@ app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
     a->store = store_new(&sc, wall_ms(), err, errlen);
     if (!a->store)
         goto fail;
-    a->codec = codec_for(cfg, err, errlen);
+    a->codec = codec_for(a, err, errlen);
     if (!a->codec)
         goto fail;
     a->hooks = (pipe_hooks_t){.opaque = a,
@@ -563,6 +582,7 @@ void app_destroy(app_t *a)
     free(a->tasks);
     free(a->frame);
     avro_codec_destroy(a->codec);
+    sr_client_destroy(a->registry);
     store_destroy(a->store);
     prog_destroy(a->prog);
     free(a);

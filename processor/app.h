@@ -24,12 +24,12 @@ typedef struct app app_t;
 
 /** Totals for logs, the demo and metrics. */
 typedef struct app_stats {
-    int64_t events;                          /* input events applied */
-    int64_t duplicates;                      /* ignored by idempotency */
-    int64_t dead_letters;                    /* sent to the dead-letter topic */
-    int64_t timers_fired;                    /* customers whose timers fired */
-    int64_t outputs[ENG_OUT_KIND_COUNT];     /* output events by kind */
-    int64_t points_issued;                   /* BonusEarned points */
+    int64_t events;                      /* input events applied */
+    int64_t duplicates;                  /* ignored by idempotency */
+    int64_t dead_letters;                /* sent to the dead-letter topic */
+    int64_t timers_fired;                /* customers whose timers fired */
+    int64_t outputs[ENG_OUT_KIND_COUNT]; /* output events by kind */
+    int64_t points_issued;               /* BonusEarned points */
 } app_stats_t;
 
 /**
@@ -49,8 +49,7 @@ void app_get_stats(const app_t *app, app_stats_t *out);
  * @brief Called for every output the app produces (the demo prints samples). @p fn gets
  *        the output and may not keep the pointer. NULL disables.
  */
-void app_set_output_observer(app_t *app, void (*fn)(void *ctx, const eng_output_t *o),
-                             void *ctx);
+void app_set_output_observer(app_t *app, void (*fn)(void *ctx, const eng_output_t *o), void *ctx);
 
 /** @brief Close the store and free everything. NULL is a no-op. */
 void app_destroy(app_t *app);

@@ -66,8 +66,8 @@ static const setting_t settings[] = {
     TOPIC_OUT(ENG_OUT_REDEMPTION_REJECTED, "topic.redemption-rejected",
               "loyalty.redemption-rejected", "RedemptionRejected"),
     TOPIC_OUT(ENG_OUT_REWARD_EARNED, "topic.reward-earned", "loyalty.rewards", "RewardEarned"),
-    TOPIC_OUT(ENG_OUT_TIER_WILL_DOWNGRADE, "topic.tier-will-downgrade",
-              "loyalty.tier-downgrade-warnings", "TierWillDowngrade"),
+    TOPIC_OUT(ENG_OUT_TIER_WILL_DOWNGRADE, "topic.tier-will-downgrade", "loyalty.tier-warnings",
+              "TierWillDowngrade"),
     TOPIC_OUT(ENG_OUT_TIER_PROGRESS, "topic.tier-progress", "loyalty.tier-progress",
               "TierProgress"),
     {"topics.create", T_BOOL, "false", OFF(topics_create), 0, 0, NULL,
@@ -550,13 +550,20 @@ void cfg_print_markdown(FILE *out)
                  "value or a missing required key stops start-up with the file and line.\n\n"
                  "| key | type | default | environment | description |\n"
                  "|---|---|---|---|---|\n");
-    char name[160];
+    char name[160], type[128];
     for (size_t i = 0; i < N_SETTINGS; i++) {
         const setting_t *s = &settings[i];
         env_name(s->name, name, sizeof(name));
-        fprintf(out, "| `%s` | %s | %s%s%s | `%s` | %s |\n", s->name, type_name(s),
-                s->def ? "`" : "", s->def ? (*s->def ? s->def : "\"\"") : "**required**",
-                s->def ? "`" : "", name, s->desc);
+        size_t n = 0; /* a '|' inside a table cell must be escaped */
+        for (const char *p = type_name(s); *p && n + 2 < sizeof(type); p++) {
+            if (*p == '|')
+                type[n++] = '\\';
+            type[n++] = *p;
+        }
+        type[n] = '\0';
+        fprintf(out, "| `%s` | %s | %s%s%s | `%s` | %s |\n", s->name, type, s->def ? "`" : "",
+                s->def ? (*s->def ? s->def : "\"\"") : "**required**", s->def ? "`" : "", name,
+                s->desc);
     }
     fprintf(out, "\n## librdkafka settings\n\n"
                  "Keys under `kafka.` are passed to librdkafka without the prefix "

@@ -14,9 +14,9 @@
 #include "demo.h"
 
 #include "avro_codec.h"
+#include "embk.h"
 #include "eng.h"
 #include "eng_json.h"
-#include "embk.h"
 #include "log.h"
 #include "run.h"
 
@@ -180,8 +180,8 @@ static void *gen_main(void *arg)
                                       RD_KAFKA_V_KEY(ev.customer_id, strlen(ev.customer_id)),
                                       RD_KAFKA_V_VALUE((void *)buf, len),
                                       RD_KAFKA_V_TIMESTAMP(ev.time_ms),
-                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                      RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(p, 5);
         if (e) {
             snprintf(g->err, sizeof(g->err), "traffic generator: %s", rd_kafka_err2str(e));
@@ -244,11 +244,11 @@ static void on_tick(void *ctx, const pipe_stats_t *ps, const app_stats_t *as)
         return;
     v->last_print = now;
     long total = (long)v->gen->o->events;
-    fprintf(stderr, "%sprocessed %lld/%ld events  outputs %lld  transactions %lld  "
-                    "points issued %lld%s",
-            v->tty ? "\r" : "", (long long)ps->records_in, total,
-            (long long)(ps->records_out), (long long)ps->transactions,
-            (long long)as->points_issued, v->tty ? "   " : "\n");
+    fprintf(stderr,
+            "%sprocessed %lld/%ld events  outputs %lld  transactions %lld  "
+            "points issued %lld%s",
+            v->tty ? "\r" : "", (long long)ps->records_in, total, (long long)(ps->records_out),
+            (long long)ps->transactions, (long long)as->points_issued, v->tty ? "   " : "\n");
 }
 
 static void print_report(const view_t *v)
@@ -286,8 +286,8 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-static int create_topics_real(const char *bootstrap, const char *topic, int partitions,
-                              char *err, size_t errlen)
+static int create_topics_real(const char *bootstrap, const char *topic, int partitions, char *err,
+                              size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, errlen)) {
@@ -309,7 +309,8 @@ static int create_topics_real(const char *bootstrap, const char *topic, int part
         const rd_kafka_topic_result_t **res =
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
         rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
-        rc = e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ? 0 : -1;
+        rc =
+            e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ? 0 : -1;
         if (rc)
             snprintf(err, errlen, "creating topic %s: %s", topic, rd_kafka_err2str(e));
     } else {
@@ -326,24 +327,28 @@ static int create_topics_real(const char *bootstrap, const char *topic, int part
 
 static void demo_usage(FILE *out)
 {
-    fprintf(out, "usage: loyalty-stream demo [--bootstrap HOST:PORT] [--customers N] [--events N]\n"
-                 "                          [--months M] [--partitions P] [--seed S] [--verbose]\n\n"
-                 "Runs the processor with exactly-once on an embedded mock Kafka cluster (or\n"
-                 "on the broker given with --bootstrap), over generated purchases of a\n"
-                 "cosmetics chain, and prints sample output events and totals.\n"
-                 "Defaults: 2000 customers, 30000 events over 4 months, 4 partitions.\n");
+    fprintf(out,
+            "usage: loyalty-stream demo [--bootstrap HOST:PORT] [--customers N] [--events N]\n"
+            "                          [--months M] [--partitions P] [--seed S] [--verbose]\n\n"
+            "Runs the processor with exactly-once on an embedded mock Kafka cluster (or\n"
+            "on the broker given with --bootstrap), over generated purchases of a\n"
+            "cosmetics chain, and prints sample output events and totals.\n"
+            "Defaults: 2000 customers, 30000 events over 4 months, 4 partitions.\n");
 }
 
 static int parse_opts(int argc, char **argv, demo_opts_t *o)
 {
-    static const struct option opts[] = {
-        {"bootstrap", required_argument, NULL, 'b'}, {"customers", required_argument, NULL, 'c'},
-        {"events", required_argument, NULL, 'e'},    {"months", required_argument, NULL, 'm'},
-        {"partitions", required_argument, NULL, 'p'}, {"seed", required_argument, NULL, 's'},
-        {"verbose", no_argument, NULL, 'v'},         {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
-    *o = (demo_opts_t){.customers = 2000, .events = 30000, .months = 4, .partitions = 4,
-                       .seed = 42};
+    static const struct option opts[] = {{"bootstrap", required_argument, NULL, 'b'},
+                                         {"customers", required_argument, NULL, 'c'},
+                                         {"events", required_argument, NULL, 'e'},
+                                         {"months", required_argument, NULL, 'm'},
+                                         {"partitions", required_argument, NULL, 'p'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    *o =
+        (demo_opts_t){.customers = 2000, .events = 30000, .months = 4, .partitions = 4, .seed = 42};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -376,8 +381,8 @@ static int parse_opts(int argc, char **argv, demo_opts_t *o)
             return 2;
         }
     }
-    if (optind < argc || o->customers < 1 || o->events < 1 || o->months < 1 ||
-        o->partitions < 1 || o->partitions > 64) {
+    if (optind < argc || o->customers < 1 || o->events < 1 || o->months < 1 || o->partitions < 1 ||
+        o->partitions > 64) {
         fprintf(stderr, "loyalty-stream demo: bad arguments (customers, events, months >= 1; "
                         "partitions 1..64)\n\n");
         demo_usage(stderr);
@@ -457,10 +462,25 @@ int demo_main(int argc, char **argv)
         if (create_topics_real(g.bootstrap, "purchases", o.partitions, err, sizeof(err)) != 0)
             goto fail;
     }
-    const char *kv[] = {"bootstrap.servers", g.bootstrap, "program.file", prog_path,
-                        "state.dir", state_dir, "application.id", "loyalty-demo",
-                        "instance.id", "demo", "clock", "stream", "topics.create", "true",
-                        "http.port", "-1", "timers.interval.ms", "200", NULL};
+    const char *kv[] = {"bootstrap.servers",
+                        g.bootstrap,
+                        "program.file",
+                        prog_path,
+                        "state.dir",
+                        state_dir,
+                        "application.id",
+                        "loyalty-demo",
+                        "instance.id",
+                        "demo",
+                        "clock",
+                        "stream",
+                        "topics.create",
+                        "true",
+                        "http.port",
+                        "-1",
+                        "timers.interval.ms",
+                        "200",
+                        NULL};
     if (set_all(cfg, kv, err, sizeof(err)) != 0)
         goto fail;
     double sum = 0;

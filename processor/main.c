@@ -11,6 +11,7 @@
 #include "run.h"
 #include "version.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -27,7 +28,8 @@ struct command {
 
 static const struct command commands[] = {
     {"run", "--config FILE", "run the processor daemon", run_main},
-    {"demo", "[--bootstrap HOST:PORT]", "run the pipeline on an embedded mock Kafka cluster", demo_main},
+    {"demo", "[--bootstrap HOST:PORT]", "run the pipeline on an embedded mock Kafka cluster",
+     demo_main},
     {"replay", "--program P --input FILE", "run the engine over a file of events, no Kafka",
      replay_main},
     {"check-program", "FILE", "validate a program file and explain errors by line",
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
         return 2;
     }
     log_configure(level, json, stderr);
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* once, before any thread (registry client) */
     const char *name = argv[optind];
     for (size_t i = 0; i < N_COMMANDS; i++) {
         if (strcmp(name, commands[i].name) != 0)
@@ -116,7 +119,9 @@ int main(int argc, char **argv)
         }
         int first = optind;
         optind = 0; /* reset getopt for the command's own parser; its argv[0] is its name */
-        return commands[i].fn(argc - first, argv + first);
+        int rc = commands[i].fn(argc - first, argv + first);
+        curl_global_cleanup();
+        return rc;
     }
     fprintf(stderr, "loyalty-stream: unknown command '%s'\n\n", name);
     usage(stderr);

@@ -430,8 +430,7 @@ static int task_activate(pipe_t *pp, int32_t p, int64_t end_offset, char *err, s
     task_t *t = &pp->tasks[p];
     restorer_unassign(pp, p);
     if (pp->hooks->restored &&
-        pp->hooks->restored(pp->hooks->opaque, p, t->restored, end_offset, err, errlen) !=
-            PIPE_OK)
+        pp->hooks->restored(pp->hooks->opaque, p, t->restored, end_offset, err, errlen) != PIPE_OK)
         return PIPE_FATAL;
     t->state = TASK_ACTIVE;
     pp->stats.restoring--;

@@ -376,7 +376,7 @@ typedef struct replay_opts {
     const char *program, *input, *what_if, *final_state, *zonedir;
     int no_outputs;
     int partitions; /* stream-time clocks: customers spread by eng_id_hash % partitions */
-    int64_t until; /* fire timers up to this time at the end (0 = the last event time) */
+    int64_t until;  /* fire timers up to this time at the end (0 = the last event time) */
 } replay_opts_t;
 
 static void replay_usage(FILE *f)

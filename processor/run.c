@@ -20,8 +20,8 @@
 
 typedef struct run_metrics {
     met_registry_t *reg;
-    met_counter_t *consumed, *produced, *txns, *aborts, *restored, *events, *dups, *dlq,
-        *timers, *points, *outputs[ENG_OUT_KIND_COUNT];
+    met_counter_t *consumed, *produced, *txns, *aborts, *restored, *events, *dups, *dlq, *timers,
+        *points, *outputs[ENG_OUT_KIND_COUNT];
     met_gauge_t *tasks, *restoring, *rss;
     pipe_stats_t last_ps;
     app_stats_t last_as;
@@ -30,8 +30,8 @@ typedef struct run_metrics {
 static met_counter_t *counter(met_registry_t *reg, const char *name, const char *help)
 {
     char err[256];
-    met_family_t *f = met_family_new(reg, &(met_spec_t){.name = name, .help = help}, err,
-                                     sizeof(err));
+    met_family_t *f =
+        met_family_new(reg, &(met_spec_t){.name = name, .help = help}, err, sizeof(err));
     return f ? met_counter_get(f, NULL, err, sizeof(err)) : NULL;
 }
 

@@ -110,7 +110,7 @@ static int parse_cf_name(const char *name, int32_t *partition)
     return 0;
 }
 
-static store_cf_t *cf_add(store_t *s, int32_t partition, rocksdb_column_family_handle_t *h)
+static store_cf_t *cf_add_locked(store_t *s, int32_t partition, rocksdb_column_family_handle_t *h)
 {
     if (s->n_cfs == s->cap_cfs) {
         size_t cap = s->cap_cfs ? 2 * s->cap_cfs : 16;
@@ -131,6 +131,14 @@ static store_cf_t *cf_add(store_t *s, int32_t partition, rocksdb_column_family_h
         if (s->cfs[j].task)
             s->cfs[j].task->cf = &s->cfs[j];
     return &s->cfs[i];
+}
+
+static store_cf_t *cf_add(store_t *s, int32_t partition, rocksdb_column_family_handle_t *h)
+{
+    pthread_rwlock_wrlock(&s->lock);
+    store_cf_t *cf = cf_add_locked(s, partition, h);
+    pthread_rwlock_unlock(&s->lock);
+    return cf;
 }
 
 static store_cf_t *cf_find(const store_t *s, int32_t partition)
@@ -291,6 +299,7 @@ store_t *store_new(const store_config_t *cfg, int64_t now_ms, char *err, size_t 
     }
     s->cfg = *cfg;
     s->cfg.dir = s->dir;
+    pthread_rwlock_init(&s->lock, NULL);
     bool existed = file_exists(s->dir, "CURRENT");
     if (!existed && cfg->read_only) {
         snprintf(err, errlen,
@@ -346,6 +355,7 @@ void store_destroy(store_t *s)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts)
         rocksdb_writeoptions_destroy(s->wopts);
+    pthread_rwlock_destroy(&s->lock);
     free(s->dir);
     free(s);
 }
@@ -420,7 +430,9 @@ store_task_t *store_task_open(store_t *s, int32_t partition, char *err, size_t e
     t->cf = cf;
     t->batch = rocksdb_writebatch_wi_create(0, 1 /* overwrite keys: reads see the last */);
     t->timer_floor = INT64_MIN;
+    pthread_rwlock_wrlock(&s->lock);
     cf->task = t;
+    pthread_rwlock_unlock(&s->lock);
     return t;
 }
 
@@ -438,7 +450,9 @@ int32_t store_task_partition(const store_task_t *t)
 int store_task_close(store_t *s, store_task_t *t, int64_t now_ms, char *err, size_t errlen)
 {
     store_cf_t *cf = t->cf;
+    pthread_rwlock_wrlock(&s->lock);
     cf->task = NULL;
+    pthread_rwlock_unlock(&s->lock);
     cf->closed_ms = now_ms;
     task_free(t);
     if (s->cfg.read_only)
@@ -466,12 +480,14 @@ static int drop_cf(store_t *s, size_t i, char *err, size_t errlen)
         rocksdb_free(rerr);
         return -1;
     }
+    pthread_rwlock_wrlock(&s->lock);
     rocksdb_column_family_handle_destroy(s->cfs[i].h);
     memmove(&s->cfs[i], &s->cfs[i + 1], (s->n_cfs - i - 1) * sizeof(*s->cfs));
     s->n_cfs--;
     for (size_t j = 0; j < s->n_cfs; j++)
         if (s->cfs[j].task)
             s->cfs[j].task->cf = &s->cfs[j];
+    pthread_rwlock_unlock(&s->lock);
     /* The marker goes last: a crash in between leaves a marker without a family. */
     return clear_closed(s, p, err, errlen);
 }
@@ -531,4 +547,53 @@ int store_memory_usage(store_t *s, store_memory_usage_t *out, char *err, size_t 
     out->block_cache = rocksdb_approximate_memory_usage_get_cache_total(u);
     rocksdb_approximate_memory_usage_destroy(u);
     return 0;
+}
+
+/* Committed record of @p customer in family @p cf: 0, STORE_NOT_FOUND or -1. */
+static int read_committed_cf(store_t *s, store_cf_t *cf, const char *customer, size_t clen,
+                             char **val, size_t *vlen, int64_t *next_due, char *err, size_t errlen)
+{
+    char key[STORE_KEY_MAX], *rerr = NULL;
+    size_t klen = store_key_customer(key, customer, clen), n = 0;
+    char *v = rocksdb_get_cf(s->db, s->ropts, cf->h, key, klen, &n, &rerr);
+    if (rerr) {
+        snprintf(err, errlen, "state store %s task %d: reading customer '%.*s' failed: %s", s->dir,
+                 (int)cf->partition, (int)clen, customer, rerr);
+        rocksdb_free(rerr);
+        return -1;
+    }
+    if (!v || n < REC_HEADER || !(v[0] & REC_HAS_STATE)) {
+        rocksdb_free(v);
+        return STORE_NOT_FOUND;
+    }
+    if (next_due)
+        *next_due = store_dec_i64(v + 1);
+    memmove(v, v + REC_HEADER, n - REC_HEADER);
+    *val = v;
+    *vlen = n - REC_HEADER;
+    return 0;
+}
+
+int store_read_committed(store_t *s, int32_t partition, const char *customer, size_t clen,
+                         char **val, size_t *vlen, int64_t *next_due, int32_t *found_in, char *err,
+                         size_t errlen)
+{
+    *val = NULL;
+    *vlen = 0;
+    if (next_due)
+        *next_due = STORE_NO_DUE;
+    if (store_check_customer(customer, clen, err, errlen) != 0)
+        return -1;
+    int rc = STORE_NOT_FOUND;
+    pthread_rwlock_rdlock(&s->lock);
+    for (size_t i = 0; i < s->n_cfs && rc == STORE_NOT_FOUND; i++) {
+        store_cf_t *cf = &s->cfs[i];
+        if (partition >= 0 ? cf->partition != partition : cf->task == NULL)
+            continue;
+        rc = read_committed_cf(s, cf, customer, clen, val, vlen, next_due, err, errlen);
+        if (rc == 0 && found_in)
+            *found_in = cf->partition;
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return rc;
 }

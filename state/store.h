@@ -12,8 +12,9 @@
  * Column families are kept when a task moves away, so a task that comes back restores
  * only the changelog tail; store_gc drops them after task_drop_delay_ms.
  *
- * Locality: a store_t and its tasks are used by one thread (the pipeline's); RocksDB's
- * own background threads do flushes and compactions. This header includes no RocksDB
+ * Locality: a store_t and its tasks are used by one thread (the pipeline's), except
+ * store_read_committed, which other threads may call; RocksDB's own background threads
+ * do flushes and compactions. This header includes no RocksDB
  * or librdkafka type.
  */
 #ifndef LS_STORE_H
@@ -138,6 +139,19 @@ typedef struct store_memory_usage {
 
 /** @brief Read RocksDB's memory account. @returns 0, or -1 with @p err. */
 int store_memory_usage(store_t *s, store_memory_usage_t *out, char *err, size_t errlen);
+
+/**
+ * @brief Read a customer's *committed* state (staged changes ignored) from task
+ *        @p partition, or from every assigned task when @p partition < 0.
+ * @locality the one function that may run on another thread (the HTTP server's
+ *           GET /customers/{id}) concurrently with the pipeline's use of the store; it
+ *           must not race with store_destroy.
+ * @returns 0 with *val (malloc'd, free() it), *vlen, *next_due and *found_in (both may
+ *          be NULL) set; STORE_NOT_FOUND; -1 with @p err.
+ */
+int store_read_committed(store_t *s, int32_t partition, const char *customer, size_t clen,
+                         char **val, size_t *vlen, int64_t *next_due, int32_t *found_in, char *err,
+                         size_t errlen);
 
 /* ------------------------------------------------------------------ staging */
 

@@ -22,6 +22,7 @@
 
 #include "store.h"
 
+#include <pthread.h>
 #include <rocksdb/c.h>
 
 #define KEY_CUSTOMER   'c'
@@ -53,6 +54,10 @@ struct store {
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts;
     rocksdb_column_family_handle_t *default_cf;
+    /* The family table changes only on the pipeline's thread, which therefore reads it
+     * without the lock; it takes the write lock to change it, so that
+     * store_read_committed (another thread) can read it under the read lock. */
+    pthread_rwlock_t lock;
     store_cf_t *cfs;
     size_t n_cfs, cap_cfs;
 };

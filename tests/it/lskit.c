@@ -153,7 +153,8 @@ int lk_scenario_new(lk_scenario_t *s, const char *name, const char *bootstrap, i
         last_purchase_of[c] = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         eng_event_t *ev = &s->events[s->n_events];
-        int c = (int)(lk_rand(&rng) % (uint64_t)(lk_rand(&rng) % 4 ? customers / 8 + 1 : customers));
+        int c =
+            (int)(lk_rand(&rng) % (uint64_t)(lk_rand(&rng) % 4 ? customers / 8 + 1 : customers));
         uint64_t r = lk_rand(&rng) % 100;
         if (r < 4 && s->n_events > 0) { /* a repeated event: same id, must change nothing */
             *ev = s->events[lk_rand(&rng) % s->n_events];
@@ -221,11 +222,11 @@ static int produce_bytes(rd_kafka_t *p, const char *topic, int32_t part, const c
                          const void *val, size_t len)
 {
     rd_kafka_resp_err_t e;
-    while ((e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                                  RD_KAFKA_V_KEY(key, strlen(key)),
-                                  RD_KAFKA_V_VALUE((void *)val, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+    while (
+        (e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                               RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE((void *)val, len),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+        RD_KAFKA_RESP_ERR__QUEUE_FULL)
         rd_kafka_poll(p, 10);
     if (e)
         fprintf(stderr, "produce %s: %s\n", topic, rd_kafka_err2str(e));
@@ -321,10 +322,9 @@ int lk_start(lk_scenario_t *s, const char *instance, char *const *env)
             "kafka.transaction.timeout.ms = 10000\n",
             s->bootstrap, s->name, instance, s->program, s->dir, instance, s->input, s->dlq);
     static const char *const keys[ENG_OUT_KIND_COUNT] = {
-        "tier-changed",   "bonus-earned",        "expiry-warning",
-        "points-expired", "points-reversed",     "points-redeemed",
-        "redemption-rejected", "reward-earned", "tier-will-downgrade",
-        "tier-progress"};
+        "tier-changed",        "bonus-earned",    "expiry-warning",      "points-expired",
+        "points-reversed",     "points-redeemed", "redemption-rejected", "reward-earned",
+        "tier-will-downgrade", "tier-progress"};
     for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
         fprintf(f, "topic.%s = %s\n", keys[k], s->outputs[k]);
     fclose(f);
@@ -435,8 +435,7 @@ int lk_collect_changelog(lk_scenario_t *s, lk_lines_t *out)
         if (clog_frame_decode(recs[i].value, recs[i].value_len, &due, &state, &slen, err,
                               sizeof(err)) != 0 ||
             avro_codec_decode_state(c, state, slen, st, err, sizeof(err)) != DLQ_OK) {
-            fprintf(stderr, "changelog %s@%lld: %s\n", recs[i].key, (long long)recs[i].offset,
-                    err);
+            fprintf(stderr, "changelog %s@%lld: %s\n", recs[i].key, (long long)recs[i].offset, err);
             rc = -1;
             break;
         }
@@ -460,8 +459,7 @@ typedef struct foreach_ctx {
     int rc;
 } foreach_ctx_t;
 
-static int store_visit(void *ctx, const char *customer, size_t clen, const char *val,
-                       size_t vlen)
+static int store_visit(void *ctx, const char *customer, size_t clen, const char *val, size_t vlen)
 {
     foreach_ctx_t *fc = ctx;
     char err[256];

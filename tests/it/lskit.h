@@ -31,7 +31,7 @@ typedef struct lk_scenario {
     char name[96];
     char bootstrap[512];
     int partitions;
-    char dir[160];     /* /tmp/<name>: program copy, events.jsonl, logs, state dirs */
+    char dir[160]; /* /tmp/<name>: program copy, events.jsonl, logs, state dirs */
     char input[160];
     char outputs[ENG_OUT_KIND_COUNT][160];
     char dlq[160];

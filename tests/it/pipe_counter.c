@@ -50,8 +50,7 @@ static int key_index(const void *key, size_t len)
     return k >= 0 && k < MAX_KEYS ? k : -1;
 }
 
-static int h_task_open(void *o, int32_t p, const char *md, int64_t *from, char *err,
-                       size_t errlen)
+static int h_task_open(void *o, int32_t p, const char *md, int64_t *from, char *err, size_t errlen)
 {
     (void)o, (void)p, (void)md, (void)err, (void)errlen;
     *from = -1; /* no local store: restore everything */

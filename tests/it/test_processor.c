@@ -211,8 +211,8 @@ static void test_scale_out_kill_one_add_one(void **state)
     lk_lines_t outs = {0}, states = {0};
     assert_int_equal(lk_collect_outputs(&s, &outs), 0);
     assert_int_equal(lk_collect_changelog(&s, &states), 0);
-    int diff = lk_lines_diff(&e.outputs, &outs, "output") | lk_lines_diff(&e.states, &states,
-                                                                          "changelog state");
+    int diff = lk_lines_diff(&e.outputs, &outs, "output") |
+               lk_lines_diff(&e.states, &states, "changelog state");
     lk_lines_free(&outs);
     lk_lines_free(&states);
     if (diff)

@@ -6,9 +6,11 @@
 #include "test_store_util.h"
 #include "tmr.h"
 
+#include <pthread.h>
 #include <rocksdb/c.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,6 +471,81 @@ static void test_customer_id_limits(void **state)
     tsu_rmtree(dir);
 }
 
+struct reader {
+    store_t *s;
+    atomic_bool stop;
+    long reads, torn, went_back, errors;
+};
+
+/* Another thread (like the HTTP server's) reads committed states while the pipeline
+ * commits and opens, closes and drops task families. */
+static void *reader_main(void *arg)
+{
+    struct reader *r = arg;
+    long last = -1;
+    char err[256];
+    while (!atomic_load(&r->stop)) {
+        char *v = NULL;
+        size_t vlen = 0;
+        int64_t due = 0;
+        int32_t in = -1;
+        int rc = store_read_committed(r->s, -1, "alice", 5, &v, &vlen, &due, &in, err, sizeof(err));
+        r->reads++;
+        if (rc < 0)
+            r->errors++;
+        if (rc == 0) {
+            long g = strtol(v, NULL, 10);
+            r->torn += in != 0 || due != T0 + g || vlen != 8; /* value and due disagree */
+            r->went_back += g < last;
+            last = g;
+        }
+        free(v);
+    }
+    return NULL;
+}
+
+static void test_committed_reads_from_another_thread_are_whole_and_safe(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[512];
+    store_config_t cfg;
+    store_config_default(&cfg);
+    cfg.dir = dir;
+    cfg.task_drop_delay_ms = 0;
+    store_t *s = store_new(&cfg, T0, err, sizeof(err));
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    struct reader r = {.s = s};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
+    for (int g = 1; g <= 2000; g++) {
+        char v[16];
+        snprintf(v, sizeof(v), "%08d", g);
+        assert_int_equal(store_put_due(t, "alice", 5, v, 8, T0 + g, err, sizeof(err)), 0);
+        store_checkpoint_t cp = {g, g};
+        assert_int_equal(store_task_commit(t, &cp, err, sizeof(err)), 0);
+        if (g % 100 == 0) { /* family table churn under the reader */
+            store_task_t *x = store_task_open(s, 1 + g / 100, err, sizeof(err));
+            assert_non_null(x);
+            assert_int_equal(store_task_close(s, x, T0, err, sizeof(err)), 0);
+            assert_int_equal(store_gc(s, T0 + 1, NULL, err, sizeof(err)), 0);
+        }
+    }
+    atomic_store(&r.stop, true);
+    pthread_join(th, NULL);
+    print_message("%ld reads\n", r.reads);
+    assert_true(r.reads > 0);
+    assert_int_equal(r.errors, 0);
+    assert_int_equal(r.torn, 0);
+    assert_int_equal(r.went_back, 0);
+    char *v = NULL;
+    size_t vlen;
+    assert_int_equal(
+        store_read_committed(s, 3, "alice", 5, &v, &vlen, NULL, NULL, err, sizeof(err)),
+        STORE_NOT_FOUND); /* another task */
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
 static void test_memory_split_adds_up_to_the_budget(void **state)
 {
     (void)state;
@@ -500,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_store_is_refused_and_nothing_deleted),
         cmocka_unit_test(test_read_only_store_refuses_writes_and_missing_tasks),
         cmocka_unit_test(test_customer_id_limits),
+        cmocka_unit_test(test_committed_reads_from_another_thread_are_whole_and_safe),
         cmocka_unit_test(test_memory_split_adds_up_to_the_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
