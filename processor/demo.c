@@ -211,6 +211,7 @@ typedef struct view {
     volatile sig_atomic_t *stop;
     bool tty;
     int64_t last_print;
+    int64_t done_at; /* when the last generated record was processed, 0 = not yet */
     eng_output_t samples[ENG_OUT_KIND_COUNT][SAMPLES_PER_KIND];
     int n_samples[ENG_OUT_KIND_COUNT];
     pipe_stats_t ps;
@@ -237,9 +238,14 @@ static void on_tick(void *ctx, const pipe_stats_t *ps, const app_stats_t *as)
     v->ps = *ps;
     v->as = *as;
     long produced = atomic_load(&v->gen->produced);
-    if (atomic_load(&v->gen->done) && (v->gen->err[0] || ps->records_in >= produced))
-        *v->stop = 1; /* everything generated has been processed (or generation failed) */
     int64_t now = mono_ms();
+    /* Everything generated has been processed (or generation failed): stop after one more
+     * timer round, so the timers due by each task's last event time have fired too. */
+    if (!v->done_at && atomic_load(&v->gen->done) &&
+        (v->gen->err[0] || ps->records_in >= produced))
+        v->done_at = now;
+    if (v->done_at && now - v->done_at >= 600)
+        *v->stop = 1;
     if (now - v->last_print < (v->tty ? 250 : 2000) && !*v->stop)
         return;
     v->last_print = now;
@@ -432,7 +438,14 @@ int demo_main(int argc, char **argv)
     int code = 1;
     embk_t *ek = NULL;
     cfg_t *cfg = cfg_new_defaults();
-    gen_t g = {.o = &o, .topic = "purchases"};
+    /* On a real broker each run gets its own input topic and group, so a second run
+     * neither re-reads the first one's purchases nor resumes its offsets. */
+    char app_id[64], input[96];
+    snprintf(app_id, sizeof(app_id), "loyalty-demo-%ld", (long)time(NULL));
+    snprintf(input, sizeof(input), "%s.purchases", o.bootstrap ? app_id : "loyalty-demo");
+    if (!o.bootstrap)
+        snprintf(app_id, sizeof(app_id), "loyalty-demo");
+    gen_t g = {.o = &o, .topic = input};
     pthread_t gt;
     bool gen_started = false;
     view_t *v = calloc(1, sizeof(*v));
@@ -446,7 +459,7 @@ int demo_main(int argc, char **argv)
         if (!ek)
             goto fail;
         g.bootstrap = embk_bootstraps(ek);
-        if (embk_topic_create(ek, "purchases", o.partitions, err, sizeof(err)) != 0)
+        if (embk_topic_create(ek, input, o.partitions, err, sizeof(err)) != 0)
             goto fail;
         for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
             if (embk_topic_create(ek, cfg->topic_out[k], o.partitions, err, sizeof(err)) != 0)
@@ -459,7 +472,7 @@ int demo_main(int argc, char **argv)
                "real Kafka)\n");
     } else {
         g.bootstrap = o.bootstrap;
-        if (create_topics_real(g.bootstrap, "purchases", o.partitions, err, sizeof(err)) != 0)
+        if (create_topics_real(g.bootstrap, input, o.partitions, err, sizeof(err)) != 0)
             goto fail;
     }
     const char *kv[] = {"bootstrap.servers",
@@ -469,7 +482,7 @@ int demo_main(int argc, char **argv)
                         "state.dir",
                         state_dir,
                         "application.id",
-                        "loyalty-demo",
+                        app_id, "topic.input", input,
                         "instance.id",
                         "demo",
                         "clock",

@@ -16,11 +16,13 @@
  * (three missed months = three steps, each with its own id).
  *
  * Contract for the caller (pipeline and replay):
- *  1. Before applying an event of time T, call eng_on_timer(prog, state, T, out) until
- *     out->next_due > T (one call suffices unless the output buffer filled up); timers due
- *     at exactly T fire before the event. eng_apply_event() also catches up itself when
- *     it can, so forgetting this never corrupts state, but outputs then mix into the
- *     event's call.
+ *  1. Before applying an event of time T, call eng_on_timer(prog, state, C, out) until
+ *     out->next_due > C, where C = max(T, the caller's clock) (one call suffices unless
+ *     the output buffer filled up); timers due at exactly T fire before the event. Using
+ *     the clock and not just T matters for late events: the result must not depend on
+ *     when the caller last fired timers (docs/ARCHITECTURE.md). eng_apply_event() also
+ *     catches up itself when it can, so forgetting this never corrupts state, but
+ *     outputs then mix into the event's call.
  *  2. Under a wall clock, call eng_on_timer(now) when the pending timer is due; under
  *     stream time (replay), `now` is the greatest event time seen so far.
  *  3. The output buffer must hold at least ENG_OUT_MIN_CAP entries; a call stops early
