@@ -499,6 +499,14 @@ int cfg_apply_kafka(const cfg_t *cfg, struct rd_kafka_conf_s *conf, char *err, s
     return 0;
 }
 
+int cfg_check_kafka(const cfg_t *cfg, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = cfg_apply_kafka(cfg, conf, err, errlen);
+    rd_kafka_conf_destroy(conf);
+    return rc;
+}
+
 const char *cfg_changelog_topic(const cfg_t *cfg, char *buf, size_t buflen)
 {
     if (cfg->topic_changelog && *cfg->topic_changelog)

@@ -94,6 +94,9 @@ int cfg_validate(const cfg_t *cfg, char *err, size_t errlen);
 struct rd_kafka_conf_s;
 int cfg_apply_kafka(const cfg_t *cfg, struct rd_kafka_conf_s *conf, char *err, size_t errlen);
 
+/** @brief cfg_apply_kafka on a scratch configuration: librdkafka's verdict at load time. */
+int cfg_check_kafka(const cfg_t *cfg, char *err, size_t errlen);
+
 /** @brief The changelog topic: topic.changelog, or "<application.id>-changelog". Borrowed. */
 const char *cfg_changelog_topic(const cfg_t *cfg, char *buf, size_t buflen);
 

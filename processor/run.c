@@ -245,7 +245,8 @@ int run_main(int argc, char **argv)
     cfg_t *cfg = cfg_new_defaults();
     char err[1024];
     extern char **environ;
-    if (!cfg || cfg_load(cfg, path, environ, err, sizeof(err)) != 0) {
+    if (!cfg || cfg_load(cfg, path, environ, err, sizeof(err)) != 0 ||
+        cfg_check_kafka(cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "loyalty-stream run: %s\n", cfg ? err : "out of memory");
         cfg_destroy(cfg);
         return 2;

@@ -20,6 +20,13 @@ check unknown_flag_is_usage_error 2 '^usage: loyalty-stream' -- --frobnicate
 check unknown_command_is_usage_error 2 "unknown command 'frobnicate'" -- frobnicate
 check no_command_is_usage_error 2 'no command given' --
 check bad_log_level_is_usage_error 2 "unknown log level 'loud'" -- --log-level loud run
+tmp=$(mktemp -d)
+printf 'bootstrap.servers = b:9092\nprogram.file = p.yaml\n\ncommit.interval.ms = soon\n' >"$tmp/bad.properties"
+check run_bad_value_names_file_and_line 2 "bad.properties:4: key 'commit.interval.ms': 'soon' is not an integer" -- run --config "$tmp/bad.properties"
+printf 'bootstrap.servers = b:9092\nprogram.file = p.yaml\nkafka.no.such.property = 1\n' >"$tmp/kafka.properties"
+check run_bad_kafka_key_names_line 2 "kafka.properties:3: key 'kafka.no.such.property': librdkafka" -- run --config "$tmp/kafka.properties"
+check run_without_config_is_usage_error 2 '--config FILE is required' -- run
+rm -rf "$tmp"
 for cmd in $("$bin" --help | sed -n 's/^  \([a-z-]*\) .*(not available in this build)$/\1/p'); do
     check "unavailable_${cmd}_exits_2" 2 "'$cmd' is not available in this build" -- "$cmd"
 done

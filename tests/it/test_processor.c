@@ -246,9 +246,32 @@ static void test_poison_record_goes_to_dead_letter_and_processing_goes_on(void *
     lk_scenario_free(&s);
 }
 
+static void test_changelog_with_other_partition_count_is_refused(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    assert_int_equal(lk_scenario_new(&s, "badclog", bootstrap, 2, 10, 5, 6), 0);
+    assert_int_equal(tk_create_topic(bootstrap, s.changelog, 3, 1, NULL), 0);
+    int pid = lk_start(&s, "a", NULL);
+    int st = tk_wait(pid, 60000);
+    assert_int_equal(st, 1); /* a fatal start-up error: nothing was changed */
+    char path[300], line[4096];
+    snprintf(path, sizeof(path), "%s/a.log", s.dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    int found = 0;
+    while (fgets(line, sizeof(line), f))
+        found |= strstr(line, "has 3 partitions but input topic") != NULL;
+    fclose(f);
+    assert_true(found);
+    assert_int_equal(tk_count(bootstrap, s.changelog), 0);
+    lk_scenario_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_changelog_with_other_partition_count_is_refused),
         cmocka_unit_test(test_end_to_end_outputs_and_states_equal_replay),
         cmocka_unit_test(test_crash_after_produce_before_commit),
         cmocka_unit_test(test_crash_after_commit_before_store_write),
