@@ -241,8 +241,7 @@ static void on_tick(void *ctx, const pipe_stats_t *ps, const app_stats_t *as)
     int64_t now = mono_ms();
     /* Everything generated has been processed (or generation failed): stop after one more
      * timer round, so the timers due by each task's last event time have fired too. */
-    if (!v->done_at && atomic_load(&v->gen->done) &&
-        (v->gen->err[0] || ps->records_in >= produced))
+    if (!v->done_at && atomic_load(&v->gen->done) && (v->gen->err[0] || ps->records_in >= produced))
         v->done_at = now;
     if (v->done_at && now - v->done_at >= 600)
         *v->stop = 1;
@@ -482,7 +481,9 @@ int demo_main(int argc, char **argv)
                         "state.dir",
                         state_dir,
                         "application.id",
-                        app_id, "topic.input", input,
+                        app_id,
+                        "topic.input",
+                        input,
                         "instance.id",
                         "demo",
                         "clock",
