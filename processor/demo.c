@@ -18,6 +18,7 @@
 #include "eng.h"
 #include "eng_json.h"
 #include "log.h"
+#include "pipe.h"
 #include "run.h"
 
 #include <ftw.h>
@@ -291,45 +292,6 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
-static int create_topics_real(const char *bootstrap, const char *topic, int partitions, char *err,
-                              size_t errlen)
-{
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, errlen)) {
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        return -1;
-    }
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, -1, err, errlen);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    int rc = -1;
-    if (ev && !rd_kafka_event_error(ev)) {
-        size_t n;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-        rd_kafka_resp_err_t e = n ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
-        rc =
-            e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS ? 0 : -1;
-        if (rc)
-            snprintf(err, errlen, "creating topic %s: %s", topic, rd_kafka_err2str(e));
-    } else {
-        snprintf(err, errlen, "creating topic %s: %s", topic,
-                 ev ? rd_kafka_event_error_string(ev) : "timed out");
-    }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_destroy(rk);
-    return rc;
-}
-
 static void demo_usage(FILE *out)
 {
     fprintf(out,
@@ -471,8 +433,6 @@ int demo_main(int argc, char **argv)
                "real Kafka)\n");
     } else {
         g.bootstrap = o.bootstrap;
-        if (create_topics_real(g.bootstrap, input, o.partitions, err, sizeof(err)) != 0)
-            goto fail;
     }
     const char *kv[] = {"bootstrap.servers",
                         g.bootstrap,
@@ -496,6 +456,8 @@ int demo_main(int argc, char **argv)
                         "200",
                         NULL};
     if (set_all(cfg, kv, err, sizeof(err)) != 0)
+        goto fail;
+    if (o.bootstrap && pipe_create_topic(cfg, input, o.partitions, err, sizeof(err)) != 0)
         goto fail;
     double sum = 0;
     for (int c = 0; c < o.customers; c++)

@@ -653,6 +653,22 @@ static int topic_create(rd_kafka_t *rk, const char *topic, int partitions, int r
     return rc;
 }
 
+int pipe_create_topic(const cfg_t *cfg, const char *topic, int partitions, char *err, size_t errlen)
+{
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf)
+        return -1;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    int rc = topic_create(rk, topic, partitions, (int)cfg->topics_replication_factor, false, err,
+                          errlen);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 static int check_topics(pipe_t *pp, char *err, size_t errlen)
 {
     const cfg_t *cfg = pp->cfg;

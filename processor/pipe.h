@@ -162,6 +162,14 @@ void pipe_get_stats(const pipe_t *pipe, pipe_stats_t *out);
 /** @brief Number of input partitions (known after pipe_new). */
 int32_t pipe_partition_count(const pipe_t *pipe);
 
+/**
+ * @brief Create @p topic with @p partitions partitions (replication factor from
+ *        topics.replication.factor) through an admin client configured from @p cfg;
+ *        an existing topic is fine. @returns 0, or -1 with the reason in @p err.
+ */
+int pipe_create_topic(const cfg_t *cfg, const char *topic, int partitions, char *err,
+                      size_t errlen);
+
 /** @brief Destroy the pipeline (consumer closed, producer flushed). NULL is a no-op. */
 void pipe_destroy(pipe_t *pipe);
 
