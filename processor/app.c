@@ -14,6 +14,9 @@
 #include "store.h"
 #include "tmr.h"
 
+#include "eng_json.h"
+
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +120,10 @@ struct app {
     uint8_t *frame;       /* scratch for changelog frames */
     size_t frame_cap;
     app_stats_t stats;
+    int64_t last_gc;        /* wall clock of the last store_gc */
+    avro_codec_t *q_codec;  /* the HTTP thread's own codec (codecs are single-threaded) */
+    pthread_mutex_t q_lock; /* serialises queries on q_codec */
+    bool q_lock_ready;
     void (*observer)(void *ctx, const eng_output_t *o);
     void *observer_ctx;
 };
@@ -151,7 +158,8 @@ static int load_state(app_t *a, task_t *t, const char *customer, char *err, size
 {
     char *val = NULL;
     size_t vlen = 0;
-    int rc = store_get(t->st, customer, strlen(customer), &val, &vlen, err, errlen);
+    int64_t due;
+    int rc = store_get_due(t->st, customer, strlen(customer), &val, &vlen, &due, err, errlen);
     if (rc == STORE_NOT_FOUND) {
         memset(&a->state, 0, sizeof(a->state));
         return PIPE_OK;
@@ -176,12 +184,8 @@ static int save_state(app_t *a, task_t *t, const char *customer, int64_t next_du
     size_t len;
     if (avro_codec_encode_state(a->codec, &a->state, &buf, &len, err, errlen) != 0)
         return PIPE_FATAL;
-    size_t clen = strlen(customer);
-    if (store_put(t->st, customer, clen, buf, len, err, errlen) != 0)
-        return PIPE_FATAL;
-    int rc = next_due == ENG_TIME_NEVER ? tmr_cancel(t->st, customer, clen, err, errlen)
-                                        : tmr_set(t->st, customer, clen, next_due, err, errlen);
-    if (rc < 0)
+    /* State and timer in one staged write (STORE_NO_DUE == ENG_TIME_NEVER cancels). */
+    if (store_put_due(t->st, customer, strlen(customer), buf, len, next_due, err, errlen) != 0)
         return PIPE_FATAL;
     if (dirty_add(&t->dirty, customer) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -322,6 +326,14 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
     app_t *a = opaque;
     task_t *t = &a->tasks[p];
     int64_t now = a->cfg->clock == CFG_CLOCK_STREAM ? t->stream_time : wall_now;
+    if (wall_now - a->last_gc >= 60000) { /* drop the stores of tasks gone long enough */
+        int dropped = 0;
+        a->last_gc = wall_now;
+        if (store_gc(a->store, wall_now, &dropped, err, errlen) != 0)
+            log_warn("app", "dropping old task stores failed", "err=\"%s\"", err);
+        else if (dropped)
+            log_info("app", "dropped the stores of tasks closed long ago", "tasks=%d", dropped);
+    }
     tmr_entry_t *due = a->due;
     size_t n;
     do {
@@ -361,8 +373,7 @@ static int h_flush(void *opaque, pipe_t *pp, int32_t p, char *err, size_t errlen
         char *val = NULL;
         size_t vlen = 0;
         int64_t due = TMR_NEVER;
-        if (store_get(t->st, customer, clen, &val, &vlen, err, errlen) != 0 ||
-            tmr_get(t->st, customer, clen, &due, err, errlen) < 0) {
+        if (store_get_due(t->st, customer, clen, &val, &vlen, &due, err, errlen) != 0) {
             free(val);
             return PIPE_FATAL;
         }
@@ -537,6 +548,12 @@ app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
     a->codec = codec_for(a, err, errlen);
     if (!a->codec)
         goto fail;
+    avro_codec_config_t qc;
+    avro_codec_config_defaults(&qc);
+    a->q_codec = avro_codec_new(&qc, err, errlen);
+    if (!a->q_codec || pthread_mutex_init(&a->q_lock, NULL) != 0)
+        goto fail;
+    a->q_lock_ready = true;
     a->hooks = (pipe_hooks_t){.opaque = a,
                               .task_open = h_task_open,
                               .offset_metadata = h_offset_metadata,
@@ -552,6 +569,37 @@ app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
 fail:
     app_destroy(a);
     return NULL;
+}
+
+int app_query_customer(void *opaque, const char *customer, char **json)
+{
+    app_t *a = opaque;
+    char *val = NULL, err[256];
+    size_t vlen = 0;
+    int64_t due;
+    int32_t task = -1;
+    int rc = store_read_committed(a->store, -1, customer, strlen(customer), &val, &vlen, &due,
+                                  &task, err, sizeof(err));
+    if (rc == STORE_NOT_FOUND)
+        return 1; /* HTTP_QUERY_NOT_FOUND */
+    if (rc != 0) {
+        log_warn("app", "state query failed", "customer=\"%s\" err=\"%s\"", customer, err);
+        return -1;
+    }
+    eng_state_t *st = malloc(sizeof(*st));
+    pthread_mutex_lock(&a->q_lock);
+    dlq_reason_t r =
+        st ? avro_codec_decode_state(a->q_codec, val, vlen, st, err, sizeof(err)) : DLQ_MALFORMED;
+    pthread_mutex_unlock(&a->q_lock);
+    free(val);
+    json_t *j = r == DLQ_OK ? eng_json_state(st) : NULL;
+    free(st);
+    if (!j)
+        return -1;
+    json_object_set_new(j, "task", json_integer(task));
+    *json = eng_json_line(j);
+    json_decref(j);
+    return *json ? 0 : -1;
 }
 
 const pipe_hooks_t *app_hooks(app_t *a)
@@ -582,6 +630,9 @@ void app_destroy(app_t *a)
     free(a->tasks);
     free(a->frame);
     avro_codec_destroy(a->codec);
+    avro_codec_destroy(a->q_codec);
+    if (a->q_lock_ready)
+        pthread_mutex_destroy(&a->q_lock);
     sr_client_destroy(a->registry);
     store_destroy(a->store);
     prog_destroy(a->prog);

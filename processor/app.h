@@ -51,6 +51,15 @@ void app_get_stats(const app_t *app, app_stats_t *out);
  */
 void app_set_output_observer(app_t *app, void (*fn)(void *ctx, const eng_output_t *o), void *ctx);
 
+/**
+ * @brief The committed state of @p customer as one JSON line (HTTP GET /customers/{id};
+ *        an http_query_fn with the app as @p opaque). Reads committed data only, never
+ *        the open transaction, on any thread.
+ * @returns 0 with *json (the caller frees), 1 when the customer is unknown here, -1 on
+ *          an error (logged).
+ */
+int app_query_customer(void *opaque, const char *customer, char **json);
+
 /** @brief Close the store and free everything. NULL is a no-op. */
 void app_destroy(app_t *app);
 

@@ -425,10 +425,12 @@ static int sink_close(sink_t *s)
             rc = -1;
         rd_kafka_destroy(s->rk);
     }
-    if (s->file && s->file != stdout && fclose(s->file) != 0)
+    if (s->file == stdout) {
+        if (fflush(stdout) != 0)
+            rc = -1;
+    } else if (s->file && fclose(s->file) != 0) {
         rc = -1;
-    if (s->file == stdout && fflush(stdout) != 0)
-        rc = -1;
+    }
     return rc;
 }
 

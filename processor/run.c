@@ -148,7 +148,9 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
     if (cfg->http_port >= 0) {
         http_config_t hc = {.bind_address = cfg->http_bind,
                             .port = (uint16_t)cfg->http_port,
-                            .metrics = r.metrics.reg};
+                            .metrics = r.metrics.reg,
+                            .query = app_query_customer,
+                            .query_opaque = r.app};
         r.http = http_new(&hc, http_now_ms(), err, sizeof(err));
         if (!r.http) {
             log_error("run", "cannot start the HTTP server", "err=\"%s\"", err);

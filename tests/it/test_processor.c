@@ -23,6 +23,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <curl/curl.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 static char bootstrap[512];
 
@@ -93,6 +98,40 @@ static void run_until_done(lk_scenario_t *s, expect_t *e, const char *instance, 
     stop_cleanly(s, pid);
 }
 
+static size_t collect_body(char *p, size_t size, size_t n, void *ctx)
+{
+    lk_lines_add(ctx, p, size * n);
+    return size * n;
+}
+
+/* GET http://127.0.0.1:port/path: the status, and the body in *body (one entry). */
+static long http_get(int port, const char *path, lk_lines_t *body)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
 static void test_end_to_end_outputs_and_states_equal_replay(void **state)
 {
     (void)state;
@@ -101,7 +140,29 @@ static void test_end_to_end_outputs_and_states_equal_replay(void **state)
     assert_int_equal(lk_scenario_new(&s, "e2e", bootstrap, 4, 3000, 300, 1), 0);
     assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
     expect_from_replay(&s, &e);
-    run_until_done(&s, &e, "a", NULL);
+    /* With HTTP on: readiness, metrics and a state query answer while it runs. */
+    int port = free_port();
+    char env_port[64];
+    snprintf(env_port, sizeof(env_port), "LOYALTY_HTTP_PORT=%d", port);
+    char *env[] = {env_port, NULL};
+    int pid = lk_start(&s, "a", env);
+    assert_true(pid > 0);
+    long got = lk_wait_outputs(&s, (long)e.outputs.n, 120);
+    assert_int_equal(got, (long)e.outputs.n);
+    lk_lines_t body = {0};
+    assert_int_equal(http_get(port, "/readyz", &body), 200);
+    assert_int_equal(http_get(port, "/metrics", &body), 200);
+    assert_non_null(strstr(body.v[1], "loyalty_records_consumed_total"));
+    /* The first replay state's customer, e.g. {"customer_id":"cust-0000",...} */
+    char customer[64] = "";
+    sscanf(strstr(e.states.v[0], "\"customer_id\":\"") + 15, "%63[^\"]", customer);
+    char path[128];
+    snprintf(path, sizeof(path), "/customers/%s", customer);
+    assert_int_equal(http_get(port, path, &body), 200);
+    assert_non_null(strstr(body.v[2], customer));
+    assert_int_equal(http_get(port, "/customers/nobody-at-all", &body), 404);
+    lk_lines_free(&body);
+    stop_cleanly(&s, pid);
     const char *inst[] = {"a", NULL};
     check_equal(&s, &e, inst);
     /* A clean restart restores nothing: the store is up to date with the changelog. */

@@ -494,7 +494,9 @@ static void *reader_main(void *arg)
         if (rc < 0)
             r->errors++;
         if (rc == 0) {
-            long g = strtol(v, NULL, 10);
+            char num[16] = {0};
+            memcpy(num, v, vlen < 15 ? vlen : 15); /* values are not NUL-terminated */
+            long g = strtol(num, NULL, 10);
             r->torn += in != 0 || due != T0 + g || vlen != 8; /* value and due disagree */
             r->went_back += g < last;
             last = g;
