@@ -7,7 +7,8 @@
  *   3. resident memory (VmRSS, VmHWM) with the default memory budget.
  *
  *   bench_store [DIR] (default: a fresh directory under $TMPDIR or /tmp, removed after)
- *   LS_BENCH_CUSTOMERS=N (default 1000000), LS_BENCH_EVENTS=N (default 300000, in chunks of 10,000)
+ *   LS_BENCH_CUSTOMERS=N (default 1000000), LS_BENCH_EVENTS=N (default 300000, in chunks of
+ *   10,000), LS_BENCH_TASKS=N (default 12, at most 1024)
  *
  * The one idea: both sides of a ratio run in the same process on the same data, so the
  * shared, noisy machine slows them alike.
@@ -24,9 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TASKS        12
+#define MAX_TASKS    1024
 #define VALUE_LEN    300
 #define COMMIT_EVERY 1000
+
+/* Number of tasks (column families): LS_BENCH_TASKS, default 12; set once in main and
+ * read-only afterwards. */
+static int n_tasks = 12;
 
 static double now_s(void)
 {
@@ -87,7 +92,7 @@ static size_t cust_id(char *out, uint64_t i)
 
 static int task_of(uint64_t i)
 {
-    return (int)(i % TASKS);
+    return (int)(i % n_tasks);
 }
 
 /* Skewed like the demo's purchases: 80 % of events come from 2 % of customers. */
@@ -106,8 +111,8 @@ static void die(const char *what, const char *err)
 static double restore_all(store_t *s, uint64_t n)
 {
     char err[512], id[32], v[VALUE_LEN];
-    clog_restore_t *r[TASKS];
-    for (int p = 0; p < TASKS; p++) {
+    clog_restore_t *r[MAX_TASKS];
+    for (int p = 0; p < n_tasks; p++) {
         store_task_t *t = store_task_find(s, p);
         if (!(r[p] = clog_restore_new(t, 0, err, sizeof(err))))
             die("restore", err);
@@ -115,7 +120,7 @@ static double restore_all(store_t *s, uint64_t n)
     double t0 = now_s();
     for (uint64_t i = 0; i < n; i++) {
         make_value(v, i, 0);
-        clog_record_t rec = {.offset = (int64_t)(i / TASKS),
+        clog_record_t rec = {.offset = (int64_t)(i / n_tasks),
                              .customer = id,
                              .customer_len = cust_id(id, i),
                              .state = v,
@@ -124,8 +129,8 @@ static double restore_all(store_t *s, uint64_t n)
         if (clog_restore_add(r[task_of(i)], &rec, err, sizeof(err)) != 0)
             die("restore", err);
     }
-    for (int p = 0; p < TASKS; p++) {
-        if (clog_restore_finish(r[p], (int64_t)(n / TASKS + 1), err, sizeof(err)) != 0)
+    for (int p = 0; p < n_tasks; p++) {
+        if (clog_restore_finish(r[p], (int64_t)(n / n_tasks + 1), err, sizeof(err)) != 0)
             die("restore", err);
         clog_restore_destroy(r[p]);
     }
@@ -183,7 +188,7 @@ static double rmw_staged(store_t *s, uint64_t n, uint64_t events, uint64_t seed,
         free(v);
         if ((e + 1) % COMMIT_EVERY == 0 || e + 1 == events) {
             next += COMMIT_EVERY;
-            for (int p = 0; p < TASKS; p++) {
+            for (int p = 0; p < n_tasks; p++) {
                 store_checkpoint_t cp = {next, next};
                 if (store_task_commit(store_task_find(s, p), &cp, err, sizeof(err)) != 0)
                     die("commit", err);
@@ -232,6 +237,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     uint64_t n = env_u64("LS_BENCH_CUSTOMERS", 1000000);
     uint64_t events = env_u64("LS_BENCH_EVENTS", 300000);
+    uint64_t tasks = env_u64("LS_BENCH_TASKS", 12);
+    n_tasks = tasks < 1 ? 1 : tasks > MAX_TASKS ? MAX_TASKS : (int)tasks;
     char tmpl[4096], err[1024];
     const char *base = getenv("TMPDIR");
     snprintf(tmpl, sizeof(tmpl), "%s/bench-store-XXXXXX", base && *base ? base : "/tmp");
@@ -245,7 +252,7 @@ int main(int argc, char **argv)
     store_memory_split_t m;
     store_memory_split(cfg.memory_budget_bytes, &m);
     printf("bench_store: %llu customers x %d-byte values in %d tasks, %llu events, %s\n",
-           (unsigned long long)n, VALUE_LEN, TASKS, (unsigned long long)events, dir);
+           (unsigned long long)n, VALUE_LEN, n_tasks, (unsigned long long)events, dir);
     printf("  budget %zu MiB: block cache %zu MiB, write buffers %zu MiB (%zu MiB per task)\n",
            cfg.memory_budget_bytes >> 20, m.block_cache_bytes >> 20, m.write_buffer_total >> 20,
            m.write_buffer_per_task >> 20);
@@ -253,7 +260,7 @@ int main(int argc, char **argv)
     store_t *s = store_new(&cfg, 0, err, sizeof(err));
     if (!s)
         die("open", err);
-    for (int p = 0; p < TASKS; p++)
+    for (int p = 0; p < n_tasks; p++)
         if (!store_task_open(s, p, err, sizeof(err)))
             die("task", err);
 
