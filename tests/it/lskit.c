@@ -316,11 +316,13 @@ int lk_start(lk_scenario_t *s, const char *instance, char *const *env)
     fprintf(f,
             "bootstrap.servers = %s\napplication.id = %s\ninstance.id = %s\n"
             "program.file = %s\nstate.dir = %s/state-%s\ntopic.input = %s\n"
+            "topic.changelog = %s\n"
             "topic.dead-letter = %s\nclock = stream\ntopics.create = true\n"
             "commit.interval.ms = 100\ncommit.max.records = 200\ntimers.interval.ms = 100\n"
             "http.port = -1\nkafka.session.timeout.ms = 10000\n"
             "kafka.transaction.timeout.ms = 10000\n",
-            s->bootstrap, s->name, instance, s->program, s->dir, instance, s->input, s->dlq);
+            s->bootstrap, s->name, instance, s->program, s->dir, instance, s->input, s->changelog,
+            s->dlq);
     static const char *const keys[ENG_OUT_KIND_COUNT] = {
         "tier-changed",        "bonus-earned",    "expiry-warning",      "points-expired",
         "points-reversed",     "points-redeemed", "redemption-rejected", "reward-earned",

@@ -1,0 +1,1206 @@
+/*
+ * bench_pipeline: the pipeline benchmark of issue 7 item 9, on a real Kafka broker that
+ * it starts itself (tests/kafka/kafka-test-broker.sh, a temporary directory, free
+ * ports) and stops at the end.
+ *
+ * The one idea: both sides run the same way (a child process on processor/pipe.c with
+ * the same properties file and transaction settings) over byte-identical input, and are
+ * timed by the same observer, so the ratio says what the loyalty app costs on top of the
+ * exactly-once loop itself. Phases, in one run:
+ *   1. N Avro purchase events (Zipf customers) are produced to two 4-partition input
+ *      topics with the same bytes, before any timing.
+ *   2. throughput: a pass-through app on pipe.h (this binary, --passthrough-child), then
+ *      `loyalty-stream run`, each from "first task restored: processing" (the child's log
+ *      timestamp) to "the group's committed offsets cover all N inputs" (polled by an
+ *      offset fetch every 20 ms; offsets commit in the same transaction as the outputs).
+ *   3. latency: with the child still running, events are produced at a fixed rate with
+ *      CreateTime = wall clock; a read_committed consumer of the outputs records when it
+ *      first sees an output caused by each (pass-through: the forwarded event's id;
+ *      loyalty: the output's cause_id); the first 2 s warm the bench's own clients up
+ *      and are not counted. Then the child is stopped: VmHWM from wait4.
+ *   4. restore: M customer states written to a changelog in the clog frame format
+ *      (transactions of 1,000), consumed to EOF by a plain read_committed consumer,
+ *      restored by loyalty-stream with an empty state dir (first "task assigned:
+ *      restoring" to last "task restored: processing"), consumed raw again.
+ *
+ *   bench_pipeline [--events N] [--customers C] [--restore-customers M]
+ *                  [--latency-rate R] [--latency-seconds S] [--program FILE] [--keep]
+ */
+#include "avro_codec.h"
+#include "cfg.h"
+#include "clog.h"
+#include "eng.h"
+#include "log.h"
+#include "pipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PARTITIONS   4
+#define COMMIT_MS    "100"
+#define COMMIT_MAX   "1000"
+#define CLOG_TXN_MAX 1000
+
+typedef struct opts {
+    long events, customers, restore_customers;
+    long latency_rate, latency_seconds;
+    const char *program;
+    bool keep;
+} opts_t;
+
+typedef struct child {
+    pid_t pid;
+    char log[512];
+    long hwm_kb;   /* peak resident set of the child (wait4 ru_maxrss = VmHWM) */
+    double cpu_s;  /* user + system CPU of the child over its life */
+    int exit_code; /* -1 = not waited */
+} child_t;
+
+typedef struct side {
+    const char *name;
+    bool loyalty;
+    char app[64], input[160], pass_out[200];
+    child_t ch;
+    double secs, rate, cpu_bulk_s;     /* bulk phase: wall time, events/s, child CPU so far */
+    long lat_sent, lat_seen, lat_warm; /* counted events sent and seen; warm-up events */
+    double p50, p99, pmax;
+    long outputs, changelog;
+} side_t;
+
+typedef struct bench {
+    opts_t o;
+    char self[512];
+    char work[256];
+    char broker_dir[320];
+    char bootstrap[512];
+    bool broker_up;
+    avro_codec_t *codec;
+    eng_event_t *ev;   /* scratch */
+    eng_output_t *out; /* scratch */
+    double *cdf;       /* Zipf(1.0) cumulative weights over customers */
+    uint64_t rng;
+    int64_t t_end; /* event time after the bulk: latency events follow it */
+    long bulk_per_topic;
+} bench_t;
+
+static const char *const out_keys[ENG_OUT_KIND_COUNT] = {
+    "tier-changed",        "bonus-earned",    "expiry-warning",      "points-expired",
+    "points-reversed",     "points-redeemed", "redemption-rejected", "reward-earned",
+    "tier-will-downgrade", "tier-progress"};
+
+/* ------------------------------------------------------------------ small things */
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static uint64_t rnd(bench_t *b)
+{
+    b->rng ^= b->rng << 13;
+    b->rng ^= b->rng >> 7;
+    b->rng ^= b->rng << 17;
+    return b->rng;
+}
+
+static int32_t partition_of(const char *customer)
+{
+    return (int32_t)(eng_id_hash(customer) % PARTITIONS);
+}
+
+/* ------------------------------------------------------------------ broker */
+
+static int broker_start(bench_t *b)
+{
+#ifdef LS_BENCH_PROBE
+    if (access(LS_BENCH_PROBE, X_OK) == 0)
+        setenv("KAFKA_PROBE", LS_BENCH_PROBE, 0);
+#endif
+    snprintf(b->broker_dir, sizeof(b->broker_dir), "%s/broker", b->work);
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "'%s/tests/kafka/kafka-test-broker.sh' start '%s'",
+             LS_BENCH_SOURCE_DIR, b->broker_dir);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return -1;
+    bool got = fgets(b->bootstrap, sizeof(b->bootstrap), f) != NULL;
+    int rc = pclose(f);
+    b->bootstrap[strcspn(b->bootstrap, "\n")] = '\0';
+    if (!got || rc != 0 || !b->bootstrap[0]) {
+        fprintf(stderr, "bench_pipeline: the broker did not start (see above)\n");
+        return -1;
+    }
+    b->broker_up = true;
+    return 0;
+}
+
+static void broker_stop(bench_t *b)
+{
+    if (!b->broker_up)
+        return;
+    char cmd[1200];
+    snprintf(cmd, sizeof(cmd), "'%s/tests/kafka/kafka-test-broker.sh' stop '%s'",
+             LS_BENCH_SOURCE_DIR, b->broker_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "bench_pipeline: stopping the broker under %s failed\n", b->broker_dir);
+    b->broker_up = false;
+}
+
+/* ------------------------------------------------------------------ kafka helpers */
+
+static rd_kafka_t *client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
+{
+    char err[512];
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(c, "bootstrap.servers", bootstrap, err, sizeof(err)) ||
+        rd_kafka_conf_set(c, "log_level", "3", err, sizeof(err)))
+        goto fail;
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        if (rd_kafka_conf_set(c, kv[i], kv[i + 1], err, sizeof(err)))
+            goto fail;
+    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof(err));
+    if (rk)
+        return rk;
+fail:
+    fprintf(stderr, "bench_pipeline: kafka client: %s\n", err);
+    rd_kafka_conf_destroy(c);
+    return NULL;
+}
+
+static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, bool compacted)
+{
+    char err[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof(err));
+    if (!nt) {
+        fprintf(stderr, "bench_pipeline: topic %s: %s\n", topic, err);
+        return -1;
+    }
+    if (compacted)
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    int rc = -1;
+    if (ev && !rd_kafka_event_error(ev)) {
+        size_t n;
+        const rd_kafka_topic_result_t **res =
+            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+        rc = n == 1 && !rd_kafka_topic_result_error(res[0]) ? 0 : -1;
+    }
+    if (rc != 0)
+        fprintf(stderr, "bench_pipeline: creating topic %s failed\n", topic);
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    return rc;
+}
+
+static int partition_count(rd_kafka_t *rk, const char *topic)
+{
+    const struct rd_kafka_metadata *md;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 15000);
+    rd_kafka_topic_destroy(rkt);
+    if (e)
+        return -1;
+    int n = md->topics[0].err ? -1 : md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+static long end_offsets(rd_kafka_t *rk, const char *topic, int n, int64_t *each)
+{
+    long sum = 0;
+    for (int p = 0; p < n; p++) {
+        int64_t lo, hi;
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 15000))
+            return -1;
+        if (each)
+            each[p] = hi;
+        sum += (long)hi;
+    }
+    return sum;
+}
+
+/* Sum of the group's committed offsets of @p topic (-1 on error). The client is a consumer
+ * with group.id = the group that never subscribes; read_uncommitted so that the offset
+ * fetch does not wait for open transactions (pending offsets are not returned anyway). */
+static long committed_sum(rd_kafka_t *rk, const char *topic, int n)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int p = 0; p < n; p++)
+        rd_kafka_topic_partition_list_add(l, topic, p);
+    long sum = -1;
+    if (rd_kafka_committed(rk, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        sum = 0;
+        for (int i = 0; i < l->cnt; i++)
+            sum += l->elems[i].offset > 0 ? (long)l->elems[i].offset : 0;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return sum;
+}
+
+/* Read @p topic from the beginning to EOF on every partition as a plain read_committed
+ * consumer. @returns the records (-1 on error); bytes and seconds (assign to last EOF). */
+static long consume_to_eof(const char *bootstrap, const char *topic, int64_t *bytes, double *secs)
+{
+    const char *kv[] = {"group.id",
+                        "bench-raw-reader",
+                        "enable.auto.commit",
+                        "false",
+                        "isolation.level",
+                        "read_committed",
+                        "enable.partition.eof",
+                        "true",
+                        "auto.offset.reset",
+                        "earliest",
+                        NULL};
+    rd_kafka_t *c = client_new(RD_KAFKA_CONSUMER, bootstrap, kv);
+    if (!c)
+        return -1;
+    rd_kafka_poll_set_consumer(c);
+    int n = partition_count(c, topic);
+    long count = -1;
+    if (n > 0) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+        for (int p = 0; p < n; p++)
+            rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rd_kafka_assign(c, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        int eof = 0;
+        count = 0;
+        int64_t by = 0, deadline = wall_ms() + 600000;
+        while (eof < n && wall_ms() < deadline) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 1000);
+            if (!m)
+                continue;
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                eof++;
+            else if (m->err)
+                fprintf(stderr, "bench_pipeline: reading %s: %s\n", topic,
+                        rd_kafka_message_errstr(m));
+            else
+                count++, by += (int64_t)m->len;
+            rd_kafka_message_destroy(m);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (bytes)
+            *bytes = by;
+        if (secs)
+            *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return count;
+}
+
+static int produce(rd_kafka_t *p, const char *topic, int32_t part, const char *key, const void *val,
+                   size_t len, int64_t ts)
+{
+    rd_kafka_resp_err_t e;
+    while ((e = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                                  RD_KAFKA_V_KEY(key, strlen(key)),
+                                  RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_TIMESTAMP(ts),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(p, 10);
+    if (e)
+        fprintf(stderr, "bench_pipeline: producing to %s: %s\n", topic, rd_kafka_err2str(e));
+    return e ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static long zipf_customer(bench_t *b)
+{
+    long n = b->o.customers;
+    double u = (double)(rnd(b) >> 11) / 9007199254740992.0 * b->cdf[n - 1];
+    long lo = 0, hi = n - 1;
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if (b->cdf[mid] < u)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (long)(((uint64_t)lo * 2654435761u) % (uint64_t)n); /* scatter ranks over ids */
+}
+
+static void basket(bench_t *b, eng_event_t *ev, bool big)
+{
+    static const char *const cats[] = {"lenses", "skincare", "services", "consumables"};
+    ev->n_lines = 1 + (uint32_t)(rnd(b) % 4);
+    for (uint32_t l = 0; l < ev->n_lines; l++) {
+        eng_line_t *ln = &ev->lines[l];
+        snprintf(ln->sku, sizeof(ln->sku), "sku-%04u", (unsigned)(rnd(b) % 5000));
+        snprintf(ln->category, sizeof(ln->category), "%s", cats[rnd(b) % 4]);
+        ln->quantity = 1 + (int32_t)(rnd(b) % 3);
+        ln->amount =
+            (int64_t)(big ? 100000 + rnd(b) % 200000 : 5000 + rnd(b) % 150000) * ln->quantity;
+        ln->on_sale = !big && rnd(b) % 10 == 0;
+    }
+}
+
+/* The last purchase of each customer, for returns. */
+typedef struct last_buy {
+    char event_id[ENG_ID_MAX];
+    eng_line_t line;
+} last_buy_t;
+
+/* Event i of the bulk: 83% purchases, 5% returns of the customer's last purchase, 12%
+ * redemptions; ~3 months of event time. */
+static void bulk_event(bench_t *b, long i, last_buy_t *last)
+{
+    eng_event_t *ev = b->ev;
+    memset(ev, 0, sizeof(*ev));
+    long c = zipf_customer(b);
+    int64_t start = INT64_C(1767214800000), span = INT64_C(90) * 86400000;
+    snprintf(ev->event_id, sizeof(ev->event_id), "ev-%ld", i);
+    snprintf(ev->customer_id, sizeof(ev->customer_id), "cust-%06ld", c);
+    snprintf(ev->partner, sizeof(ev->partner), "store-%02u", (unsigned)(rnd(b) % 40));
+    snprintf(ev->currency, sizeof(ev->currency), "RUB");
+    ev->time_ms = start + span * i / b->o.events;
+    b->t_end = start + span;
+    uint64_t r = rnd(b) % 100;
+    if (r < 5 && last[c].event_id[0]) {
+        ev->kind = ENG_EV_RETURN;
+        snprintf(ev->original_event_id, sizeof(ev->original_event_id), "%s", last[c].event_id);
+        ev->n_lines = 1;
+        ev->lines[0] = last[c].line;
+        last[c].event_id[0] = '\0';
+        ev->partner[0] = '\0';
+    } else if (r < 17) {
+        ev->kind = ENG_EV_REDEMPTION;
+        ev->points = 10 + (int64_t)(rnd(b) % 300);
+        basket(b, ev, false);
+    } else {
+        ev->kind = ENG_EV_PURCHASE;
+        basket(b, ev, false);
+        snprintf(last[c].event_id, sizeof(last[c].event_id), "%s", ev->event_id);
+        last[c].line = ev->lines[0];
+    }
+}
+
+/* Latency event i: a purchase without sale lines, so loyalty emits a BonusEarned. */
+static void latency_event(bench_t *b, long i)
+{
+    eng_event_t *ev = b->ev;
+    memset(ev, 0, sizeof(*ev));
+    snprintf(ev->event_id, sizeof(ev->event_id), "lat-%ld", i);
+    snprintf(ev->customer_id, sizeof(ev->customer_id), "cust-%06ld", zipf_customer(b));
+    snprintf(ev->partner, sizeof(ev->partner), "store-%02u", (unsigned)(rnd(b) % 40));
+    snprintf(ev->currency, sizeof(ev->currency), "RUB");
+    ev->time_ms = b->t_end + 86400000 + i * 1000;
+    ev->kind = ENG_EV_PURCHASE;
+    basket(b, ev, true);
+}
+
+static int produce_bulk(bench_t *b, const char *t1, const char *t2)
+{
+    const char *kv[] = {"enable.idempotence", "true", "linger.ms", "20", NULL};
+    rd_kafka_t *p = client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
+    last_buy_t *last = calloc((size_t)b->o.customers, sizeof(*last));
+    int rc = p && last ? 0 : -1;
+    char err[512];
+    b->rng = 0x9e3779b97f4a7c15u;
+    for (long i = 0; rc == 0 && i < b->o.events; i++) {
+        bulk_event(b, i, last);
+        const uint8_t *buf;
+        size_t len;
+        if (avro_codec_encode_event(b->codec, b->ev, &buf, &len, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bench_pipeline: encode event %ld: %s\n", i, err);
+            rc = -1;
+            break;
+        }
+        int32_t part = partition_of(b->ev->customer_id);
+        rc = produce(p, t1, part, b->ev->customer_id, buf, len, 0);
+        if (rc == 0)
+            rc = produce(p, t2, part, b->ev->customer_id, buf, len, 0);
+    }
+    if (p && rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        rc = -1;
+    if (p)
+        rd_kafka_destroy(p);
+    free(last);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ child processes */
+
+static int write_props(bench_t *b, const side_t *s, const char *path, const char *changelog)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f,
+            "bootstrap.servers = %s\napplication.id = %s\ninstance.id = bench\n"
+            "program.file = %s\nstate.dir = %s/state-%s\ntopic.input = %s\n"
+            "clock = stream\ntopics.create = true\nhttp.port = -1\n"
+            "commit.interval.ms = " COMMIT_MS "\ncommit.max.records = " COMMIT_MAX "\n",
+            b->bootstrap, s->app, b->o.program, b->work, s->app, s->input);
+    if (changelog)
+        fprintf(f, "topic.changelog = %s\n", changelog);
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++) {
+        if (s->loyalty)
+            fprintf(f, "topic.%s = %s.%s\n", out_keys[k], s->app, out_keys[k]);
+        else
+            fprintf(f, "topic.%s = %s\n", out_keys[k], s->pass_out);
+    }
+    if (s->loyalty)
+        fprintf(f, "topic.dead-letter = %s.dlq\n", s->app);
+    else
+        fprintf(f, "topic.dead-letter = %s\n", s->pass_out);
+    return fclose(f);
+}
+
+static int child_start(bench_t *b, side_t *s, const char *changelog)
+{
+    char props[512];
+    snprintf(props, sizeof(props), "%s/%s.properties", b->work, s->app);
+    snprintf(s->ch.log, sizeof(s->ch.log), "%s/%s.log", b->work, s->app);
+    s->ch.exit_code = -1;
+    if (write_props(b, s, props, changelog) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(s->ch.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (s->loyalty)
+            execl(LS_BENCH_BINARY, LS_BENCH_BINARY, "run", "--config", props, (char *)NULL);
+        else
+            execl(b->self, b->self, "--passthrough-child", props, (char *)NULL);
+        _exit(127);
+    }
+    s->ch.pid = pid;
+    return 0;
+}
+
+/* @returns true while the child runs; prints its log's tail once it has died. */
+static bool child_alive(child_t *ch)
+{
+    if (ch->exit_code >= 0)
+        return false;
+    int st;
+    struct rusage ru;
+    if (wait4(ch->pid, &st, WNOHANG, &ru) != ch->pid)
+        return true;
+    ch->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    ch->hwm_kb = ru.ru_maxrss;
+    fprintf(stderr, "bench_pipeline: the processor exited early (code %d); its log %s ends:\n",
+            ch->exit_code, ch->log);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "tail -n 15 '%s' >&2", ch->log);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no log)\n");
+    return false;
+}
+
+static double child_cpu_now(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* SIGTERM, wait (at most 60 s, then SIGKILL); the peak RSS and CPU from wait4. */
+static int child_stop(child_t *ch)
+{
+    if (ch->exit_code >= 0)
+        return ch->exit_code;
+    kill(ch->pid, SIGTERM);
+    int st = 0;
+    struct rusage ru;
+    pid_t r = 0;
+    for (int i = 0; i < 3000 && (r = wait4(ch->pid, &st, WNOHANG, &ru)) == 0; i++)
+        sleep_ms(20);
+    if (r == 0) {
+        fprintf(stderr, "bench_pipeline: %s did not stop in 60 s: SIGKILL\n", ch->log);
+        kill(ch->pid, SIGKILL);
+        r = wait4(ch->pid, &st, 0, &ru);
+    }
+    if (r != ch->pid)
+        return -1;
+    ch->exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    ch->hwm_kb = ru.ru_maxrss;
+    ch->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    return ch->exit_code;
+}
+
+/* What the child's log says about its tasks (timestamps are the log's, ms UTC). */
+typedef struct logscan {
+    int assigned, restored;
+    int64_t first_assigned_ms, first_restored_ms, last_restored_ms;
+    long restored_records;
+} logscan_t;
+
+static int64_t log_ts(const char *line)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    const char *p = strstr(line, "ts=");
+    if (!p || sscanf(p, "ts=%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+static void scan_log(const char *path, logscan_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[4096];
+    while (fgets(line, sizeof(line), f)) {
+        if (strstr(line, "msg=\"task assigned: restoring\"")) {
+            if (s->assigned++ == 0)
+                s->first_assigned_ms = log_ts(line);
+        } else if (strstr(line, "msg=\"task restored: processing\"")) {
+            int64_t t = log_ts(line);
+            if (s->restored++ == 0)
+                s->first_restored_ms = t;
+            s->last_restored_ms = t;
+            const char *r = strstr(line, "restored_records=");
+            if (r)
+                s->restored_records += atol(r + strlen("restored_records="));
+        }
+    }
+    fclose(f);
+}
+
+/* ------------------------------------------------------------------ the pass-through */
+
+static volatile sig_atomic_t child_stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (child_stop_flag)
+        _exit(130);
+    child_stop_flag = 1;
+}
+
+static int pt_task_open(void *o, int32_t p, const char *md, int64_t *from, char *err, size_t errlen)
+{
+    (void)o, (void)p, (void)md, (void)err, (void)errlen;
+    *from = -1; /* stateless: the (empty) changelog is read to its end, as a real task does */
+    return PIPE_OK;
+}
+
+static int pt_restore(void *o, int32_t p, const pipe_rec_t *recs, size_t n, char *err,
+                      size_t errlen)
+{
+    (void)o, (void)p, (void)recs, (void)n, (void)err, (void)errlen;
+    return PIPE_OK;
+}
+
+static int pt_process(void *o, pipe_t *pp, const pipe_rec_t *rec, char *err, size_t errlen)
+{
+    const char *out = o;
+    return pipe_produce(pp, out, -1, rec->key, rec->key_len, rec->value, rec->value_len, NULL, 0,
+                        err, errlen);
+}
+
+/* The pass-through app: pipe.h with one output record per input, nothing else. */
+static int passthrough_main(const char *props)
+{
+    char err[1024];
+    log_configure(LOG_INFO, false, stderr);
+    cfg_t *cfg = cfg_new_defaults();
+    extern char **environ;
+    if (!cfg || cfg_load(cfg, props, environ, err, sizeof(err)) != 0) {
+        fprintf(stderr, "passthrough: %s\n", cfg ? err : "out of memory");
+        cfg_destroy(cfg);
+        return 2;
+    }
+    pipe_hooks_t hooks = {.opaque = cfg->topic_out[ENG_OUT_BONUS_EARNED],
+                          .task_open = pt_task_open,
+                          .restore = pt_restore,
+                          .process = pt_process};
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    pipe_t *pp = pipe_new(cfg, &hooks, err, sizeof(err));
+    int rc = pp ? pipe_run(pp, &child_stop_flag, err, sizeof(err)) : PIPE_FATAL;
+    pipe_destroy(pp);
+    cfg_destroy(cfg);
+    if (rc != PIPE_OK)
+        fprintf(stderr, "passthrough: %s\n", err);
+    return rc == PIPE_OK ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ throughput */
+
+/* Start the side's processor and wait until its group has committed every bulk input. */
+static int throughput_phase(bench_t *b, side_t *s)
+{
+    if (child_start(b, s, NULL) != 0)
+        return -1;
+    const char *kv[] = {"group.id", s->app, "isolation.level", "read_uncommitted", NULL};
+    rd_kafka_t *w = client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
+    if (!w)
+        return -1;
+    long target = end_offsets(w, s->input, PARTITIONS, NULL);
+    int64_t t1 = -1, deadline = wall_ms() + 900000;
+    while (target > 0 && child_alive(&s->ch) && wall_ms() < deadline) {
+        long got = committed_sum(w, s->input, PARTITIONS);
+        if (got >= target) {
+            t1 = wall_ms();
+            s->cpu_bulk_s = child_cpu_now(s->ch.pid);
+            break;
+        }
+        sleep_ms(20);
+    }
+    rd_kafka_destroy(w);
+    logscan_t ls;
+    scan_log(s->ch.log, &ls);
+    if (t1 < 0 || ls.restored < PARTITIONS) {
+        fprintf(stderr, "bench_pipeline: %s did not commit all %ld inputs (log %s)\n", s->name,
+                target, s->ch.log);
+        return -1;
+    }
+    s->secs = (double)(t1 - ls.first_restored_ms) / 1000.0;
+    s->rate = (double)target / s->secs;
+    printf("  %-15s %ld events in %.2f s: %.0f events/s (child CPU %.1f s incl. start-up)\n",
+           s->name, target, s->secs, s->rate, s->cpu_bulk_s);
+    fflush(stdout);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ latency */
+
+typedef struct lat_ctx {
+    int64_t *sent_ms;   /* input CreateTime of latency event i */
+    int64_t *lat_ms;    /* -1 until an output caused by i is seen */
+    long n, warm, seen; /* events [0, warm) warm the clients up and are not counted */
+} lat_ctx_t;
+
+static void lat_on_message(bench_t *b, const side_t *s, lat_ctx_t *lc, rd_kafka_message_t *m)
+{
+    int64_t now = wall_ms();
+    if (m->err || !m->payload)
+        return;
+    char msg[256];
+    const char *id;
+    if (s->loyalty) {
+        if (avro_codec_decode_output(b->codec, m->payload, m->len, b->out, msg, sizeof(msg)))
+            return;
+        id = b->out->cause_id;
+    } else {
+        if (avro_codec_decode_event(b->codec, NULL, 0, m->payload, m->len, b->ev, msg, sizeof(msg)))
+            return;
+        id = b->ev->event_id;
+    }
+    if (strncmp(id, "lat-", 4) != 0)
+        return;
+    long i = atol(id + 4);
+    if (i >= 0 && i < lc->n && lc->lat_ms[i] < 0 && lc->sent_ms[i] > 0) {
+        lc->lat_ms[i] = now - lc->sent_ms[i];
+        lc->seen++;
+    }
+}
+
+/* A read_committed consumer of the side's outputs, positioned at their current ends. */
+static rd_kafka_t *lat_consumer(bench_t *b, const side_t *s)
+{
+    const char *kv[] = {"group.id",
+                        "bench-latency",
+                        "enable.auto.commit",
+                        "false",
+                        "isolation.level",
+                        "read_committed",
+                        "fetch.wait.max.ms",
+                        "10",
+                        NULL};
+    rd_kafka_t *c = client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
+    if (!c)
+        return NULL;
+    rd_kafka_poll_set_consumer(c);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
+    int kinds = s->loyalty ? ENG_OUT_KIND_COUNT : 1;
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < kinds; k++) {
+        char topic[256];
+        if (s->loyalty)
+            snprintf(topic, sizeof(topic), "%s.%s", s->app, out_keys[k]);
+        else
+            snprintf(topic, sizeof(topic), "%s", s->pass_out);
+        int n = partition_count(c, topic);
+        int64_t ends[64];
+        if (n <= 0 || n > 64 || end_offsets(c, topic, n, ends) < 0) {
+            fprintf(stderr, "bench_pipeline: output topic %s is not readable\n", topic);
+            rc = -1;
+        }
+        for (int p = 0; rc == 0 && p < n; p++)
+            rd_kafka_topic_partition_list_add(l, topic, p)->offset = ends[p];
+    }
+    if (rc == 0)
+        rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (rc != 0) {
+        rd_kafka_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, c = *(const int64_t *)y;
+    return a < c ? -1 : a > c;
+}
+
+static void lat_summary(bench_t *b, side_t *s, lat_ctx_t *lc)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/latency-%s.tsv", b->work, s->app);
+    FILE *f = fopen(path, "w"); /* per event, for a closer look with --keep */
+    int64_t *v = malloc((size_t)(lc->seen + 1) * sizeof(*v));
+    long n = 0;
+    for (long i = 0; v && i < lc->n; i++) {
+        if (f)
+            fprintf(f, "%ld\t%lld\t%lld\n", i, (long long)lc->sent_ms[i], (long long)lc->lat_ms[i]);
+        if (i >= lc->warm && lc->lat_ms[i] >= 0)
+            v[n++] = lc->lat_ms[i];
+    }
+    if (f)
+        fclose(f);
+    s->lat_seen = n;
+    if (v && n > 0) {
+        qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+        s->p50 = (double)v[(n * 50 + 99) / 100 - 1];
+        s->p99 = (double)v[(n * 99 + 99) / 100 - 1];
+        s->pmax = (double)v[n - 1];
+    }
+    free(v);
+}
+
+/* With the side's processor running and idle: R events/s for 2 + S seconds, each with
+ * CreateTime = now; latency = when our read_committed consumer first sees its output.
+ * The first 2 s are not counted: the new producer (broker connection, producer id) and
+ * consumer (fetch sessions) would otherwise add their start-up to the first events. */
+static int latency_phase(bench_t *b, side_t *s)
+{
+    lat_ctx_t lc = {.n = b->o.latency_rate * (b->o.latency_seconds + 2),
+                    .warm = b->o.latency_rate * 2};
+    lc.sent_ms = calloc((size_t)lc.n + 1, sizeof(int64_t));
+    lc.lat_ms = malloc(((size_t)lc.n + 1) * sizeof(int64_t));
+    const char *kv[] = {"enable.idempotence", "true", "linger.ms", "0", NULL};
+    rd_kafka_t *p = client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
+    rd_kafka_t *c = lat_consumer(b, s);
+    int rc = p && c && lc.sent_ms && lc.lat_ms ? 0 : -1;
+    for (long i = 0; i <= lc.n && lc.lat_ms; i++)
+        lc.lat_ms[i] = -1;
+    char err[512];
+    b->rng = 0x5851f42d4c957f2du; /* the same latency events for both sides */
+    int64_t begin = wall_ms();
+    for (long i = 0; rc == 0 && i < lc.n && child_alive(&s->ch); i++) {
+        int64_t due = begin + i * 1000 / b->o.latency_rate, now;
+        while ((now = wall_ms()) < due) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(c, (int)(due - now));
+            if (m) {
+                lat_on_message(b, s, &lc, m);
+                rd_kafka_message_destroy(m);
+            }
+        }
+        latency_event(b, i);
+        const uint8_t *buf;
+        size_t len;
+        if (avro_codec_encode_event(b->codec, b->ev, &buf, &len, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bench_pipeline: encode: %s\n", err);
+            rc = -1;
+            break;
+        }
+        lc.sent_ms[i] = wall_ms();
+        rc = produce(p, s->input, partition_of(b->ev->customer_id), b->ev->customer_id, buf, len,
+                     lc.sent_ms[i]);
+        rd_kafka_poll(p, 0);
+        s->lat_sent = i + 1 > lc.warm ? i + 1 - lc.warm : 0;
+        s->lat_warm = i < lc.warm ? i + 1 : lc.warm;
+    }
+    if (p)
+        rd_kafka_flush(p, 30000);
+    for (int64_t until = wall_ms() + 30000;
+         rc == 0 && lc.seen < s->lat_sent + lc.warm && wall_ms() < until;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (m) {
+            lat_on_message(b, s, &lc, m);
+            rd_kafka_message_destroy(m);
+        }
+    }
+    lat_summary(b, s, &lc);
+    printf("  %-15s %ld sent, %ld seen: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", s->name,
+           s->lat_sent, s->lat_seen, s->p50, s->p99, s->pmax);
+    fflush(stdout);
+    if (c) {
+        rd_kafka_consumer_close(c);
+        rd_kafka_destroy(c);
+    }
+    if (p)
+        rd_kafka_destroy(p);
+    free(lc.sent_ms);
+    free(lc.lat_ms);
+    return rc;
+}
+
+/* Records in the side's outputs (and changelog) as a read_committed reader sees them. */
+static void count_outputs(bench_t *b, side_t *s)
+{
+    char topic[256];
+    s->outputs = 0;
+    for (int k = 0; k < (s->loyalty ? ENG_OUT_KIND_COUNT : 1); k++) {
+        if (s->loyalty)
+            snprintf(topic, sizeof(topic), "%s.%s", s->app, out_keys[k]);
+        else
+            snprintf(topic, sizeof(topic), "%s", s->pass_out);
+        long n = consume_to_eof(b->bootstrap, topic, NULL, NULL);
+        s->outputs += n > 0 ? n : 0;
+    }
+    snprintf(topic, sizeof(topic), "%s-changelog", s->app);
+    s->changelog = consume_to_eof(b->bootstrap, topic, NULL, NULL);
+}
+
+static int run_side(bench_t *b, side_t *s)
+{
+    int rc = throughput_phase(b, s);
+    if (rc == 0)
+        rc = latency_phase(b, s);
+    int code = child_stop(&s->ch);
+    if (code != 0)
+        fprintf(stderr, "bench_pipeline: %s exited with %d (log %s)\n", s->name, code, s->ch.log);
+    count_outputs(b, s);
+    return rc == 0 && code == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ restore */
+
+typedef struct restore_res {
+    long customers, records;
+    int64_t bytes;
+    double raw_s[2], restore_s, restore_total_s;
+    long restored;
+    child_t ch;
+} restore_res_t;
+
+/* The changelog as the app writes it: key = customer, value = clog frame (next due +
+ * Avro CustomerState), in transactions of CLOG_TXN_MAX records. */
+static int write_changelog(bench_t *b, const char *topic, long customers)
+{
+    const char *kv[] = {"transactional.id", "bench-changelog-writer", "linger.ms", "20", NULL};
+    rd_kafka_t *p = client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
+    if (!p)
+        return -1;
+    rd_kafka_error_t *e = rd_kafka_init_transactions(p, 60000);
+    eng_state_t *st = malloc(sizeof(*st));
+    uint8_t *frame = NULL;
+    size_t cap = 0;
+    int rc = e || !st ? -1 : 0;
+    char err[512];
+    int64_t now = INT64_C(1767214800000);
+    for (long i = 0; rc == 0 && i < customers; i++) {
+        if (i % CLOG_TXN_MAX == 0 && (e = rd_kafka_begin_transaction(p)))
+            break;
+        char id[32];
+        snprintf(id, sizeof(id), "cust-%07ld", i);
+        eng_state_init(st, id, now);
+        const uint8_t *buf;
+        size_t len;
+        if (avro_codec_encode_state(b->codec, st, &buf, &len, err, sizeof(err)) != 0) {
+            fprintf(stderr, "bench_pipeline: encode state: %s\n", err);
+            rc = -1;
+            break;
+        }
+        if (clog_frame_size(len) > cap) {
+            cap = clog_frame_size(len) * 2;
+            frame = realloc(frame, cap);
+        }
+        /* every customer has a pending timer, so restore also writes the timer index */
+        int64_t due = now + INT64_C(86400000) * (int64_t)(30 + i % 60);
+        size_t flen = frame ? clog_frame_encode(due, buf, len, frame, cap) : 0;
+        rc = flen ? produce(p, topic, partition_of(id), id, frame, flen, 0) : -1;
+        if (rc == 0 && (i + 1) % CLOG_TXN_MAX == 0 && (e = rd_kafka_commit_transaction(p, -1)))
+            break;
+    }
+    if (rc == 0 && !e && customers % CLOG_TXN_MAX)
+        e = rd_kafka_commit_transaction(p, -1);
+    if (e) {
+        fprintf(stderr, "bench_pipeline: changelog transaction: %s\n", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        rc = -1;
+    }
+    free(st);
+    free(frame);
+    rd_kafka_destroy(p);
+    return rc;
+}
+
+static int restore_phase(bench_t *b, restore_res_t *r)
+{
+    side_t s = {.name = "restore", .loyalty = true};
+    snprintf(s.app, sizeof(s.app), "bench-restore");
+    snprintf(s.input, sizeof(s.input), "bench-restore.in");
+    /* "<application.id>-changelog": pipe.c ignores topic.changelog (see RESULTS.md) */
+    char clog[200];
+    snprintf(clog, sizeof(clog), "%s-changelog", s.app);
+    r->customers = b->o.restore_customers;
+    rd_kafka_t *admin = client_new(RD_KAFKA_PRODUCER, b->bootstrap, NULL);
+    int rc = admin && create_topic(admin, s.input, PARTITIONS, false) == 0 &&
+                     create_topic(admin, clog, PARTITIONS, true) == 0
+                 ? 0
+                 : -1;
+    if (admin)
+        rd_kafka_destroy(admin);
+    printf("  writing %ld customer states to %s ...\n", r->customers, clog);
+    fflush(stdout);
+    if (rc == 0)
+        rc = write_changelog(b, clog, r->customers);
+    /* commit_transaction returns before the coordinator has written every marker: wait
+     * until a read_committed reader sees all of it (only that read is timed) */
+    for (int i = 0; rc == 0 && i < 20 && r->records != r->customers; i++) {
+        sleep_ms(500);
+        r->records = consume_to_eof(b->bootstrap, clog, &r->bytes, &r->raw_s[0]);
+    }
+    if (rc != 0 || r->records != r->customers) {
+        fprintf(stderr, "bench_pipeline: the changelog holds %ld records, want %ld\n", r->records,
+                r->customers);
+        return -1;
+    }
+    printf("  raw read_committed consumer, run 1: %ld records, %.1f MiB in %.2f s\n", r->records,
+           (double)r->bytes / 1048576.0, r->raw_s[0]);
+    fflush(stdout);
+    int64_t started = wall_ms();
+    if (child_start(b, &s, NULL) != 0)
+        return -1;
+    logscan_t ls = {0};
+    for (int64_t deadline = started + 900000; wall_ms() < deadline && child_alive(&s.ch);) {
+        scan_log(s.ch.log, &ls);
+        if (ls.restored >= PARTITIONS)
+            break;
+        sleep_ms(100);
+    }
+    int code = child_stop(&s.ch);
+    r->ch = s.ch;
+    if (ls.restored < PARTITIONS || code != 0) {
+        fprintf(stderr, "bench_pipeline: the restore did not finish (log %s)\n", s.ch.log);
+        return -1;
+    }
+    r->restored = ls.restored_records;
+    r->restore_s = (double)(ls.last_restored_ms - ls.first_assigned_ms) / 1000.0;
+    r->restore_total_s = (double)(ls.last_restored_ms - started) / 1000.0;
+    printf("  loyalty-stream restore: %ld records in %.2f s (%.2f s from process start)\n",
+           r->restored, r->restore_s, r->restore_total_s);
+    fflush(stdout);
+    long again = consume_to_eof(b->bootstrap, clog, NULL, &r->raw_s[1]);
+    printf("  raw read_committed consumer, run 2: %ld records in %.2f s\n", again, r->raw_s[1]);
+    return again == r->records ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static int parse_args(int argc, char **argv, opts_t *o)
+{
+    static char program[512];
+    snprintf(program, sizeof(program), "%s/tests/it/programs/eos.yaml", LS_BENCH_SOURCE_DIR);
+    *o = (opts_t){.events = 200000,
+                  .customers = 100000,
+                  .restore_customers = 1000000,
+                  .latency_rate = 200,
+                  .latency_seconds = 15,
+                  .program = program};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *num = !strcmp(a, "--events")              ? &o->events
+                    : !strcmp(a, "--customers")         ? &o->customers
+                    : !strcmp(a, "--restore-customers") ? &o->restore_customers
+                    : !strcmp(a, "--latency-rate")      ? &o->latency_rate
+                    : !strcmp(a, "--latency-seconds")   ? &o->latency_seconds
+                                                        : NULL;
+        if (num && v && atol(v) > 0) {
+            *num = atol(v);
+            i++;
+        } else if (!strcmp(a, "--program") && v) {
+            o->program = v;
+            i++;
+        } else if (!strcmp(a, "--keep")) {
+            o->keep = true;
+        } else {
+            fprintf(stderr, "usage: bench_pipeline [--events N] [--customers C] "
+                            "[--restore-customers M] [--latency-rate R] [--latency-seconds S] "
+                            "[--program FILE] [--keep]\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int bench_init(bench_t *b, int argc, char **argv)
+{
+    char err[512];
+    if (parse_args(argc, argv, &b->o) != 0)
+        return 2;
+    ssize_t n = readlink("/proc/self/exe", b->self, sizeof(b->self) - 1);
+    if (n <= 0)
+        return 1;
+    b->self[n] = '\0';
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->work, sizeof(b->work), "%s/ls-bench-pipe-XXXXXX", tmp ? tmp : "/tmp");
+    if (!mkdtemp(b->work))
+        return 1;
+    avro_codec_config_t cc;
+    avro_codec_config_defaults(&cc);
+    b->codec = avro_codec_new(&cc, err, sizeof(err));
+    b->ev = malloc(sizeof(*b->ev));
+    b->out = malloc(sizeof(*b->out));
+    b->cdf = malloc((size_t)b->o.customers * sizeof(*b->cdf));
+    if (!b->codec || !b->ev || !b->out || !b->cdf)
+        return 1;
+    double sum = 0;
+    for (long i = 0; i < b->o.customers; i++)
+        b->cdf[i] = (sum += 1.0 / (double)(i + 1));
+    return 0;
+}
+
+static void print_summary(const bench_t *b, const side_t *pt, const side_t *ly,
+                          const restore_res_t *r)
+{
+    double raw = r->raw_s[0] < r->raw_s[1] ? r->raw_s[0] : r->raw_s[1];
+    printf("\n== bench_pipeline results (%ld events, %ld customers Zipf s=1.0, %d partitions, "
+           "commit.interval.ms " COMMIT_MS ", commit.max.records " COMMIT_MAX ") ==\n",
+           b->o.events, b->o.customers, PARTITIONS);
+    printf("throughput, pass-through pipe : %9.0f events/s (%.2f s)\n", pt->rate, pt->secs);
+    printf("throughput, loyalty-stream    : %9.0f events/s (%.2f s)\n", ly->rate, ly->secs);
+    printf("RATIO loyalty / pass-through  : %9.2f   (goal >= 0.6)\n", ly->rate / pt->rate);
+    printf("child CPU to finish the bulk  : pass-through %.1f s, loyalty %.1f s (incl. start-up)\n",
+           pt->cpu_bulk_s, ly->cpu_bulk_s);
+    printf("latency %ld ev/s x %ld s, pass-through : p50 %.0f ms, p99 %.0f ms, max %.0f ms "
+           "(%ld/%ld seen)\n",
+           b->o.latency_rate, b->o.latency_seconds, pt->p50, pt->p99, pt->pmax, pt->lat_seen,
+           pt->lat_sent);
+    printf("latency %ld ev/s x %ld s, loyalty      : p50 %.0f ms, p99 %.0f ms, max %.0f ms "
+           "(%ld/%ld seen)\n",
+           b->o.latency_rate, b->o.latency_seconds, ly->p50, ly->p99, ly->pmax, ly->lat_seen,
+           ly->lat_sent);
+    printf("VmHWM of the child process    : pass-through %.1f MiB, loyalty %.1f MiB, loyalty "
+           "restoring %ld states %.1f MiB\n",
+           (double)pt->ch.hwm_kb / 1024.0, (double)ly->ch.hwm_kb / 1024.0, r->customers,
+           (double)r->ch.hwm_kb / 1024.0);
+    printf("records out (read_committed)  : pass-through %ld (want %ld), loyalty %ld outputs + "
+           "%ld changelog\n",
+           pt->outputs, b->bulk_per_topic + pt->lat_warm + pt->lat_sent, ly->outputs,
+           ly->changelog);
+    printf("restore, raw consumer         : %9.0f records/s (best of %.2f s, %.2f s; %.1f MiB)\n",
+           (double)r->records / raw, r->raw_s[0], r->raw_s[1], (double)r->bytes / 1048576.0);
+    printf("restore, loyalty-stream       : %9.0f records/s (%.2f s; %.2f s from process "
+           "start)\n",
+           (double)r->restored / r->restore_s, r->restore_s, r->restore_total_s);
+    printf("RATIO restore / raw           : %9.2f   (goal >= 0.8)\n",
+           ((double)r->restored / r->restore_s) / ((double)r->records / raw));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--passthrough-child"))
+        return passthrough_main(argv[2]);
+    static bench_t b;
+    int rc = bench_init(&b, argc, argv);
+    if (rc != 0)
+        return rc;
+    side_t pt = {.name = "pass-through", .loyalty = false};
+    side_t ly = {.name = "loyalty-stream", .loyalty = true};
+    snprintf(pt.app, sizeof(pt.app), "bench-pass");
+    snprintf(pt.input, sizeof(pt.input), "bench-pass.purchases");
+    snprintf(pt.pass_out, sizeof(pt.pass_out), "bench-pass.out");
+    snprintf(ly.app, sizeof(ly.app), "bench-loyalty");
+    snprintf(ly.input, sizeof(ly.input), "bench-loyalty.purchases");
+    restore_res_t rr = {0};
+    printf("bench_pipeline: work dir %s, program %s\n", b.work, b.o.program);
+    rc = broker_start(&b);
+    if (rc == 0) {
+        printf("broker: %s\n", b.bootstrap);
+        rd_kafka_t *admin = client_new(RD_KAFKA_PRODUCER, b.bootstrap, NULL);
+        rc = admin && create_topic(admin, pt.input, PARTITIONS, false) == 0 &&
+                     create_topic(admin, ly.input, PARTITIONS, false) == 0
+                 ? 0
+                 : -1;
+        if (admin)
+            rd_kafka_destroy(admin);
+    }
+    if (rc == 0) {
+        printf("producing %ld events to %s and %s ...\n", b.o.events, pt.input, ly.input);
+        fflush(stdout);
+        rc = produce_bulk(&b, pt.input, ly.input);
+        b.bulk_per_topic = b.o.events;
+    }
+    if (rc == 0) {
+        printf("each side: throughput (first task processing -> all inputs committed), "
+               "then latency (input CreateTime -> first output seen read_committed):\n");
+        rc = run_side(&b, &pt);
+    }
+    if (rc == 0)
+        rc = run_side(&b, &ly);
+    if (rc == 0) {
+        printf("restore:\n");
+        rc = restore_phase(&b, &rr);
+    }
+    if (rc == 0)
+        print_summary(&b, &pt, &ly, &rr);
+    if (pt.ch.pid > 0)
+        child_stop(&pt.ch);
+    if (ly.ch.pid > 0)
+        child_stop(&ly.ch);
+    broker_stop(&b);
+    if (!b.o.keep) {
+        char cmd[400];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b.work);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench_pipeline: could not remove %s\n", b.work);
+    } else {
+        printf("kept %s\n", b.work);
+    }
+    avro_codec_destroy(b.codec);
+    free(b.ev);
+    free(b.out);
+    free(b.cdf);
+    return rc == 0 ? 0 : 1;
+}
