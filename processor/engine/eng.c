@@ -15,10 +15,19 @@
 #include "eng.h"
 #include "eng_lots.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 typedef __int128 i128;
+
+/* helpers of eng_next_due(), which runs about three times per event */
+#define ENG_HOT __attribute__((always_inline)) inline
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -73,6 +82,38 @@ int64_t eng_balance(const eng_state_t *s)
     return b;
 }
 
+/* copy_str into a field emit() has just zeroed: the same bytes, without library calls
+ * (the strings are short and the terminator is already there). */
+static inline void put_field(char *dst, size_t n, const char *src)
+{
+    for (size_t i = 0; i + 1 < n && src[i]; i++)
+        dst[i] = src[i];
+}
+
+/* put_field from a source ARRAY of at least n bytes (ids of the state and the event, tier
+ * names), eight bytes at a time. Bytes after the terminator are written as zeros, which
+ * they already are, so the field ends up exactly as put_field leaves it. */
+static inline void put_field_arr(char *dst, size_t n, const char *src)
+{
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 < n; i += 8) { /* bytes i .. i+7 are all below the n - 1 limit */
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        uint64_t z = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
+        if (z) { /* the lowest flagged byte is the first zero byte */
+            unsigned k = (unsigned)__builtin_ctzll(z) / 8;
+            w = k ? w & (~0ULL >> (64 - 8 * k)) : 0;
+            memcpy(dst + i, &w, 8);
+            return;
+        }
+        memcpy(dst + i, &w, 8);
+    }
+#endif
+    for (; i + 1 < n && src[i]; i++)
+        dst[i] = src[i];
+}
+
 /* An output slot, its common fields filled. Callers check room beforehand. */
 typedef struct emitter {
     eng_outbuf_t *out;
@@ -93,6 +134,11 @@ static char *put_str(char *w, char *end, const char *s)
 
 static char *put_u64(char *w, char *end, uint64_t v)
 {
+    if (v < 10) { /* ordinals: the common case */
+        if (w < end)
+            *w++ = (char)('0' + v);
+        return w;
+    }
     char tmp[24];
     int n = 0;
     do
@@ -110,8 +156,10 @@ static eng_output_t *emit(emitter_t *e, eng_out_kind_t kind)
     o->kind = kind;
     /* "<cause>:<ordinal>" or "<customer>:<kind>:<due>:<ordinal>", without printf (hot) */
     char *w = o->output_id, *end = o->output_id + sizeof(o->output_id) - 1;
-    if (e->cause_id) {
-        w = put_str(w, end, e->cause_id);
+    if (e->cause_id) { /* put_str, by length */
+        size_t l = strnlen(e->cause_id, (size_t)(end - w));
+        memcpy(w, e->cause_id, l);
+        w += l;
     } else {
         w = put_str(w, end, e->s->customer_id);
         w = put_str(w, end, ":");
@@ -122,10 +170,13 @@ static eng_output_t *emit(emitter_t *e, eng_out_kind_t kind)
     w = put_str(w, end, ":");
     w = put_u64(w, end, e->ordinal++);
     *w = '\0';
-    copy_str(o->customer_id, sizeof(o->customer_id), e->s->customer_id);
+    _Static_assert(sizeof(o->customer_id) == sizeof(e->s->customer_id), "id sizes");
+    _Static_assert(sizeof(o->cause_id) == sizeof(((eng_event_t *)0)->event_id), "id sizes");
+    put_field_arr(o->customer_id, sizeof(o->customer_id), e->s->customer_id);
     o->time_ms = e->time_ms;
-    copy_str(o->cause_id, sizeof(o->cause_id), e->cause_id ? e->cause_id : "");
-    copy_str(o->currency, sizeof(o->currency), e->p->currency);
+    if (e->cause_id) /* always an eng_event_t's event_id array */
+        put_field_arr(o->cause_id, sizeof(o->cause_id), e->cause_id);
+    put_field(o->currency, sizeof(o->currency), e->p->currency);
     return o;
 }
 
@@ -138,10 +189,10 @@ static void emit_tier_change(emitter_t *e, eng_state_t *s, int32_t to, const cha
                              int64_t value)
 {
     eng_output_t *o = emit(e, ENG_OUT_TIER_CHANGED);
-    copy_str(o->u.tier_changed.from_tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
-    copy_str(o->u.tier_changed.to_tier, ENG_NAME_MAX, tier_name(e->p, to));
+    put_field_arr(o->u.tier_changed.from_tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
+    put_field_arr(o->u.tier_changed.to_tier, ENG_NAME_MAX, tier_name(e->p, to));
     o->u.tier_changed.direction = to > s->tier ? 1 : -1;
-    copy_str(o->u.tier_changed.reason, ENG_NAME_MAX, reason);
+    put_field(o->u.tier_changed.reason, ENG_NAME_MAX, reason);
     o->u.tier_changed.qualifying_value = value;
     s->tier = to;
     s->tier_since = e->time_ms;
@@ -200,10 +251,10 @@ static int32_t qkey(const prog_t *p, int64_t t)
     }
 }
 
-/* The qualifying value at time t, in the program's window. */
-static int64_t qvalue(const prog_t *p, const eng_state_t *s, int64_t t)
+/* The qualifying value when the current key (qkey) is k, in the program's window. */
+static int64_t qvalue_key(const prog_t *p, const eng_state_t *s, int32_t k)
 {
-    int32_t k = qkey(p, t), lo = k, hi = k;
+    int32_t lo = k, hi = k;
     if (p->q_window == PROG_WIN_ROLLING_DAYS)
         lo = k - p->q_days + 1;
     else if (p->q_window == PROG_WIN_CALENDAR_YEAR)
@@ -215,10 +266,17 @@ static int64_t qvalue(const prog_t *p, const eng_state_t *s, int64_t t)
     return v;
 }
 
-static void qbucket_add(const prog_t *p, eng_state_t *s, int32_t key, int64_t t, int64_t v)
+/* The qualifying value at time t, in the program's window. */
+static int64_t qvalue(const prog_t *p, const eng_state_t *s, int64_t t)
 {
-    /* drop what can no longer count at time t */
-    int32_t k = qkey(p, t), keep_from = k;
+    return qvalue_key(p, s, qkey(p, t));
+}
+
+/* Add v to the bucket `key`, the current key (qkey of the event's time). */
+static void qbucket_add(const prog_t *p, eng_state_t *s, int32_t key, int64_t v)
+{
+    /* drop what can no longer count at the current key */
+    int32_t k = key, keep_from = k;
     if (p->q_window == PROG_WIN_ROLLING_DAYS)
         keep_from = k - p->q_days + 1;
     else if (p->q_window == PROG_WIN_CALENDAR_YEAR)
@@ -280,7 +338,7 @@ static int64_t missing_for(const prog_t *p, int32_t t, int64_t v)
 
 /* ------------------------------------------------------------------ timer due times */
 
-static int64_t inactivity_due(const prog_t *p, const eng_state_t *s)
+static ENG_HOT int64_t inactivity_due(const prog_t *p, const eng_state_t *s)
 {
     if (p->demote != PROG_DEMOTE_INACTIVITY || s->tier == 0 || s->last_visit == 0)
         return ENG_TIME_NEVER;
@@ -293,7 +351,7 @@ static int64_t inactivity_due(const prog_t *p, const eng_state_t *s)
 /* Thresholds of downgrade warnings before a demotion at `dem`: not yet sent, after the
  * last visit (a visit resets them) and, for period-end demotion, inside the open period
  * (the period step resets them). */
-static int64_t downgrade_warning_due(const prog_t *p, const eng_state_t *s, int64_t dem)
+static ENG_HOT int64_t downgrade_warning_due(const prog_t *p, const eng_state_t *s, int64_t dem)
 {
     int64_t best = ENG_TIME_NEVER;
     if (dem == ENG_TIME_NEVER)
@@ -309,9 +367,34 @@ static int64_t downgrade_warning_due(const prog_t *p, const eng_state_t *s, int6
     return best;
 }
 
-static int64_t warning_due(const prog_t *p, const eng_state_t *s)
+/* warn_days descending (as the loader sorts them): a lot's earliest pending warning is its
+ * lowest unsent index. Checked per call, so a hand-built program still gets the full scan. */
+static int warn_days_descending(const prog_t *p)
+{
+    if (p->n_warn == 0 || p->n_warn > 32)
+        return 0;
+    for (uint32_t i = 1; i < p->n_warn; i++)
+        if (p->warn_days[i] >= p->warn_days[i - 1])
+            return 0;
+    return 1;
+}
+
+static ENG_HOT int64_t warning_due(const prog_t *p, const eng_state_t *s)
 {
     int64_t best = ENG_TIME_NEVER;
+    if (warn_days_descending(p)) {
+        const uint32_t all = p->n_warn == 32 ? UINT32_MAX : (1u << p->n_warn) - 1;
+        for (uint32_t l = 0; l < s->n_lots; l++) {
+            const eng_lot_t *lot = &s->lots[l];
+            uint32_t pending = ~lot->warned & all;
+            if (lot->expires_at == ENG_TIME_NEVER || pending == 0)
+                continue;
+            int64_t d = lot->expires_at - p->warn_days[__builtin_ctz(pending)] * ENG_DAY_MS;
+            if (d < best)
+                best = d;
+        }
+        return best;
+    }
     for (uint32_t l = 0; l < s->n_lots; l++) {
         const eng_lot_t *lot = &s->lots[l];
         if (lot->expires_at == ENG_TIME_NEVER)
@@ -340,7 +423,7 @@ static int tier_eval_at_period_end(const prog_t *p)
  * (looking ahead at most PERIOD_LOOKAHEAD periods: long enough for a rolling window or a
  * calendar year to drain); an event re-opens the period it falls in. */
 #define PERIOD_LOOKAHEAD 26
-static int64_t period_due(const prog_t *p, const eng_state_t *s)
+static ENG_HOT int64_t period_due(const prog_t *p, const eng_state_t *s)
 {
     if (!uses_period(p) || s->period_start == 0)
         return ENG_TIME_NEVER;
@@ -361,7 +444,7 @@ static int64_t period_due(const prog_t *p, const eng_state_t *s)
 
 /* The next demotion and the tier it leads to: an inactivity step, or the first period end
  * whose value falls below the tier (at_period_end). Downgrade warnings count back from it. */
-static int64_t demotion_due(const prog_t *p, const eng_state_t *s, int32_t *to)
+static ENG_HOT int64_t demotion_due(const prog_t *p, const eng_state_t *s, int32_t *to)
 {
     *to = s->tier - 1;
     if (p->demote == PROG_DEMOTE_INACTIVITY)
@@ -461,8 +544,8 @@ static void emit_bonus(emitter_t *e, const eng_state_t *s, int64_t pts, int32_t 
     eng_output_t *o = emit(e, ENG_OUT_BONUS_EARNED);
     o->u.bonus_earned.points = pts;
     o->u.bonus_earned.rate_bp = rate_bp;
-    copy_str(o->u.bonus_earned.tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
-    copy_str(o->u.bonus_earned.source, ENG_NAME_MAX, source);
+    put_field_arr(o->u.bonus_earned.tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
+    put_field(o->u.bonus_earned.source, ENG_NAME_MAX, source);
     o->u.bonus_earned.usable_from = usable_from;
     o->u.bonus_earned.expires_at = expires_at;
 }
@@ -549,8 +632,25 @@ static void normalise(const prog_t *p, eng_state_t *s)
         s->tier = (int32_t)p->n_tiers - 1;
 }
 
+/* Ask for the parts of the state every call reads (header, lots, buckets, the seen ring)
+ * at once: a state that is not in cache then costs one memory latency, not one per part.
+ * A hint only: nothing is read through it. */
+static void prefetch_state(const eng_state_t *s)
+{
+    const char *b = (const char *)s;
+    for (size_t o = 0; o < offsetof(eng_state_t, qbuckets) + 128; o += 64)
+        __builtin_prefetch(b + o);
+    const char *l = (const char *)&s->period_start;
+    for (size_t o = 0; o < 5 * 64; o += 64)
+        __builtin_prefetch(l + o);
+    const char *r = (const char *)&s->n_seen;
+    for (size_t o = 0; o < sizeof(s->seen) + 64; o += 64)
+        __builtin_prefetch(r + o);
+}
+
 int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out)
 {
+    prefetch_state(s);
     normalise(p, s);
     int steps = 0;
     eng_timer_kind_t kind;
@@ -587,12 +687,45 @@ static int32_t kv_find(const prog_kv_t *kv, uint32_t n, const char *key, int32_t
     return dflt;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ENG_SEEN_AVX2 1
+/* Four hashes per compare where the CPU has AVX2 (chosen at run time). */
+__attribute__((target("avx2"))) static int seen_has_avx2(const uint64_t *seen, uint32_t n,
+                                                         uint64_t h)
+{
+    const __m256i hv = _mm256_set1_epi64x((long long)h);
+    __m256i acc = _mm256_setzero_si256();
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        acc = _mm256_or_si256(
+            acc, _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)&seen[i]), hv));
+    uint64_t found = (uint64_t)_mm256_movemask_epi8(acc);
+    for (; i < n; i++)
+        found |= seen[i] == h;
+    return found != 0;
+}
+#endif
+
 static int seen_has(const eng_state_t *s, uint64_t h)
 {
-    /* no early exit: a fixed-length OR the compiler vectorises (most events are new) */
+    /* no early exit: most events are new, so the whole ring is read anyway */
+    uint32_t n = s->n_seen <= ENG_SEEN_MAX ? s->n_seen : ENG_SEEN_MAX, i = 0;
+#ifdef ENG_SEEN_AVX2
+    if (__builtin_cpu_supports("avx2"))
+        return seen_has_avx2(s->seen, n, h);
+#endif
     uint64_t found = 0;
-    uint32_t n = s->n_seen <= ENG_SEEN_MAX ? s->n_seen : ENG_SEEN_MAX;
-    for (uint32_t i = 0; i < n; i++)
+#if defined(__SSE2__)
+    /* two hashes per compare: 32-bit halves equal, and equal in both halves */
+    const __m128i hv = _mm_set1_epi64x((long long)h);
+    __m128i acc = _mm_setzero_si128();
+    for (; i + 2 <= n; i += 2) {
+        __m128i e = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)&s->seen[i]), hv);
+        acc = _mm_or_si128(acc, _mm_and_si128(e, _mm_shuffle_epi32(e, _MM_SHUFFLE(2, 3, 0, 1))));
+    }
+    found = (uint64_t)_mm_movemask_epi8(acc);
+#endif
+    for (; i < n; i++)
         found |= s->seen[i] == h;
     return found != 0;
 }
@@ -742,18 +875,25 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
     }
 }
 
-static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
+static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, uint64_t id_hash,
+                        emitter_t *e)
 {
     const int64_t T = ev->time_ms;
     s->last_visit = T;
     s->inactivity_steps = 0;
     s->downgrade_warned = 0;
-    int64_t qpos = qvalue(p, s, T);
+    const int32_t key = qkey(p, T); /* one calendar lookup for the whole purchase */
+    int64_t qpos = qvalue_key(p, s, key);
     earn_t r;
     compute_earning(p, s, ev, qpos, &r);
     int64_t usable =
         p->usable == PROG_USABLE_NEXT_VISIT ? tz_day_start(p->tz, tz_day_index(p->tz, T) + 1) : T;
-    int64_t exp = lot_expiry(p, T);
+    const int month_keys = p->q_window == PROG_WIN_CALENDAR_MONTH ||
+                           p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH ||
+                           p->q_window == PROG_WIN_CALENDAR_YEAR;
+    int64_t exp = p->expiry == PROG_EXPIRY_END_OF_NEXT_MONTH && month_keys
+                      ? tz_month_start(p->tz, key + 2) /* lot_expiry(p, T), key being T's month */
+                      : lot_expiry(p, T);
     int64_t pts = r.points + r.marginal_points;
     if (pts > 0) {
         eng_lots_credit(p, s, pts, T, usable, exp, ENG_SRC_PURCHASE);
@@ -775,14 +915,13 @@ static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, 
     int64_t qv = p->q_metric == PROG_METRIC_SPEND      ? r.gross
                  : p->q_metric == PROG_METRIC_QUANTITY ? r.units
                                                        : 1;
-    int32_t key = qkey(p, T);
-    qbucket_add(p, s, key, T, qv);
+    qbucket_add(p, s, key, qv);
     int64_t award = 0;
     if (p->has_award) {
         award = r.eligible;
         s->award_accum += award;
     }
-    int64_t value = qvalue(p, s, T);
+    int64_t value = qvalue_key(p, s, key);
     if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH) {
         int32_t target = prog_tier_for(p, value);
         if (target > s->tier)
@@ -798,7 +937,7 @@ static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, 
             o->u.tier_progress.missing = miss;
         }
     }
-    eng_purchase_rec_t rec = {.id_hash = eng_id_hash(ev->event_id),
+    eng_purchase_rec_t rec = {.id_hash = id_hash,
                               .time_ms = T,
                               .eligible_amount = r.eligible,
                               .points = pts + r.birthday_points,
@@ -952,6 +1091,7 @@ int eng_event_check(const prog_t *p, const eng_event_t *ev, char *err, size_t er
 int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_outbuf_t *out,
                     char *err, size_t errlen)
 {
+    prefetch_state(s);
     if (eng_event_check(p, ev, err, errlen) != 0) {
         finish(p, s, out);
         return ENG_EINVAL;
@@ -982,7 +1122,7 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
         s->period_start = period_start_of(p, ev->time_ms);
     emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
     if (ev->kind == ENG_EV_PURCHASE)
-        on_purchase(p, s, ev, &e);
+        on_purchase(p, s, ev, h, &e);
     else if (ev->kind == ENG_EV_RETURN)
         on_return(p, s, ev, &e);
     else

@@ -23,7 +23,14 @@ struct tz {
     int32_t mfirst; /* month index of mstart[0] */
     int32_t mcount;
     int64_t *mstart; /* UTC ms of each local month start from TZ_CACHE_FIRST_YEAR */
+    int32_t bcount;
+    int32_t *bmonth; /* per bucket of ms from mstart[0]: the month holding its start */
 };
+
+/* tz_month_index() buckets: 2^31 ms (24.9 days) is shorter than any local month, so a
+ * bucket holds at most one month start and the lookup is one read and one compare (the
+ * lookup steps forward as far as needed, so it stays exact whatever the month lengths). */
+#define TZ_BUCKET_SHIFT 31
 
 #define TZ_CACHE_FIRST_YEAR 1900
 
@@ -359,6 +366,17 @@ static int build_month_cache(tz_t *tz)
         return -1;
     for (int32_t i = 0; i < tz->mcount; i++)
         tz->mstart[i] = month_start_slow(tz, tz->mfirst + i);
+    tz->bcount = (int32_t)((tz->mstart[tz->mcount - 1] - tz->mstart[0]) >> TZ_BUCKET_SHIFT) + 1;
+    tz->bmonth = malloc((size_t)tz->bcount * sizeof(*tz->bmonth));
+    if (!tz->bmonth)
+        return -1;
+    int32_t i = 0;
+    for (int32_t b = 0; b < tz->bcount; b++) {
+        int64_t at = tz->mstart[0] + ((int64_t)b << TZ_BUCKET_SHIFT);
+        while (i + 1 < tz->mcount && tz->mstart[i + 1] <= at)
+            i++;
+        tz->bmonth[b] = i;
+    }
     return 0;
 }
 
@@ -434,6 +452,7 @@ void tz_destroy(tz_t *tz)
     free(tz->at);
     free(tz->off);
     free(tz->mstart);
+    free(tz->bmonth);
     free(tz);
 }
 
@@ -514,13 +533,9 @@ int32_t tz_day_index(const tz_t *tz, int64_t utc_ms)
 int32_t tz_month_index(const tz_t *tz, int64_t utc_ms)
 {
     if (tz->mcount > 0 && utc_ms >= tz->mstart[0] && utc_ms < tz->mstart[tz->mcount - 1]) {
-        /* guess from the mean Gregorian month (30.436875 days), then step to the exact
-         * month: at most a step or two, whatever the zone's offset */
-        int64_t guess = (utc_ms - tz->mstart[0]) / 2629746000LL;
-        int32_t i = guess < tz->mcount - 1 ? (int32_t)guess : tz->mcount - 2;
-        while (i > 0 && tz->mstart[i] > utc_ms)
-            i--;
-        while (i + 1 < tz->mcount && tz->mstart[i + 1] <= utc_ms)
+        /* the month holding the bucket's start, then at most one step (see bmonth) */
+        int32_t i = tz->bmonth[(utc_ms - tz->mstart[0]) >> TZ_BUCKET_SHIFT];
+        while (tz->mstart[i + 1] <= utc_ms)
             i++;
         return tz->mfirst + i;
     }
