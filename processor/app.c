@@ -117,11 +117,12 @@ static cache_ent_t *cache_slot(cache_ent_t *cache, const char *customer)
 }
 
 typedef struct task {
-    store_task_t *st;        /* NULL = not assigned */
-    cache_ent_t *cache;      /* STATE_CACHE_SLOTS entries while assigned */
-    clog_restore_t *restore; /* while restoring */
-    store_checkpoint_t cp;   /* last committed checkpoint */
-    int64_t stream_time;     /* greatest event time seen (clock = stream) */
+    store_task_t *st;              /* NULL = not assigned */
+    cache_ent_t *cache;            /* STATE_CACHE_SLOTS entries while assigned */
+    clog_restore_t *restore;       /* while restoring */
+    store_checkpoint_t cp;         /* last committed checkpoint */
+    int64_t stream_time;           /* greatest event time seen (clock = stream) */
+    int64_t committed_stream_time; /* as of the last commit: an abort goes back to it */
     dirty_t dirty;
 } task_t;
 
@@ -365,9 +366,15 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
         else if (dropped)
             log_info("app", "dropped the stores of tasks closed long ago", "tasks=%d", dropped);
     }
+    /* At most commit.max.records customers per call, so a backlog after downtime makes
+     * many bounded transactions, not one that outgrows the transaction timeout; the rest
+     * fire at the next tick. */
     tmr_entry_t *due = a->due;
     size_t n;
+    int64_t fired = 0;
     do {
+        if (fired >= a->cfg->commit_max_records)
+            break;
         if (tmr_due(t->st, now, due, TIMER_SCAN, &n, err, errlen) != 0)
             return PIPE_FATAL;
         for (size_t i = 0; i < n; i++) {
@@ -386,6 +393,7 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
             if (rc != PIPE_OK)
                 return rc;
             a->stats.timers_fired++;
+            fired++;
             rc = save_state(a, t, due[i].customer, ob.next_due, err, errlen);
             if (rc != PIPE_OK)
                 return rc;
@@ -438,6 +446,7 @@ static int h_committed(void *opaque, int32_t p, int64_t next_in, int64_t next_cl
         t->cp.next_input_offset = next_in;
     if (next_clog >= 0)
         t->cp.changelog_offset = next_clog;
+    t->committed_stream_time = t->stream_time;
     dirty_clear(&t->dirty);
     return store_task_commit(t->st, &t->cp, err, errlen) == 0 ? PIPE_OK : PIPE_FATAL;
 }
@@ -447,7 +456,8 @@ static void h_aborted(void *opaque, int32_t p)
     app_t *a = opaque;
     task_t *t = &a->tasks[p];
     store_task_abort(t->st);
-    for (size_t k = 0; k < t->dirty.n; k++) { /* staged states are gone: so are their copies */
+    t->stream_time = t->committed_stream_time; /* replayed records must meet the old clock */
+    for (size_t k = 0; k < t->dirty.n; k++) {  /* staged states are gone: so are their copies */
         const char *customer = t->dirty.ids[t->dirty.order[k]];
         cache_ent_t *e = cache_slot(t->cache, customer);
         if (e && e->used && strcmp(e->st.customer_id, customer) == 0)
@@ -491,6 +501,7 @@ static int h_task_open(void *opaque, int32_t p, const char *md, int64_t *from, c
     t->stream_time = 0;
     if (strncmp(md, STREAM_TIME_MD, strlen(STREAM_TIME_MD)) == 0)
         t->stream_time = atoll(md + strlen(STREAM_TIME_MD));
+    t->committed_stream_time = t->stream_time;
     dirty_clear(&t->dirty);
     *from = t->cp.changelog_offset; /* -1 when the task never committed here */
     return PIPE_OK;
@@ -599,6 +610,12 @@ app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
     if (!a->q_codec || pthread_mutex_init(&a->q_lock, NULL) != 0)
         goto fail;
     a->q_lock_ready = true;
+    /* With a registry, states are framed with the registry's id: teach the query codec. */
+    int32_t state_id = avro_codec_schema_id(a->codec, AVRO_CODEC_TYPE_STATE);
+    if (state_id != avro_codec_schema_id(a->q_codec, AVRO_CODEC_TYPE_STATE) &&
+        avro_codec_add_writer_schema(
+            a->q_codec, state_id, avro_codec_schema_json(AVRO_CODEC_TYPE_STATE), err, errlen) != 0)
+        goto fail;
     a->hooks = (pipe_hooks_t){.opaque = a,
                               .task_open = h_task_open,
                               .offset_metadata = h_offset_metadata,

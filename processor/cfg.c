@@ -244,9 +244,15 @@ static int set_kafka(cfg_t *cfg, const char *key, const char *value, const char 
 }
 
 /* librdkafka properties the processor owns: setting them would break exactly-once. */
-static const char *const reserved_kafka[] = {
-    "bootstrap.servers",  "metadata.broker.list", "group.id",           "transactional.id",
-    "enable.auto.commit", "isolation.level",      "enable.idempotence", NULL};
+static const char *const reserved_kafka[] = {"bootstrap.servers",
+                                             "metadata.broker.list",
+                                             "group.id",
+                                             "transactional.id",
+                                             "enable.auto.commit",
+                                             "isolation.level",
+                                             "enable.idempotence",
+                                             "partition.assignment.strategy",
+                                             NULL};
 
 int cfg_set(cfg_t *cfg, const char *key, const char *value, const char *origin, char *err,
             size_t errlen)

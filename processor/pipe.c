@@ -19,6 +19,16 @@
 
 typedef enum { TASK_NONE = 0, TASK_RESTORING, TASK_ACTIVE } task_state_t;
 
+/* Bound of each transactional call: never block forever, not even in the rebalance
+ * callback (a timeout is retriable: the transaction is aborted and redone). */
+#define TXN_TIMEOUT_MS 30000
+/* How long the assign callback waits for the group's committed offsets: with
+ * read_committed, pending transactional offsets of a dead previous owner resolve only
+ * after its transaction times out (transaction.timeout.ms, 60 s by default). */
+#define COMMITTED_TIMEOUT_MS 90000
+/* Consecutive aborted transactions after which the processor stops instead of looping. */
+#define MAX_CONSECUTIVE_ABORTS 20
+
 typedef struct task {
     task_state_t state;
     bool in_txn;              /* processed something in the open transaction */
@@ -49,6 +59,7 @@ struct pipe {
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
     void *tick_ctx;
+    int consecutive_aborts; /* reset by every committed transaction */
 };
 
 static int64_t now_ms(void)
@@ -90,7 +101,9 @@ static void crash_points_init(pipe_t *pp)
 
 static void crash_point(pipe_t *pp, crash_t where)
 {
-    if (pp->crash == where && pp->stats.transactions + 1 >= pp->crash_after) {
+    /* after_store runs after the transaction was counted: compare with the count itself. */
+    int64_t nth = pp->stats.transactions + (where == CRASH_AFTER_STORE ? 0 : 1);
+    if (pp->crash == where && nth >= pp->crash_after) {
         log_warn("pipe", "crash point reached: exiting now", "point=%d", (int)where);
         _exit(86);
     }
@@ -102,9 +115,12 @@ static void crash_point(pipe_t *pp, crash_t where)
  * the loop go on, PIPE_FATAL otherwise. Consumes @p e. */
 static int txn_error(pipe_t *pp, rd_kafka_error_t *e, const char *what, char *err, size_t errlen)
 {
-    int rc = rd_kafka_error_is_fatal(e)             ? PIPE_FATAL
-             : rd_kafka_error_txn_requires_abort(e) ? PIPE_ABORT
-                                                    : PIPE_FATAL;
+    /* Retriable (e.g. a timeout) or abort-required: abort, rewind and go on; only what
+     * librdkafka calls fatal (fenced, ...) stops the process. */
+    int rc = rd_kafka_error_is_fatal(e) ? PIPE_FATAL : PIPE_ABORT;
+    if (!rd_kafka_error_is_fatal(e) && !rd_kafka_error_txn_requires_abort(e) &&
+        !rd_kafka_error_is_retriable(e))
+        rc = PIPE_FATAL;
     snprintf(err, errlen, "%s: %s%s", what, rd_kafka_error_string(e),
              rc == PIPE_FATAL ? " (fatal)" : "");
     rd_kafka_error_destroy(e);
@@ -236,7 +252,7 @@ static int txn_begin(pipe_t *pp, char *err, size_t errlen)
 static int txn_abort(pipe_t *pp, const char *why, char *err, size_t errlen)
 {
     log_warn("pipe", "aborting transaction", "reason=\"%s\"", why);
-    rd_kafka_error_t *e = rd_kafka_abort_transaction(pp->producer, -1);
+    rd_kafka_error_t *e = rd_kafka_abort_transaction(pp->producer, TXN_TIMEOUT_MS);
     if (e) {
         /* librdkafka issue #4849 can make an abort fail fatally (docs/KAFKA.md). Nothing
          * was committed, so stopping is safe; the orchestrator restarts us. */
@@ -300,7 +316,8 @@ static int txn_send_offsets(pipe_t *pp, char *err, size_t errlen)
     int rc = PIPE_OK;
     if (offs->cnt > 0) {
         rd_kafka_consumer_group_metadata_t *gm = rd_kafka_consumer_group_metadata(pp->consumer);
-        rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(pp->producer, offs, gm, -1);
+        rd_kafka_error_t *e =
+            rd_kafka_send_offsets_to_transaction(pp->producer, offs, gm, TXN_TIMEOUT_MS);
         rd_kafka_consumer_group_metadata_destroy(gm);
         if (e)
             rc = txn_error(pp, e, "send_offsets_to_transaction", err, errlen);
@@ -326,8 +343,9 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
     }
     if (rc == PIPE_OK) {
         rd_kafka_error_t *e;
-        while ((e = rd_kafka_commit_transaction(pp->producer, -1)) &&
-               rd_kafka_error_is_retriable(e)) {
+        int tries = 0;
+        while ((e = rd_kafka_commit_transaction(pp->producer, TXN_TIMEOUT_MS)) &&
+               rd_kafka_error_is_retriable(e) && ++tries < 3) {
             log_warn("pipe", "commit_transaction retriable error, retrying", "err=\"%s\"",
                      rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
@@ -360,6 +378,7 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
         t->txn_first_offset = -1;
     }
     pp->stats.transactions++;
+    pp->consecutive_aborts = 0;
     crash_point(pp, CRASH_AFTER_STORE);
     return PIPE_OK;
 }
@@ -474,9 +493,16 @@ static int restore_step(pipe_t *pp, int timeout_ms, char *err, size_t errlen)
             if (m->partition < pp->n_parts && pp->tasks[m->partition].state == TASK_RESTORING)
                 rc = task_activate(pp, m->partition, m->offset, err, errlen);
         } else if (m->err) {
-            snprintf(err, errlen, "reading changelog %s [%d]: %s", pp->changelog, (int)m->partition,
-                     rd_kafka_message_errstr(m));
-            rc = PIPE_FATAL;
+            /* Transient errors (a broker down, a transport error) pass: the consumer
+             * retries by itself. Only a fatal client error stops the restore. */
+            if (rd_kafka_fatal_error(pp->restorer, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                snprintf(err, errlen, "reading changelog %s [%d]: %s", pp->changelog,
+                         (int)m->partition, rd_kafka_message_errstr(m));
+                rc = PIPE_FATAL;
+            } else {
+                log_warn("pipe", "changelog read error (retrying)", "task=%d err=\"%s\"",
+                         (int)m->partition, rd_kafka_message_errstr(m));
+            }
         } else if (m->partition < pp->n_parts && pp->tasks[m->partition].state == TASK_RESTORING) {
             cur = m->partition;
             rec_from_msg(m, &recs[nrec++]);
@@ -499,11 +525,18 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     pipe_t *pp = opaque;
     char err[512];
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        rd_kafka_assign(rk, parts); /* positions: the group's committed offsets */
-        rd_kafka_pause_partitions(rk, parts);
+        rd_kafka_resp_err_t ae = rd_kafka_assign(rk, parts); /* at the committed offsets */
+        if (!ae)
+            ae = rd_kafka_pause_partitions(rk, parts);
+        if (ae) {
+            snprintf(pp->fatal_err, sizeof(pp->fatal_err), "taking the assignment: %s",
+                     rd_kafka_err2str(ae));
+            pp->fatal = true;
+            return;
+        }
         /* The committed offsets' metadata (e.g. stream time) travels with the task. */
         rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
-        rd_kafka_resp_err_t ce = rd_kafka_committed(rk, committed, 30000);
+        rd_kafka_resp_err_t ce = rd_kafka_committed(rk, committed, COMMITTED_TIMEOUT_MS);
         if (ce) {
             snprintf(pp->fatal_err, sizeof(pp->fatal_err),
                      "reading the group's committed offsets: %s", rd_kafka_err2str(ce));
@@ -514,6 +547,13 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
             char md[256] = "";
             rd_kafka_topic_partition_t *c =
                 rd_kafka_topic_partition_list_find(committed, parts->elems[i].topic, p);
+            if (c && c->err) {
+                snprintf(pp->fatal_err, sizeof(pp->fatal_err),
+                         "reading the committed offset of input partition %d: %s", (int)p,
+                         rd_kafka_err2str(c->err));
+                pp->fatal = true;
+                break;
+            }
             if (c && c->metadata && c->metadata_size > 0 && c->metadata_size < sizeof(md)) {
                 memcpy(md, c->metadata, c->metadata_size);
                 md[c->metadata_size] = '\0';
@@ -905,12 +945,23 @@ static int fire_timers(pipe_t *pp, char *err, size_t errlen)
 /* Handle a step's result: abort and go on, or stop. */
 static int settle(pipe_t *pp, int rc, char *err, size_t errlen)
 {
-    if (rc == PIPE_ABORT && pp->txn_open) {
-        char why[512];
-        snprintf(why, sizeof(why), "%s", err);
-        return txn_abort(pp, why, err, errlen);
+    if (rc != PIPE_ABORT)
+        return rc;
+    char why[512];
+    snprintf(why, sizeof(why), "%s", err);
+    if (pp->txn_open && txn_abort(pp, why, err, errlen) != PIPE_OK)
+        return PIPE_FATAL;
+    /* A cause that persists (a registry down, a record nothing can be produced for)
+     * would abort the same transaction again and again: back off, then stop loudly. */
+    if (++pp->consecutive_aborts >= MAX_CONSECUTIVE_ABORTS) {
+        snprintf(err, errlen, "%d transactions in a row were aborted; the last because: %s",
+                 pp->consecutive_aborts, why);
+        return PIPE_FATAL;
     }
-    return rc == PIPE_ABORT ? PIPE_OK : rc;
+    int shift = pp->consecutive_aborts < 6 ? pp->consecutive_aborts : 6;
+    useconds_t pause = (useconds_t)(100000 << shift);
+    usleep(pause > 5000000 ? 5000000 : pause);
+    return PIPE_OK;
 }
 
 int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
@@ -999,16 +1050,18 @@ void pipe_destroy(pipe_t *pp)
 {
     if (!pp)
         return;
-    if (pp->restorer) {
-        rd_kafka_consumer_close(pp->restorer);
-        rd_kafka_destroy(pp->restorer);
-    }
+    /* The consumer first: closing it revokes the tasks, and closing a restoring task
+     * unassigns its changelog partition from the restorer, which must still exist. */
     if (pp->consumer) {
         /* Closed by pipe_run on a clean stop; otherwise closing here revokes the tasks,
          * and the fatal flag makes the rebalance callback drop, never commit, their state. */
         pp->fatal = true;
         rd_kafka_consumer_close(pp->consumer);
         rd_kafka_destroy(pp->consumer);
+    }
+    if (pp->restorer) {
+        rd_kafka_consumer_close(pp->restorer);
+        rd_kafka_destroy(pp->restorer);
     }
     if (pp->producer)
         rd_kafka_destroy(pp->producer);
