@@ -466,6 +466,25 @@ static int task_activate(pipe_t *pp, int32_t p, int64_t end_offset, char *err, s
     return PIPE_OK;
 }
 
+/* The end of a changelog partition is its last stable offset (read_committed). When the
+ * high watermark lies beyond it, transactions on the partition are still undecided:
+ * typically the previous owner's last commit, whose markers the coordinator writes
+ * after answering the commit. Stopping there would start the task from the state before
+ * that transaction, so the restore waits: librdkafka reports a new end once the markers
+ * land (or the transactions are aborted, at the latest after transaction.timeout.ms). */
+static bool restore_complete(pipe_t *pp, int32_t p, int64_t end_offset)
+{
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(pp->restorer, pp->changelog, p, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi <= end_offset)
+        return true;
+    log_info("pipe", "changelog has undecided transactions past its stable end: waiting",
+             "task=%d stable_end=%lld high_watermark=%lld", (int)p, (long long)end_offset,
+             (long long)hi);
+    return false;
+}
+
 /* Read up to a bounded batch from the changelog for restoring tasks. */
 #define RESTORE_BATCH 1024
 static int restore_step(pipe_t *pp, int timeout_ms, char *err, size_t errlen)
@@ -490,7 +509,8 @@ static int restore_step(pipe_t *pp, int timeout_ms, char *err, size_t errlen)
         if (rc != PIPE_OK)
             continue;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (m->partition < pp->n_parts && pp->tasks[m->partition].state == TASK_RESTORING)
+            if (m->partition < pp->n_parts && pp->tasks[m->partition].state == TASK_RESTORING &&
+                restore_complete(pp, m->partition, m->offset))
                 rc = task_activate(pp, m->partition, m->offset, err, errlen);
         } else if (m->err) {
             /* Transient errors (a broker down, a transport error) pass: the consumer
