@@ -32,6 +32,7 @@
 #include "eng.h"
 #include "log.h"
 #include "pipe.h"
+#include "testkit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -167,66 +168,7 @@ static void broker_stop(bench_t *b)
 
 /* ------------------------------------------------------------------ kafka helpers */
 
-static rd_kafka_t *client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
-{
-    char err[512];
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(c, "bootstrap.servers", bootstrap, err, sizeof(err)) ||
-        rd_kafka_conf_set(c, "log_level", "3", err, sizeof(err)))
-        goto fail;
-    for (size_t i = 0; kv && kv[i]; i += 2)
-        if (rd_kafka_conf_set(c, kv[i], kv[i + 1], err, sizeof(err)))
-            goto fail;
-    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof(err));
-    if (rk)
-        return rk;
-fail:
-    fprintf(stderr, "bench_pipeline: kafka client: %s\n", err);
-    rd_kafka_conf_destroy(c);
-    return NULL;
-}
-
-static int create_topic(rd_kafka_t *rk, const char *topic, int partitions, bool compacted)
-{
-    char err[256];
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, err, sizeof(err));
-    if (!nt) {
-        fprintf(stderr, "bench_pipeline: topic %s: %s\n", topic, err);
-        return -1;
-    }
-    if (compacted)
-        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-    int rc = -1;
-    if (ev && !rd_kafka_event_error(ev)) {
-        size_t n;
-        const rd_kafka_topic_result_t **res =
-            rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-        rc = n == 1 && !rd_kafka_topic_result_error(res[0]) ? 0 : -1;
-    }
-    if (rc != 0)
-        fprintf(stderr, "bench_pipeline: creating topic %s failed\n", topic);
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-    rd_kafka_NewTopic_destroy(nt);
-    return rc;
-}
-
-static int partition_count(rd_kafka_t *rk, const char *topic)
-{
-    const struct rd_kafka_metadata *md;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 15000);
-    rd_kafka_topic_destroy(rkt);
-    if (e)
-        return -1;
-    int n = md->topics[0].err ? -1 : md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    return n;
-}
+/* Clients, topics and partition counts come from the test kit (tests/it/testkit.h). */
 
 static long end_offsets(rd_kafka_t *rk, const char *topic, int n, int64_t *each)
 {
@@ -275,11 +217,11 @@ static long consume_to_eof(const char *bootstrap, const char *topic, int64_t *by
                         "auto.offset.reset",
                         "earliest",
                         NULL};
-    rd_kafka_t *c = client_new(RD_KAFKA_CONSUMER, bootstrap, kv);
+    rd_kafka_t *c = tk_client_new(RD_KAFKA_CONSUMER, bootstrap, kv);
     if (!c)
         return -1;
     rd_kafka_poll_set_consumer(c);
-    int n = partition_count(c, topic);
+    int n = tk_partition_count(c, topic);
     long count = -1;
     if (n > 0) {
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
@@ -420,7 +362,7 @@ static void latency_event(bench_t *b, long i)
 static int produce_bulk(bench_t *b, const char *t1, const char *t2)
 {
     const char *kv[] = {"enable.idempotence", "true", "linger.ms", "20", NULL};
-    rd_kafka_t *p = client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
+    rd_kafka_t *p = tk_client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
     last_buy_t *last = calloc((size_t)b->o.customers, sizeof(*last));
     int rc = p && last ? 0 : -1;
     char err[512];
@@ -678,7 +620,7 @@ static int throughput_phase(bench_t *b, side_t *s)
     if (child_start(b, s, NULL) != 0)
         return -1;
     const char *kv[] = {"group.id", s->app, "isolation.level", "read_uncommitted", NULL};
-    rd_kafka_t *w = client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
+    rd_kafka_t *w = tk_client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
     if (!w)
         return -1;
     long target = end_offsets(w, s->input, PARTITIONS, NULL);
@@ -753,7 +695,7 @@ static rd_kafka_t *lat_consumer(bench_t *b, const side_t *s)
                         "fetch.wait.max.ms",
                         "10",
                         NULL};
-    rd_kafka_t *c = client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
+    rd_kafka_t *c = tk_client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
     if (!c)
         return NULL;
     rd_kafka_poll_set_consumer(c);
@@ -766,7 +708,7 @@ static rd_kafka_t *lat_consumer(bench_t *b, const side_t *s)
             snprintf(topic, sizeof(topic), "%s.%s", s->app, out_keys[k]);
         else
             snprintf(topic, sizeof(topic), "%s", s->pass_out);
-        int n = partition_count(c, topic);
+        int n = tk_partition_count(c, topic);
         int64_t ends[64];
         if (n <= 0 || n > 64 || end_offsets(c, topic, n, ends) < 0) {
             fprintf(stderr, "bench_pipeline: output topic %s is not readable\n", topic);
@@ -827,7 +769,7 @@ static int latency_phase(bench_t *b, side_t *s)
     lc.sent_ms = calloc((size_t)lc.n + 1, sizeof(int64_t));
     lc.lat_ms = malloc(((size_t)lc.n + 1) * sizeof(int64_t));
     const char *kv[] = {"enable.idempotence", "true", "linger.ms", "0", NULL};
-    rd_kafka_t *p = client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
+    rd_kafka_t *p = tk_client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
     rd_kafka_t *c = lat_consumer(b, s);
     int rc = p && c && lc.sent_ms && lc.lat_ms ? 0 : -1;
     for (long i = 0; i <= lc.n && lc.lat_ms; i++)
@@ -928,7 +870,7 @@ typedef struct restore_res {
 static int write_changelog(bench_t *b, const char *topic, long customers)
 {
     const char *kv[] = {"transactional.id", "bench-changelog-writer", "linger.ms", "20", NULL};
-    rd_kafka_t *p = client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
+    rd_kafka_t *p = tk_client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
     if (!p)
         return -1;
     rd_kafka_error_t *e = rd_kafka_init_transactions(p, 60000);
@@ -984,13 +926,11 @@ static int restore_phase(bench_t *b, restore_res_t *r)
     char clog[200];
     snprintf(clog, sizeof(clog), "%s-changelog", s.app);
     r->customers = b->o.restore_customers;
-    rd_kafka_t *admin = client_new(RD_KAFKA_PRODUCER, b->bootstrap, NULL);
-    int rc = admin && create_topic(admin, s.input, PARTITIONS, false) == 0 &&
-                     create_topic(admin, clog, PARTITIONS, true) == 0
+    static const char *const compacted[] = {"cleanup.policy", "compact", NULL};
+    int rc = tk_create_topic(b->bootstrap, s.input, PARTITIONS, 1, NULL) == 0 &&
+                     tk_create_topic(b->bootstrap, clog, PARTITIONS, 1, compacted) == 0
                  ? 0
                  : -1;
-    if (admin)
-        rd_kafka_destroy(admin);
     printf("  writing %ld customer states to %s ...\n", r->customers, clog);
     fflush(stdout);
     if (rc == 0)
@@ -1158,13 +1098,10 @@ int main(int argc, char **argv)
     rc = broker_start(&b);
     if (rc == 0) {
         printf("broker: %s\n", b.bootstrap);
-        rd_kafka_t *admin = client_new(RD_KAFKA_PRODUCER, b.bootstrap, NULL);
-        rc = admin && create_topic(admin, pt.input, PARTITIONS, false) == 0 &&
-                     create_topic(admin, ly.input, PARTITIONS, false) == 0
+        rc = tk_create_topic(b.bootstrap, pt.input, PARTITIONS, 1, NULL) == 0 &&
+                     tk_create_topic(b.bootstrap, ly.input, PARTITIONS, 1, NULL) == 0
                  ? 0
                  : -1;
-        if (admin)
-            rd_kafka_destroy(admin);
     }
     if (rc == 0) {
         printf("producing %ld events to %s and %s ...\n", b.o.events, pt.input, ly.input);

@@ -1,8 +1,12 @@
 # Pipeline benchmark on a real Kafka broker (issue 7 item 9): a pass-through exactly-once
 # pipe against loyalty-stream on the same input, latency, memory, and restore against raw
 # consumption. Starts its own broker with tests/kafka/kafka-test-broker.sh.
+# It shares the integration tests' Kafka helpers, so it needs the test targets.
+if(NOT TARGET ls_testkit)
+    return()
+endif()
 add_executable(bench_pipeline ${CMAKE_CURRENT_LIST_DIR}/bench_pipeline.c)
-target_link_libraries(bench_pipeline PRIVATE ls_processor)
+target_link_libraries(bench_pipeline PRIVATE ls_processor ls_testkit)
 add_dependencies(bench_pipeline loyalty-stream)
 target_compile_definitions(bench_pipeline PRIVATE
     LS_BENCH_SOURCE_DIR="${CMAKE_SOURCE_DIR}"

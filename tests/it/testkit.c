@@ -106,7 +106,7 @@ int tk_create_topic(const char *bootstrap, const char *topic, int partitions, in
     return rc;
 }
 
-static int partition_count(rd_kafka_t *rk, const char *topic)
+int tk_partition_count(rd_kafka_t *rk, const char *topic)
 {
     const struct rd_kafka_metadata *md;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -145,7 +145,7 @@ tk_record_t *tk_consume_all(const char *bootstrap, const char *topic, int read_c
     rd_kafka_t *rk = tk_client_new(RD_KAFKA_CONSUMER, bootstrap, kv);
     if (!rk)
         return NULL;
-    int parts = partition_count(rk, topic);
+    int parts = tk_partition_count(rk, topic);
     if (parts < 1) {
         fprintf(stderr, "topic %s: no metadata\n", topic);
         rd_kafka_destroy(rk);

@@ -28,6 +28,9 @@ void tk_unique_name(const char *prefix, char *out, size_t outlen);
 int tk_create_topic(const char *bootstrap, const char *topic, int partitions, int rf,
                     const char *const *configs);
 
+/** @brief Partition count of @p topic from metadata, or -1 (unknown topic or error). */
+int tk_partition_count(rd_kafka_t *rk, const char *topic);
+
 /** @brief A new client with bootstrap.servers set plus NULL-terminated key, value pairs. */
 rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv);
 
