@@ -783,11 +783,9 @@ static int check_topics(pipe_t *pp, char *err, size_t errlen)
 static int create_clients(pipe_t *pp, char *err, size_t errlen)
 {
     const cfg_t *cfg = pp->cfg;
-    char txn_id[512], commit_ms[32];
+    char txn_id[512], rgroup[512];
     snprintf(txn_id, sizeof(txn_id), "%s-%s", cfg->application_id, cfg->instance_id);
-    snprintf(commit_ms, sizeof(commit_ms), "%lld", (long long)cfg->commit_interval_ms);
-
-    rd_kafka_conf_t *pc = base_conf(cfg, err, errlen);
+    snprintf(rgroup, sizeof(rgroup), "%s-restore", cfg->application_id); /* never joins */
     const char *pkv[] = {"transactional.id",
                          txn_id,
                          "partitioner",
@@ -797,14 +795,6 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
                          "acks",
                          "all",
                          NULL};
-    if (!pc || conf_set_all(pc, pkv, err, errlen) != 0)
-        goto fail_pc;
-    rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
-    rd_kafka_conf_set_opaque(pc, pp);
-    if (!(pp->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, errlen)))
-        goto fail_pc;
-
-    rd_kafka_conf_t *cc = base_conf(cfg, err, errlen);
     const char *ckv[] = {"group.id",
                          cfg->application_id,
                          "enable.auto.commit",
@@ -816,20 +806,6 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
                          "auto.offset.reset",
                          "earliest",
                          NULL};
-    if (!cc || conf_set_all(cc, ckv, err, errlen) != 0)
-        goto fail_cc;
-    if (cfg->group_static_membership &&
-        rd_kafka_conf_set(cc, "group.instance.id", cfg->instance_id, err, errlen))
-        goto fail_cc;
-    rd_kafka_conf_set_rebalance_cb(cc, on_rebalance);
-    rd_kafka_conf_set_opaque(cc, pp);
-    if (!(pp->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, errlen)))
-        goto fail_cc;
-    rd_kafka_poll_set_consumer(pp->consumer);
-
-    rd_kafka_conf_t *rc = base_conf(cfg, err, errlen);
-    char rgroup[512];
-    snprintf(rgroup, sizeof(rgroup), "%s-restore", cfg->application_id); /* never joins */
     const char *rkv[] = {"group.id",
                          rgroup,
                          "enable.auto.commit",
@@ -841,23 +817,38 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
                          "auto.offset.reset",
                          "earliest",
                          NULL};
-    if (!rc || conf_set_all(rc, rkv, err, errlen) != 0)
-        goto fail_rc;
-    if (!(pp->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, rc, err, errlen)))
-        goto fail_rc;
+
+    /* conf is ours until rd_kafka_new takes it; the one exit below frees what is left. */
+    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    if (!conf || conf_set_all(conf, pkv, err, errlen) != 0)
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, pp);
+    if (!(pp->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)))
+        goto fail;
+
+    conf = base_conf(cfg, err, errlen);
+    if (!conf || conf_set_all(conf, ckv, err, errlen) != 0)
+        goto fail;
+    if (cfg->group_static_membership &&
+        rd_kafka_conf_set(conf, "group.instance.id", cfg->instance_id, err, errlen))
+        goto fail;
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, pp);
+    if (!(pp->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen)))
+        goto fail;
+    rd_kafka_poll_set_consumer(pp->consumer);
+
+    conf = base_conf(cfg, err, errlen);
+    if (!conf || conf_set_all(conf, rkv, err, errlen) != 0)
+        goto fail;
+    if (!(pp->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen)))
+        goto fail;
     rd_kafka_poll_set_consumer(pp->restorer);
     return 0;
-fail_pc:
-    if (pc)
-        rd_kafka_conf_destroy(pc);
-    return -1;
-fail_cc:
-    if (cc)
-        rd_kafka_conf_destroy(cc);
-    return -1;
-fail_rc:
-    if (rc)
-        rd_kafka_conf_destroy(rc);
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
     return -1;
 }
 
