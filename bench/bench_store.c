@@ -1,7 +1,7 @@
 /*
  * bench_store: the state store's costs, measured in one run on one database.
  *   1. restore apply: 1M customers (~300-byte values) across 12 tasks, records/s;
- *   2. read-modify-write per event staged in the task's batch with index, committed
+ *   2. read-modify-write per event staged in the task's stage, committed
  *      (with checkpoint) every 1,000 events, against bare RocksDB get + put (WAL on, no
  *      sync) on the same keys and column families: the ratio is the figure to watch;
  *   3. resident memory (VmRSS, VmHWM) with the default memory budget.

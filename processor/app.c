@@ -25,10 +25,14 @@
 /* ------------------------------------------------------------------ dirty set */
 
 /* Customer ids touched in the open transaction of one task: an open-addressing hash set
- * of fixed-size slots, cleared at every transaction boundary. */
+ * of fixed-size slots, cleared at every transaction boundary. A customer's changelog
+ * record is produced when the customer is first saved in the transaction (so the broker
+ * gets it while the transaction goes on, not all at the commit); a customer saved again
+ * is marked and produced once more, with its final state, at the flush. */
 typedef struct dirty {
     char (*ids)[ENG_ID_MAX];
     uint32_t *used; /* generation stamp per slot: slot is set when used[i] == gen */
+    bool *again;    /* saved again after its changelog record was produced */
     uint32_t gen;
     size_t cap, n;
     size_t *order; /* slots in insertion order, for a stable changelog order */
@@ -36,6 +40,8 @@ typedef struct dirty {
 
 static int dirty_grow(dirty_t *d);
 
+/* @returns 1 when @p id is new in the set, 0 when it was there (now marked again), -1 when
+ * out of memory. */
 static int dirty_add(dirty_t *d, const char *id)
 {
     if ((d->n + 1) * 2 > d->cap && dirty_grow(d) != 0)
@@ -44,12 +50,15 @@ static int dirty_add(dirty_t *d, const char *id)
     for (size_t i = (size_t)h & (d->cap - 1);; i = (i + 1) & (d->cap - 1)) {
         if (d->used[i] != d->gen) {
             d->used[i] = d->gen;
+            d->again[i] = false;
             snprintf(d->ids[i], ENG_ID_MAX, "%s", id);
             d->order[d->n++] = i;
+            return 1;
+        }
+        if (strcmp(d->ids[i], id) == 0) {
+            d->again[i] = true;
             return 0;
         }
-        if (strcmp(d->ids[i], id) == 0)
-            return 0;
     }
 }
 
@@ -59,10 +68,12 @@ static int dirty_grow(dirty_t *d)
     size_t cap = old.cap ? old.cap * 2 : 256;
     d->ids = calloc(cap, sizeof(*d->ids));
     d->used = calloc(cap, sizeof(*d->used));
+    d->again = calloc(cap, sizeof(*d->again));
     d->order = calloc(cap, sizeof(*d->order));
-    if (!d->ids || !d->used || !d->order) {
+    if (!d->ids || !d->used || !d->again || !d->order) {
         free(d->ids);
         free(d->used);
+        free(d->again);
         free(d->order);
         *d = old;
         return -1;
@@ -70,10 +81,14 @@ static int dirty_grow(dirty_t *d)
     d->cap = cap;
     d->gen = 1;
     d->n = 0;
-    for (size_t k = 0; k < old.n; k++)
+    for (size_t k = 0; k < old.n; k++) {
         dirty_add(d, old.ids[old.order[k]]);
+        if (old.again[old.order[k]])
+            d->again[d->order[k]] = true;
+    }
     free(old.ids);
     free(old.used);
+    free(old.again);
     free(old.order);
     return 0;
 }
@@ -91,6 +106,7 @@ static void dirty_free(dirty_t *d)
 {
     free(d->ids);
     free(d->used);
+    free(d->again);
     free(d->order);
 }
 
@@ -124,6 +140,7 @@ typedef struct task {
     int64_t stream_time;           /* greatest event time seen (clock = stream) */
     int64_t committed_stream_time; /* as of the last commit: an abort goes back to it */
     dirty_t dirty;
+    app_stats_t pending; /* counts of the open transaction: added at commit, dropped on abort */
 } task_t;
 
 struct app {
@@ -141,7 +158,8 @@ struct app {
     tmr_entry_t due[256]; /* scratch: timers due in one scan */
     uint8_t *frame;       /* scratch for changelog frames */
     size_t frame_cap;
-    app_stats_t stats;
+    app_stats_t stats;      /* committed work only: an aborted transaction's is redone */
+    app_stats_t *cur;       /* the pending counts of the task being worked on */
     int64_t last_gc;        /* wall clock of the last store_gc */
     avro_codec_t *q_codec;  /* the HTTP thread's own codec (codecs are single-threaded) */
     pthread_mutex_t q_lock; /* serialises queries on q_codec */
@@ -203,9 +221,29 @@ static int load_state(app_t *a, task_t *t, const char *customer, char *err, size
     return PIPE_OK;
 }
 
-/* Stage a->state and its next timer for @p customer; remember it for the changelog. */
-static int save_state(app_t *a, task_t *t, const char *customer, int64_t next_due, char *err,
-                      size_t errlen)
+/* Frame @p state (its next due time first) and produce it to task @p p's changelog. */
+static int produce_changelog(app_t *a, pipe_t *pp, int32_t p, const char *customer, int64_t due,
+                             const void *state, size_t len, char *err, size_t errlen)
+{
+    size_t need = clog_frame_size(len);
+    if (need > a->frame_cap) {
+        uint8_t *f = realloc(a->frame, need);
+        if (!f) {
+            snprintf(err, errlen, "out of memory");
+            return PIPE_FATAL;
+        }
+        a->frame = f;
+        a->frame_cap = need;
+    }
+    size_t flen = clog_frame_encode(due, state, len, a->frame, a->frame_cap);
+    return pipe_produce_changelog(pp, p, customer, strlen(customer), a->frame, flen, NULL, 0, err,
+                                  errlen);
+}
+
+/* Stage a->state and its next timer for @p customer; its changelog record goes out now
+ * when this is its first save in the transaction, else at the flush (see dirty_t). */
+static int save_state(app_t *a, pipe_t *pp, int32_t p, task_t *t, const char *customer,
+                      int64_t next_due, char *err, size_t errlen)
 {
     const uint8_t *buf;
     size_t len;
@@ -219,11 +257,12 @@ static int save_state(app_t *a, task_t *t, const char *customer, int64_t next_du
         e->st = a->state;
         e->used = true;
     }
-    if (dirty_add(&t->dirty, customer) != 0) {
+    int first = dirty_add(&t->dirty, customer);
+    if (first < 0) {
         snprintf(err, errlen, "out of memory");
         return PIPE_FATAL;
     }
-    return PIPE_OK;
+    return first ? produce_changelog(a, pp, p, customer, next_due, buf, len, err, errlen) : PIPE_OK;
 }
 
 /* ------------------------------------------------------------------ outputs */
@@ -240,9 +279,9 @@ static int emit_outputs(app_t *a, pipe_t *pp, const eng_outbuf_t *ob, char *err,
                               strlen(o->customer_id), buf, len, NULL, 0, err, errlen);
         if (rc != PIPE_OK)
             return rc;
-        a->stats.outputs[o->kind]++;
+        a->cur->outputs[o->kind]++;
         if (o->kind == ENG_OUT_BONUS_EARNED)
-            a->stats.points_issued += o->u.bonus_earned.points;
+            a->cur->points_issued += o->u.bonus_earned.points;
         if (a->observer)
             a->observer(a->observer_ctx, o);
     }
@@ -279,7 +318,7 @@ static int dead_letter(app_t *a, pipe_t *pp, const pipe_rec_t *rec, dlq_reason_t
         hdrs[i].value = dh.h[i].value;
         hdrs[i].size = dh.h[i].value_len;
     }
-    a->stats.dead_letters++;
+    a->cur->dead_letters++;
     log_warn("app", "record dead-lettered", "reason=%s partition=%d offset=%lld msg=\"%s\"",
              dlq_reason_name(reason), (int)rec->partition, (long long)rec->offset, msg);
     return pipe_produce(pp, a->cfg->topic_dead_letter, -1, rec->key, rec->key_len, rec->value,
@@ -292,6 +331,7 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
 {
     app_t *a = opaque;
     task_t *t = &a->tasks[rec->partition];
+    a->cur = &t->pending;
     char msg[DLQ_MESSAGE_MAX];
     dlq_reason_t r = rec->value
                          ? avro_codec_decode_event(a->codec, rec->key, rec->key_len, rec->value,
@@ -337,13 +377,13 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
             break;
     }
     if (er == ENG_OK)
-        a->stats.events++;
+        a->cur->events++;
     else if (er == ENG_DUPLICATE)
-        a->stats.duplicates++;
+        a->cur->duplicates++;
     if (er == ENG_OK || existing) { /* the catch-up changed the state even if the event didn't */
         eng_timer_kind_t kind;
-        rc =
-            save_state(a, t, ev->customer_id, eng_next_due(a->prog, &a->state, &kind), err, errlen);
+        rc = save_state(a, pp, rec->partition, t, ev->customer_id,
+                        eng_next_due(a->prog, &a->state, &kind), err, errlen);
         if (rc != PIPE_OK)
             return rc;
     }
@@ -357,6 +397,7 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
 {
     app_t *a = opaque;
     task_t *t = &a->tasks[p];
+    a->cur = &t->pending;
     int64_t now = a->cfg->clock == CFG_CLOCK_STREAM ? t->stream_time : wall_now;
     if (wall_now - a->last_gc >= 60000) { /* drop the stores of tasks gone long enough */
         int dropped = 0;
@@ -392,9 +433,9 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
             rc = catch_up(a, pp, now, &ob, err, errlen);
             if (rc != PIPE_OK)
                 return rc;
-            a->stats.timers_fired++;
+            a->cur->timers_fired++;
             fired++;
-            rc = save_state(a, t, due[i].customer, ob.next_due, err, errlen);
+            rc = save_state(a, pp, p, t, due[i].customer, ob.next_due, err, errlen);
             if (rc != PIPE_OK)
                 return rc;
         }
@@ -407,34 +448,33 @@ static int h_flush(void *opaque, pipe_t *pp, int32_t p, char *err, size_t errlen
     app_t *a = opaque;
     task_t *t = &a->tasks[p];
     for (size_t k = 0; k < t->dirty.n; k++) {
+        if (!t->dirty.again[t->dirty.order[k]])
+            continue; /* its record already went out with its final state */
         const char *customer = t->dirty.ids[t->dirty.order[k]];
-        size_t clen = strlen(customer);
         char *val = NULL;
         size_t vlen = 0;
         int64_t due = TMR_NEVER;
-        if (store_get_due(t->st, customer, clen, &val, &vlen, &due, err, errlen) != 0) {
+        if (store_get_due(t->st, customer, strlen(customer), &val, &vlen, &due, err, errlen) != 0) {
             free(val);
             return PIPE_FATAL;
         }
-        size_t need = clog_frame_size(vlen);
-        if (need > a->frame_cap) {
-            uint8_t *f = realloc(a->frame, need);
-            if (!f) {
-                free(val);
-                snprintf(err, errlen, "out of memory");
-                return PIPE_FATAL;
-            }
-            a->frame = f;
-            a->frame_cap = need;
-        }
-        size_t flen = clog_frame_encode(due, val, vlen, a->frame, a->frame_cap);
+        int rc = produce_changelog(a, pp, p, customer, due, val, vlen, err, errlen);
         free(val);
-        int rc =
-            pipe_produce_changelog(pp, p, customer, clen, a->frame, flen, NULL, 0, err, errlen);
         if (rc != PIPE_OK)
             return rc;
     }
     return PIPE_OK;
+}
+
+static void stats_add(app_stats_t *to, const app_stats_t *from)
+{
+    to->events += from->events;
+    to->duplicates += from->duplicates;
+    to->dead_letters += from->dead_letters;
+    to->timers_fired += from->timers_fired;
+    to->points_issued += from->points_issued;
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        to->outputs[k] += from->outputs[k];
 }
 
 static int h_committed(void *opaque, int32_t p, int64_t next_in, int64_t next_clog, char *err,
@@ -448,6 +488,8 @@ static int h_committed(void *opaque, int32_t p, int64_t next_in, int64_t next_cl
         t->cp.changelog_offset = next_clog;
     t->committed_stream_time = t->stream_time;
     dirty_clear(&t->dirty);
+    stats_add(&a->stats, &t->pending);
+    memset(&t->pending, 0, sizeof(t->pending));
     return store_task_commit(t->st, &t->cp, err, errlen) == 0 ? PIPE_OK : PIPE_FATAL;
 }
 
@@ -456,8 +498,9 @@ static void h_aborted(void *opaque, int32_t p)
     app_t *a = opaque;
     task_t *t = &a->tasks[p];
     store_task_abort(t->st);
-    t->stream_time = t->committed_stream_time; /* replayed records must meet the old clock */
-    for (size_t k = 0; k < t->dirty.n; k++) {  /* staged states are gone: so are their copies */
+    memset(&t->pending, 0, sizeof(t->pending)); /* the replayed records count again */
+    t->stream_time = t->committed_stream_time;  /* replayed records must meet the old clock */
+    for (size_t k = 0; k < t->dirty.n; k++) {   /* staged states are gone: so are their copies */
         const char *customer = t->dirty.ids[t->dirty.order[k]];
         cache_ent_t *e = cache_slot(t->cache, customer);
         if (e && e->used && strcmp(e->st.customer_id, customer) == 0)
@@ -558,7 +601,7 @@ static void h_task_close(void *opaque, int32_t p)
 
 /* The codec: topics from the configuration; with schema.registry.url, our schemas are
  * registered (subject "<topic>-value") and unknown writer ids are fetched from it. */
-static avro_codec_t *codec_for(app_t *a, char *err, size_t errlen)
+static avro_codec_t *codec_for(app_t *a, bool *transient, char *err, size_t errlen)
 {
     const cfg_t *cfg = a->cfg;
     char changelog[256];
@@ -575,15 +618,18 @@ static avro_codec_t *codec_for(app_t *a, char *err, size_t errlen)
         cc.registry = a->registry;
     }
     avro_codec_t *c = avro_codec_new(&cc, err, errlen);
-    if (c && a->registry && avro_codec_register_schemas(c, err, errlen) != 0) {
+    int rc = c && a->registry ? avro_codec_register_schemas(c, err, errlen) : 0;
+    if (rc != 0) {
+        *transient = rc == AVRO_CODEC_EUNAVAILABLE;
         avro_codec_destroy(c);
         return NULL;
     }
     return c;
 }
 
-app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
+app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen)
 {
+    *transient = false;
     app_t *a = calloc(1, sizeof(*a));
     if (!a) {
         snprintf(err, errlen, "out of memory");
@@ -601,7 +647,7 @@ app_t *app_new(const cfg_t *cfg, char *err, size_t errlen)
     a->store = store_new(&sc, wall_ms(), err, errlen);
     if (!a->store)
         goto fail;
-    a->codec = codec_for(a, err, errlen);
+    a->codec = codec_for(a, transient, err, errlen);
     if (!a->codec)
         goto fail;
     avro_codec_config_t qc;

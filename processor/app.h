@@ -17,6 +17,7 @@
 #include "cfg.h"
 #include "pipe.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,9 +36,12 @@ typedef struct app_stats {
 /**
  * @brief Load the program (cfg->program_file), open the state store under cfg->state_dir
  *        and build the codec. @p cfg is borrowed and must outlive the app.
- * @returns the app (app_destroy), or NULL with a message naming the file or path.
+ * @returns the app (app_destroy), or NULL with a message naming the file or path;
+ *          *transient is then true when retrying later may work (the schema registry
+ *          could not be reached), false when it will not (program file, store, a refused
+ *          schema).
  */
-app_t *app_new(const cfg_t *cfg, char *err, size_t errlen);
+app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen);
 
 /** @brief The hooks to give pipe_new (borrowed; valid while the app lives). */
 const pipe_hooks_t *app_hooks(app_t *app);

@@ -241,8 +241,9 @@ static int do_summary(store_t *s)
         }
         printf("%s{\"task\":%d,", i ? "," : "", (int)parts[i]);
         print_checkpoint(stdout, t);
-        printf(",\"customers\":%llu,\"timers\":%llu}", (unsigned long long)st.customers,
-               (unsigned long long)st.timers);
+        printf(",\"customers\":%llu,\"timers\":%llu,\"stale_timer_entries\":%llu}",
+               (unsigned long long)st.customers, (unsigned long long)st.timers,
+               (unsigned long long)st.stale_timer_entries);
     }
     printf("]}\n");
     return 0;

@@ -52,10 +52,12 @@ struct pipe {
     bool txn_open;
     int64_t txn_started_ms;
     int64_t txn_records;
+    int64_t txn_out; /* records produced in the open transaction (counted at commit) */
     bool fatal;
     char fatal_err[512];
     crash_t crash;
     int64_t crash_after; /* crash at the N-th committed transaction */
+    int64_t abort_every; /* LOYALTY_ABORT_EVERY: abort every N-th commit attempt (tests) */
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
     void *tick_ctx;
@@ -82,6 +84,11 @@ static void crash_points_init(pipe_t *pp)
 {
     const char *cp = getenv("LOYALTY_CRASH_POINT");
     const char *after = getenv("LOYALTY_CRASH_AFTER");
+    const char *every = getenv("LOYALTY_ABORT_EVERY");
+    pp->abort_every = every ? atoll(every) : 0;
+    if (pp->abort_every > 0)
+        log_warn("pipe", "injected aborts armed (test switch)", "every=%lld",
+                 (long long)pp->abort_every);
     pp->crash = CRASH_NONE;
     if (!cp || !*cp)
         return;
@@ -180,7 +187,7 @@ static int produce(pipe_t *pp, const char *topic, int32_t partition, const void 
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque),
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            pp->stats.records_out++;
+            pp->txn_out++;
             return PIPE_OK; /* the headers now belong to the message */
         }
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -240,7 +247,7 @@ static int txn_begin(pipe_t *pp, char *err, size_t errlen)
         return txn_error(pp, e, "begin_transaction", err, errlen);
     pp->txn_open = true;
     pp->txn_started_ms = mono_ms();
-    pp->txn_records = 0;
+    pp->txn_records = pp->txn_out = 0;
     for (int32_t p = 0; p < pp->n_parts; p++) {
         pp->tasks[p].clog_next = -1;
         pp->tasks[p].txn_first_offset = -1;
@@ -337,6 +344,15 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
             rc = pp->hooks->flush(pp->hooks->opaque, pp, p, err, errlen);
     if (rc == PIPE_OK)
         rc = txn_send_offsets(pp, err, errlen);
+    if (rc == PIPE_OK && pp->abort_every > 0 &&
+        (pp->stats.transactions + pp->stats.aborts + 1) % pp->abort_every == 0) {
+        /* The test switch: everything is produced and the offsets are sent, as for a real
+         * abortable error at commit. Flushed first: librdkafka #4849 (docs/KAFKA.md). */
+        rd_kafka_flush(pp->producer, 30000);
+        snprintf(err, errlen, "injected abort (LOYALTY_ABORT_EVERY=%lld)",
+                 (long long)pp->abort_every);
+        rc = PIPE_ABORT;
+    }
     if (rc == PIPE_OK && pp->crash == CRASH_AFTER_PRODUCE) {
         rd_kafka_flush(pp->producer, 30000); /* the records are in the log, uncommitted */
         crash_point(pp, CRASH_AFTER_PRODUCE);
@@ -378,6 +394,8 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
         t->txn_first_offset = -1;
     }
     pp->stats.transactions++;
+    pp->stats.records_in += pp->txn_records; /* committed work only: aborted work is redone */
+    pp->stats.records_out += pp->txn_out;
     pp->consecutive_aborts = 0;
     crash_point(pp, CRASH_AFTER_STORE);
     return PIPE_OK;
@@ -926,7 +944,6 @@ static int process_msg(pipe_t *pp, rd_kafka_message_t *m, char *err, size_t errl
     rc = pp->hooks->process(pp->hooks->opaque, pp, &rec, err, errlen);
     t->next_offset = m->offset + 1;
     pp->txn_records++;
-    pp->stats.records_in++;
     return rc;
 }
 

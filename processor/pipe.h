@@ -102,8 +102,8 @@ typedef struct pipe_hooks {
 
 /** Counters for progress logs, metrics and tests (read on the pipeline thread). */
 typedef struct pipe_stats {
-    int64_t records_in;
-    int64_t records_out;
+    int64_t records_in;  /* input records of committed transactions */
+    int64_t records_out; /* records produced in committed transactions */
     int64_t transactions;
     int64_t aborts;
     int64_t restored;

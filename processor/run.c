@@ -50,9 +50,11 @@ static int metrics_init(run_metrics_t *m)
     if (!(m->reg = met_registry_new()))
         return -1;
     met_registry_t *r = m->reg;
-    m->consumed = counter(r, "loyalty_records_consumed_total", "Input records processed.");
+    m->consumed = counter(r, "loyalty_records_consumed_total",
+                          "Input records processed in committed transactions.");
     m->produced = counter(r, "loyalty_records_produced_total",
-                          "Records produced (outputs, changelog, dead letters).");
+                          "Records produced in committed transactions (outputs, changelog, "
+                          "dead letters).");
     m->txns = counter(r, "loyalty_transactions_committed_total", "Transactions committed.");
     m->aborts = counter(r, "loyalty_transactions_aborted_total", "Transactions aborted.");
     m->restored = counter(r, "loyalty_restored_records_total", "Changelog records restored.");
@@ -137,10 +139,13 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
         log_error("run", "out of memory for metrics", NULL);
         goto out;
     }
-    r.app = app_new(cfg, err, sizeof(err));
+    bool transient = false;
+    r.app = app_new(cfg, &transient, err, sizeof(err));
     if (!r.app) {
         log_error("run", "cannot start", "err=\"%s\"", err);
-        code = 2; /* program file or store: restarting will not help */
+        /* A registry out of reach may come back (exit 1: restart); a bad program file,
+         * store or schema will not (exit 2). */
+        code = transient ? 1 : 2;
         goto out;
     }
     if (extras && extras->observer)

@@ -231,7 +231,7 @@ int avro_codec_register_schemas(avro_codec_t *c, char *err, size_t errlen)
             sr_register(c->cfg.registry, subject, avro_codec_schema_json(t), &id, e, sizeof(e));
         if (r != SR_OK) {
             snprintf(err, errlen, "registering %s under subject %s: %s", types[t].name, subject, e);
-            return -1;
+            return r == SR_UNAVAILABLE ? AVRO_CODEC_EUNAVAILABLE : -1;
         }
         c->own[t].id = id;
     }

@@ -64,8 +64,11 @@ void avro_codec_destroy(avro_codec_t *c);
 /**
  * @brief Register our schemas with the configured registry under "<topic>-value" and use
  * the registry's ids from now on. Call once at start-up.
- * @returns 0 ok, -1 (err names the subject) — retriable if the registry was unavailable.
+ * @returns 0 ok; AVRO_CODEC_EUNAVAILABLE when the registry could not be reached (transport
+ * error, timeout, 5xx: retrying later may work); -1 when it refused a schema or answered
+ * nonsense (err names the subject either way).
  */
+#define AVRO_CODEC_EUNAVAILABLE (-2)
 int avro_codec_register_schemas(avro_codec_t *c, char *err, size_t errlen);
 
 /**

@@ -55,4 +55,14 @@ dlq_reason_t avro_codec_read_framed(avro_codec_t *c, const void *value, size_t l
 int avro_codec_write_framed(avro_codec_t *c, int type, const uint8_t **out, size_t *outlen,
                             char *err, size_t errlen);
 
+/*
+ * The CustomerState through avro-c's generic values (avro_state.c). The public
+ * avro_codec_encode_state / avro_codec_decode_state take a direct binary path for this
+ * build's own schema and fall back to these; tests compare the two.
+ */
+int avro_state_encode_generic(avro_codec_t *c, const eng_state_t *s, const uint8_t **out,
+                              size_t *outlen, char *err, size_t errlen);
+dlq_reason_t avro_state_decode_generic(avro_codec_t *c, const void *value, size_t len,
+                                       eng_state_t *s, char *msg, size_t msglen);
+
 #endif

@@ -13,7 +13,10 @@
 #include "avro_codec_int.h"
 #include "avro_fields.h"
 
+#include "frame.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CHECK(expr)      \
@@ -125,8 +128,8 @@ static int put_state(avro_value_t *root, const eng_state_t *s)
     return put_arrays(root, s);
 }
 
-int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t **out,
-                            size_t *outlen, char *err, size_t errlen)
+int avro_state_encode_generic(avro_codec_t *c, const eng_state_t *s, const uint8_t **out,
+                              size_t *outlen, char *err, size_t errlen)
 {
     if (!c->has_enc[AVRO_CODEC_TYPE_STATE]) {
         snprintf(err, errlen, "this build has no CustomerState schema");
@@ -276,8 +279,8 @@ static dlq_reason_t read_arrays(avro_fields_ctx_t *x, const avro_value_t *root, 
     return read_rings(x, root, s);
 }
 
-dlq_reason_t avro_codec_decode_state(avro_codec_t *c, const void *value, size_t len, eng_state_t *s,
-                                     char *msg, size_t msglen)
+dlq_reason_t avro_state_decode_generic(avro_codec_t *c, const void *value, size_t len,
+                                       eng_state_t *s, char *msg, size_t msglen)
 {
     writer_t *w = NULL;
     int32_t id, version;
@@ -309,4 +312,326 @@ dlq_reason_t avro_codec_decode_state(avro_codec_t *c, const void *value, size_t 
     OPT_LONG(&x, root, "total_expired", &s->total_expired);
     OPT_LONG(&x, root, "total_reversed", &s->total_reversed);
     return read_arrays(&x, root, s);
+}
+
+/* ------------------------------------------------------------------ direct binary path */
+
+/*
+ * The state is written and read on every event, and avro-c's generic values cost most of
+ * the pipeline's CPU there (a hash lookup per field by name, a malloc per string). This
+ * build's own CustomerState schema is fixed, so its binary form is written and read
+ * directly here, following the Avro specification: ints and longs as zig-zag varints,
+ * strings as length + bytes, arrays as one block (count, items) and the closing 0, the
+ * union [null, long] as branch index then value. The bytes are the same as avro-c's
+ * (tests/unit/test_avro_state.c compares both on random states).
+ *
+ * Reading takes this path only for records written with our own schema id, and only when
+ * the record is exactly what this build writes; anything else (another writer schema,
+ * blocks with byte sizes, a value out of range, a non-ASCII id, trailing bytes, any
+ * truncation) goes to the generic path, which gives the precise error. So the fast path
+ * never decides what is an error.
+ */
+
+typedef struct bin_out {
+    uint8_t *p, *end;
+} bin_out_t;
+
+static void put_long(bin_out_t *o, int64_t v)
+{
+    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    while (u >= 0x80) {
+        *o->p++ = (uint8_t)(u | 0x80);
+        u >>= 7;
+    }
+    *o->p++ = (uint8_t)u;
+}
+
+/* Upper bound of the encoded size of any state (10 bytes per varint). */
+#define STATE_BIN_MAX                                                                         \
+    (40 * 10 + ENG_ID_MAX + ENG_QBUCKETS_MAX * 20 + ENG_LOTS_MAX * 71 + ENG_STAMPS_MAX * 10 + \
+     ENG_PURCHASES_MAX * 120 + ENG_SEEN_MAX * 10)
+
+static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len)
+{
+    put_long(o, (int32_t)s->version);
+    put_long(o, s->flags);
+    put_long(o, (int64_t)id_len);
+    memcpy(o->p, s->customer_id, id_len);
+    o->p += id_len;
+    put_long(o, s->tier);
+    put_long(o, s->tier_since);
+    put_long(o, s->last_visit);
+    put_long(o, s->inactivity_steps);
+    put_long(o, s->downgrade_warned);
+    if (s->n_qbuckets) {
+        put_long(o, s->n_qbuckets);
+        for (uint32_t i = 0; i < s->n_qbuckets; i++) {
+            put_long(o, s->qbuckets[i].key);
+            put_long(o, s->qbuckets[i].value);
+        }
+    }
+    put_long(o, 0);
+    put_long(o, s->period_start);
+    put_long(o, s->award_accum);
+    put_long(o, s->debt);
+    if (s->n_lots) {
+        put_long(o, s->n_lots);
+        for (uint32_t i = 0; i < s->n_lots; i++) {
+            const eng_lot_t *l = &s->lots[i];
+            put_long(o, l->amount);
+            put_long(o, l->remaining);
+            put_long(o, l->earned_at);
+            put_long(o, l->usable_from);
+            if (l->expires_at == ENG_TIME_NEVER) {
+                put_long(o, 0);
+            } else {
+                put_long(o, 1);
+                put_long(o, l->expires_at);
+            }
+            put_long(o, l->warned);
+            put_long(o, l->source);
+        }
+    }
+    put_long(o, 0);
+    put_long(o, ENG_STAMPS_MAX);
+    for (int i = 0; i < ENG_STAMPS_MAX; i++)
+        put_long(o, s->stamps[i]);
+    put_long(o, 0);
+    put_long(o, (int32_t)s->purchases_head);
+    if (s->n_purchases) {
+        put_long(o, s->n_purchases);
+        for (uint32_t i = 0; i < s->n_purchases; i++) {
+            const eng_purchase_rec_t *p =
+                &s->purchases[(s->purchases_head + i) % ENG_PURCHASES_MAX];
+            put_long(o, (int64_t)p->id_hash);
+            put_long(o, p->time_ms);
+            put_long(o, p->eligible_amount);
+            put_long(o, p->points);
+            put_long(o, p->returned_amount);
+            put_long(o, p->points_reversed);
+            put_long(o, p->qual_value);
+            put_long(o, p->qual_returned);
+            put_long(o, p->award_amount);
+            put_long(o, p->qual_key);
+            put_long(o, p->award_period);
+            put_long(o, p->gross_amount);
+        }
+    }
+    put_long(o, 0);
+    put_long(o, (int32_t)s->seen_head);
+    if (s->n_seen) {
+        put_long(o, s->n_seen);
+        for (uint32_t i = 0; i < s->n_seen; i++)
+            put_long(o, (int64_t)s->seen[i]);
+    }
+    put_long(o, 0);
+    put_long(o, s->birthday_year);
+    put_long(o, s->total_earned);
+    put_long(o, s->total_redeemed);
+    put_long(o, s->total_expired);
+    put_long(o, s->total_reversed);
+}
+
+int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t **out,
+                            size_t *outlen, char *err, size_t errlen)
+{
+    const void *nul = memchr(s->customer_id, '\0', sizeof(s->customer_id));
+    if (!c->has_enc[AVRO_CODEC_TYPE_STATE] || !nul)
+        return avro_state_encode_generic(c, s, out, outlen, err, errlen); /* its errors */
+    if (s->n_qbuckets > ENG_QBUCKETS_MAX || s->n_lots > ENG_LOTS_MAX ||
+        s->n_purchases > ENG_PURCHASES_MAX || s->purchases_head >= ENG_PURCHASES_MAX ||
+        s->n_seen > ENG_SEEN_MAX || s->seen_head >= ENG_SEEN_MAX)
+        return avro_state_encode_generic(c, s, out, outlen, err, errlen);
+    if (c->cap < FRAME_HEADER_LEN + STATE_BIN_MAX) {
+        uint8_t *nb = realloc(c->buf, FRAME_HEADER_LEN + STATE_BIN_MAX);
+        if (!nb) {
+            snprintf(err, errlen, "out of memory growing the output buffer");
+            return -1;
+        }
+        c->buf = nb;
+        c->cap = FRAME_HEADER_LEN + STATE_BIN_MAX;
+    }
+    bin_out_t o = {c->buf + FRAME_HEADER_LEN, c->buf + c->cap};
+    put_state_bin(&o, s, (size_t)((const char *)nul - s->customer_id));
+    frame_write_header(c->buf, c->own[AVRO_CODEC_TYPE_STATE].id);
+    *out = c->buf;
+    *outlen = (size_t)(o.p - c->buf);
+    return 0;
+}
+
+typedef struct bin_in {
+    const uint8_t *p, *end;
+    bool bad; /* anything the fast path does not take: the generic path decides */
+} bin_in_t;
+
+static int64_t get_long(bin_in_t *in)
+{
+    uint64_t u = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (in->p >= in->end) {
+            in->bad = true;
+            return 0;
+        }
+        uint8_t b = *in->p++;
+        u |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+    }
+    in->bad = true; /* longer than 10 bytes */
+    return 0;
+}
+
+static int32_t get_int(bin_in_t *in)
+{
+    int64_t v = get_long(in);
+    if (v < INT32_MIN || v > INT32_MAX)
+        in->bad = true;
+    return (int32_t)v;
+}
+
+static uint32_t get_mask(bin_in_t *in)
+{
+    int64_t v = get_long(in);
+    if (v < 0 || v > UINT32_MAX)
+        in->bad = true;
+    return (uint32_t)v;
+}
+
+/* One array block of at most max items (0 = empty); the closing 0 is read by the caller. */
+static uint32_t get_count(bin_in_t *in, uint32_t max)
+{
+    int64_t n = get_long(in);
+    if (n < 0 || n > (int64_t)max)
+        in->bad = true;
+    return in->bad ? 0 : (uint32_t)n;
+}
+
+static void get_end(bin_in_t *in)
+{
+    if (get_long(in) != 0)
+        in->bad = true;
+}
+
+static void get_state_bin(bin_in_t *in, eng_state_t *s)
+{
+    s->version = (uint32_t)get_int(in);
+    s->flags = get_mask(in);
+    int64_t idn = get_long(in);
+    if (idn < 0 || idn >= (int64_t)sizeof(s->customer_id) || in->end - in->p < idn) {
+        in->bad = true;
+        return;
+    }
+    for (int64_t i = 0; i < idn; i++) {
+        uint8_t ch = in->p[i];
+        if (ch == 0 || ch >= 0x80)
+            in->bad = true; /* NUL or non-ASCII: the generic path checks the UTF-8 */
+        s->customer_id[i] = (char)ch;
+    }
+    in->p += idn;
+    s->tier = get_int(in);
+    s->tier_since = get_long(in);
+    s->last_visit = get_long(in);
+    s->inactivity_steps = get_int(in);
+    s->downgrade_warned = get_mask(in);
+    uint32_t n = get_count(in, ENG_QBUCKETS_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        s->qbuckets[i].key = get_int(in);
+        s->qbuckets[i].value = get_long(in);
+    }
+    s->n_qbuckets = n;
+    if (n)
+        get_end(in);
+    s->period_start = get_long(in);
+    s->award_accum = get_long(in);
+    s->debt = get_long(in);
+    n = get_count(in, ENG_LOTS_MAX);
+    for (uint32_t i = 0; i < n && !in->bad; i++) {
+        eng_lot_t *l = &s->lots[i];
+        l->amount = get_long(in);
+        l->remaining = get_long(in);
+        l->earned_at = get_long(in);
+        l->usable_from = get_long(in);
+        int64_t branch = get_long(in);
+        if (branch == 0)
+            l->expires_at = ENG_TIME_NEVER;
+        else if (branch == 1)
+            l->expires_at = get_long(in);
+        else
+            in->bad = true;
+        l->warned = get_mask(in);
+        int32_t src = get_int(in);
+        if (src < 0 || src > 255)
+            in->bad = true;
+        l->source = (uint8_t)src;
+    }
+    s->n_lots = n;
+    if (n)
+        get_end(in);
+    n = get_count(in, ENG_STAMPS_MAX);
+    for (uint32_t i = 0; i < n; i++)
+        s->stamps[i] = get_int(in);
+    if (n)
+        get_end(in);
+    int32_t head = get_int(in);
+    if (head < 0 || head >= ENG_PURCHASES_MAX) {
+        in->bad = true;
+        return;
+    }
+    s->purchases_head = (uint32_t)head;
+    n = get_count(in, ENG_PURCHASES_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        eng_purchase_rec_t *p = &s->purchases[(head + i) % ENG_PURCHASES_MAX];
+        p->id_hash = (uint64_t)get_long(in);
+        p->time_ms = get_long(in);
+        p->eligible_amount = get_long(in);
+        p->points = get_long(in);
+        p->returned_amount = get_long(in);
+        p->points_reversed = get_long(in);
+        p->qual_value = get_long(in);
+        p->qual_returned = get_long(in);
+        p->award_amount = get_long(in);
+        p->qual_key = get_int(in);
+        p->award_period = get_int(in);
+        p->gross_amount = get_long(in);
+    }
+    s->n_purchases = n;
+    if (n)
+        get_end(in);
+    int32_t seen_head = get_int(in);
+    if (seen_head < 0 || seen_head >= ENG_SEEN_MAX) {
+        in->bad = true;
+        return;
+    }
+    s->seen_head = (uint32_t)seen_head;
+    n = get_count(in, ENG_SEEN_MAX);
+    for (uint32_t i = 0; i < n; i++)
+        s->seen[i] = (uint64_t)get_long(in);
+    s->n_seen = n;
+    if (n)
+        get_end(in);
+    s->birthday_year = get_int(in);
+    s->total_earned = get_long(in);
+    s->total_redeemed = get_long(in);
+    s->total_expired = get_long(in);
+    s->total_reversed = get_long(in);
+    if (in->p != in->end)
+        in->bad = true; /* trailing bytes */
+}
+
+dlq_reason_t avro_codec_decode_state(avro_codec_t *c, const void *value, size_t len, eng_state_t *s,
+                                     char *msg, size_t msglen)
+{
+    int32_t id;
+    const uint8_t *payload;
+    size_t plen;
+    if (c->has_enc[AVRO_CODEC_TYPE_STATE] &&
+        frame_parse(value, len, &id, &payload, &plen) == FRAME_OK &&
+        id == c->own[AVRO_CODEC_TYPE_STATE].id) {
+        bin_in_t in = {payload, payload + plen, false};
+        memset(s, 0, sizeof(*s));
+        get_state_bin(&in, s);
+        if (!in.bad)
+            return DLQ_OK;
+    }
+    return avro_state_decode_generic(c, value, len, s, msg, msglen);
 }

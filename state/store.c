@@ -80,6 +80,8 @@ static void set_options(store_t *s)
     s->ropts = rocksdb_readoptions_create();
     s->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wopts, s->cfg.sync_commit ? 1 : 0);
+    s->wopts_nowal = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_disable_WAL(s->wopts_nowal, 1);
 }
 
 /* Turn RocksDB's open error into one sentence that names the path and what to do. */
@@ -247,6 +249,15 @@ out:
     return rc;
 }
 
+static bool default_cf_empty(store_t *s)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, s->default_cf);
+    rocksdb_iter_seek_to_first(it);
+    bool empty = !rocksdb_iter_valid(it);
+    rocksdb_iter_destroy(it);
+    return empty;
+}
+
 /* Check (existing store) or write (new store) the format version key. */
 static int check_format(store_t *s, bool existed, char *err, size_t errlen)
 {
@@ -272,6 +283,10 @@ static int check_format(store_t *s, bool existed, char *err, size_t errlen)
         return -1;
     }
     int rc = 0;
+    if (!v && s->n_cfs == 0 && default_cf_empty(s)) {
+        /* A creation killed before its first write: an empty database, ours to finish. */
+        return s->cfg.read_only ? 0 : check_format(s, false, err, errlen);
+    }
     if (!v) {
         snprintf(err, errlen,
                  "%s is a RocksDB database but not a loyalty-stream state store (no "
@@ -337,8 +352,7 @@ static void task_free(store_task_t *t)
 {
     if (!t)
         return;
-    rocksdb_writebatch_wi_destroy(t->batch);
-    free(t->scratch);
+    store_stage_free(t);
     free(t);
 }
 
@@ -365,6 +379,8 @@ void store_destroy(store_t *s)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts)
         rocksdb_writeoptions_destroy(s->wopts);
+    if (s->wopts_nowal)
+        rocksdb_writeoptions_destroy(s->wopts_nowal);
     pthread_rwlock_destroy(&s->lock);
     free(s->dir);
     free(s);
@@ -438,7 +454,7 @@ store_task_t *store_task_open(store_t *s, int32_t partition, char *err, size_t e
     }
     t->store = s;
     t->cf = cf;
-    t->batch = rocksdb_writebatch_wi_create(0, 1 /* overwrite keys: reads see the last */);
+    t->stage_gen = 1;
     t->timer_floor = INT64_MIN;
     pthread_rwlock_wrlock(&s->lock);
     cf->task = t;

@@ -3,10 +3,10 @@
  * partition), changed only by one atomic write per committed Kafka transaction.
  *
  * The one idea: RocksDB never holds uncommitted data. Every change of a transaction is
- * staged in the task's write batch *with index* (so later events of the same customer
- * read their own writes); store_task_commit writes that batch together with the task's
- * checkpoint (next input offset, changelog offset) as one RocksDB write, which is atomic:
- * after any crash the data and the checkpoint come from the same batch.
+ * staged in the task's stage, a table of changed customers (so later events of the same
+ * customer read their own writes); store_task_commit writes it together with the task's
+ * checkpoint (next input offset, changelog offset) as one RocksDB write batch, which is
+ * atomic: after any crash the data and the checkpoint come from the same batch.
  *
  * Values are opaque bytes here (the customer-state record is encoded by the Avro codec).
  * Column families are kept when a task moves away, so a task that comes back restores
@@ -219,8 +219,9 @@ int store_task_checkpoint(store_task_t *t, store_checkpoint_t *cp, char *err, si
 
 /** Counts of a task's committed content (inspect --summary). */
 typedef struct store_task_stats {
-    uint64_t customers;
-    uint64_t timers;
+    uint64_t customers;           /**< records with a state */
+    uint64_t timers;              /**< pending timers (records with a due time) */
+    uint64_t stale_timer_entries; /**< index entries a restore left behind (see tmr.h) */
 } store_task_stats_t;
 
 /** @brief Count committed customers and timers of a task (a full scan; offline use). */

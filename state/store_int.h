@@ -53,6 +53,7 @@ struct store {
     rocksdb_filterpolicy_t *filter; /* owned by topts once set */
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts;
+    rocksdb_writeoptions_t *wopts_nowal; /* restore batches (flushed at the restore's end) */
     rocksdb_column_family_handle_t *default_cf;
     /* The family table changes only on the pipeline's thread, which therefore reads it
      * without the lock; it takes the write lock to change it, so that
@@ -62,29 +63,49 @@ struct store {
     size_t n_cfs, cap_cfs;
 };
 
+/* One customer staged in the open transaction: its record as the transaction leaves it,
+ * and the due time of its committed record (whose timer index entry the commit moves). */
+typedef struct stage_ent {
+    uint32_t gen;     /* the slot is in use when gen == the stage's gen */
+    uint32_t clen;    /* customer id length; the id starts buf */
+    bool exists;      /* a record remains (state or timer); false = delete it */
+    bool has_state;   /* the record holds a state */
+    int64_t due;      /* staged due time, STORE_NO_DUE = none */
+    int64_t base_due; /* due time of the committed record, STORE_NO_DUE = none */
+    char *buf;        /* customer id, then the record (REC_HEADER + state); kept across
+                         transactions and reused by the slot */
+    size_t rec_len, cap;
+} stage_ent_t;
+
 struct store_task {
     store_t *store;
     store_cf_t *cf;
-    rocksdb_writebatch_wi_t *batch;
+    /* The open transaction: an open-addressing table of staged customers (cleared by
+     * bumping gen), with the used slots in staging order. Reads look here first, then at
+     * the committed data; store_task_commit turns it into one RocksDB write batch. */
+    stage_ent_t *stage;
+    size_t stage_cap, stage_n;
+    size_t *stage_order;
+    uint32_t stage_gen;
     /* No live timer is due before this (INT64_MIN = unknown). A due scan seeks here, so it
      * does not wade through the tombstones that fired timers leave until compaction. Any
      * timer set earlier lowers it; an abort may leave it lower than needed, never higher. */
     int64_t timer_floor;
-    /* The last customer read or written through the task's batch and its due time, so
-     * that get-then-put (the per-event path) reads the database once. Cleared on abort
-     * and around a restore (which writes past the batch). */
-    char *scratch; /* a record being built (header + state), grown as needed */
-    size_t scratch_cap;
+    /* The last customer read from the committed data and its record, so that
+     * get-then-put (the per-event path) reads the database once. Cleared by a commit (the
+     * committed data changed) and around a restore (which writes past the stage). */
     bool cache_valid, cache_has_state;
     int64_t cache_due;
     size_t cache_len;
     char cache_cust[STORE_CUSTOMER_MAX];
 };
 
-/** A customer's record as a batch sees it. */
+/** A customer's record as the open transaction sees it. */
 typedef struct store_rec {
     bool found, has_state;
-    int64_t due; /* STORE_NO_DUE when none */
+    int64_t due;      /* STORE_NO_DUE when none */
+    bool staged;      /* changed by the open transaction */
+    int64_t base_due; /* the committed record's due time (== due when not staged) */
 } store_rec_t;
 
 /* Key building: each writes into @p out (STORE_KEY_MAX bytes) and returns the length. */
@@ -97,25 +118,42 @@ int64_t store_dec_i64(const char *in);
 int store_check_customer(const char *customer, size_t clen, char *err, size_t errlen);
 
 /*
- * Read a customer's record through @p batch (the task's or a restore's), from the task's
- * cache when possible and @p raw is NULL. @p raw (may be NULL) receives the whole record
- * (malloc'd, free() it; NULL when absent). @returns 0, or -1 with @p err.
+ * Read a customer's record as the open transaction sees it (staged, else committed, from
+ * the task's cache when possible and @p raw is NULL). @p raw (may be NULL) receives the
+ * whole record (malloc'd, free() it; NULL when absent). @returns 0, or -1 with @p err.
  */
-int store_rec_read(store_task_t *t, rocksdb_writebatch_wi_t *batch, const char *customer,
-                   size_t clen, store_rec_t *rec, char **raw, size_t *rawlen, char *err,
-                   size_t errlen);
+int store_rec_read(store_task_t *t, const char *customer, size_t clen, store_rec_t *rec, char **raw,
+                   size_t *rawlen, char *err, size_t errlen);
 
 /*
- * Stage a customer's record into @p batch: @p state (NULL = no state) and @p new_due,
- * moving the timer index entry from @p old_due (what store_rec_read said). No state and
- * no due deletes the record.
+ * Stage a customer's record: @p state (NULL = no state) and @p new_due; @p cur is what
+ * store_rec_read said. No state and no due deletes the record. @returns 0, or -1 with
+ * @p err (out of memory).
  */
-void store_rec_stage(store_task_t *t, rocksdb_writebatch_wi_t *batch, const char *customer,
-                     size_t clen, const void *state, size_t vlen, int64_t old_due, int64_t new_due);
+int store_rec_stage(store_task_t *t, const char *customer, size_t clen, const void *state,
+                    size_t vlen, const store_rec_t *cur, int64_t new_due, char *err, size_t errlen);
+
+/* Remove timer index entries that no record refers to (stale, see tmr.h) at once, outside
+ * any transaction: they are garbage whatever the transaction does. */
+int store_drop_stale_timers(store_task_t *t, const int64_t *due, const char *const *customers,
+                            const size_t *clens, size_t n, char *err, size_t errlen);
 
 void store_cache_clear(store_task_t *t);
-void store_stage_checkpoint(store_task_t *t, rocksdb_writebatch_wi_t *batch,
-                            const store_checkpoint_t *cp);
-int store_write_batch(store_task_t *t, rocksdb_writebatch_wi_t *batch, char *err, size_t errlen);
+
+/* Free the task's stage (closing the task). */
+void store_stage_free(store_task_t *t);
+
+/* The checkpoint's value (CHECKPOINT_LEN bytes) into @p out. */
+#define CHECKPOINT_LEN 16
+void store_enc_checkpoint(char *out, const store_checkpoint_t *cp);
+
+/* Write a plain (unindexed) batch of task @p t; the WAL is skipped when @p no_wal (the
+ * caller then makes it durable with store_flush_task before anything depends on it). */
+int store_write_plain(store_task_t *t, rocksdb_writebatch_t *batch, bool no_wal, char *err,
+                      size_t errlen);
+
+/* Flush the task's memtable to disk and wait: what was written without the WAL is durable
+ * afterwards. */
+int store_flush_task(store_task_t *t, char *err, size_t errlen);
 
 #endif

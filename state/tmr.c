@@ -1,11 +1,12 @@
 /*
  * tmr: the timer index (see tmr.h). Keys 't' due customer -> "" in the task's column
- * family; the customer's record ('c') holds its due time. Both are staged in the task's
- * write batch with index.
+ * family; the customer's record ('c') holds its due time. A timer change is a change of
+ * the record, staged like any other (store_txn.c); the commit moves the index entry.
  *
- * The one idea: every read goes through the batch first (get_from_batch_and_db, and an
- * iterator "with base" that merges the batch over the database), so a transaction sees
- * its own timer changes before they are committed.
+ * The one idea: a due scan merges two sources, the committed index (each entry checked
+ * against the customer's record as the transaction sees it) and the records the open
+ * transaction staged with a new due time, so a transaction sees its own timer changes
+ * before they are committed.
  */
 #include "tmr.h"
 
@@ -29,13 +30,14 @@ static int stage_due(store_task_t *t, const char *customer, size_t clen, int64_t
     store_rec_t rec;
     char *raw = NULL;
     size_t n = 0;
-    if (store_rec_read(t, t->batch, customer, clen, &rec, &raw, &n, err, errlen) != 0)
+    if (store_rec_read(t, customer, clen, &rec, &raw, &n, err, errlen) != 0)
         return -1;
+    int rc = 0;
     if (rec.due != due_ms)
-        store_rec_stage(t, t->batch, customer, clen, rec.has_state ? raw + REC_HEADER : NULL,
-                        rec.has_state ? n - REC_HEADER : 0, rec.due, due_ms);
-    rocksdb_free(raw);
-    return 0;
+        rc = store_rec_stage(t, customer, clen, rec.has_state ? raw + REC_HEADER : NULL,
+                             rec.has_state ? n - REC_HEADER : 0, &rec, due_ms, err, errlen);
+    free(raw);
+    return rc;
 }
 
 int tmr_set(store_task_t *t, const char *customer, size_t clen, int64_t due_ms, char *err,
@@ -55,28 +57,50 @@ int tmr_get(store_task_t *t, const char *customer, size_t clen, int64_t *due_ms,
     store_rec_t rec;
     *due_ms = TMR_NEVER;
     if (store_check_customer(customer, clen, err, errlen) != 0 ||
-        store_rec_read(t, t->batch, customer, clen, &rec, NULL, NULL, err, errlen) != 0)
+        store_rec_read(t, customer, clen, &rec, NULL, NULL, err, errlen) != 0)
         return -1;
     *due_ms = rec.due;
     return rec.due == TMR_NEVER ? STORE_NOT_FOUND : 0;
 }
 
-int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_t *n, char *err,
-            size_t errlen)
+/* Timer entries in (due, customer) order. */
+static int entry_cmp(const void *a, const void *b)
 {
-    *n = 0;
-    if (max == 0)
-        return 0;
+    const tmr_entry_t *x = a, *y = b;
+    if (x->due_ms != y->due_ms)
+        return x->due_ms < y->due_ms ? -1 : 1;
+    size_t n = x->customer_len < y->customer_len ? x->customer_len : y->customer_len;
+    int c = memcmp(x->customer, y->customer, n);
+    return c ? c : (x->customer_len > y->customer_len) - (x->customer_len < y->customer_len);
+}
+
+static void entry_set(tmr_entry_t *e, int64_t due, const char *customer, size_t clen)
+{
+    e->due_ms = due;
+    e->customer_len = clen;
+    memcpy(e->customer, customer, clen);
+    e->customer[clen] = '\0';
+}
+
+#define STALE_BATCH 256
+
+/* Committed index entries from the floor, due by @p now_ms: those the open transaction
+ * keeps into out (up to max), those it moves skipped (the commit moves them), stale ones
+ * (their committed record says another due time) removed at once unless read-only. */
+static int scan_committed(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_t *n,
+                          char *err, size_t errlen)
+{
     store_t *s = t->store;
-    rocksdb_iterator_t *base = rocksdb_create_iterator_cf(s->db, s->ropts, t->cf->h);
-    /* The merged iterator takes over the base iterator (RocksDB's C API frees the
-     * wrapper); destroying the merged one releases both. */
-    rocksdb_iterator_t *it =
-        rocksdb_writebatch_wi_create_iterator_with_base_cf(t->batch, base, t->cf->h);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, t->cf->h);
     char start[9];
     start[0] = KEY_TIMER;
     store_enc_i64(start + 1, t->timer_floor);
     bool first = true;
+    int rc = 0;
+    int64_t stale_due[STALE_BATCH];
+    char stale_cust[STALE_BATCH][STORE_CUSTOMER_MAX];
+    const char *stale_ptr[STALE_BATCH];
+    size_t stale_len[STALE_BATCH], n_stale = 0;
     for (rocksdb_iter_seek(it, start, sizeof(start)); rocksdb_iter_valid(it) && *n < max;
          rocksdb_iter_next(it)) {
         size_t kl;
@@ -84,16 +108,28 @@ int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_
         if (kl < 9 || k[0] != KEY_TIMER)
             break;
         int64_t due = store_dec_i64(k + 1);
-        if (first) /* the earliest live timer: nothing lives below it */
+        if (first && t->stage_n == 0) /* the earliest entry: nothing lives below it */
             t->timer_floor = due;
         first = false;
         if (due > now_ms)
             break;
-        tmr_entry_t *e = &out[(*n)++];
-        e->due_ms = due;
-        e->customer_len = kl - 9 > STORE_CUSTOMER_MAX ? STORE_CUSTOMER_MAX : kl - 9;
-        memcpy(e->customer, k + 9, e->customer_len);
-        e->customer[e->customer_len] = '\0';
+        size_t clen = kl - 9 > STORE_CUSTOMER_MAX ? STORE_CUSTOMER_MAX : kl - 9;
+        store_rec_t rec;
+        if (store_rec_read(t, k + 9, clen, &rec, NULL, NULL, err, errlen) != 0) {
+            rc = -1;
+            break;
+        }
+        if (rec.base_due == due) {
+            if (rec.due == due) /* the transaction keeps it */
+                entry_set(&out[(*n)++], due, k + 9, clen);
+            continue;
+        }
+        if (s->cfg.read_only || n_stale == STALE_BATCH)
+            continue; /* (a full batch: the rest go at a later scan) */
+        stale_due[n_stale] = due;
+        memcpy(stale_cust[n_stale], k + 9, clen);
+        stale_ptr[n_stale] = stale_cust[n_stale];
+        stale_len[n_stale++] = clen;
     }
     char *rerr = NULL;
     rocksdb_iter_get_error(it, &rerr);
@@ -104,5 +140,37 @@ int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_
         rocksdb_free(rerr);
         return -1;
     }
+    if (rc == 0)
+        rc = store_drop_stale_timers(t, stale_due, stale_ptr, stale_len, n_stale, err, errlen);
+    return rc;
+}
+
+int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_t *n, char *err,
+            size_t errlen)
+{
+    *n = 0;
+    if (max == 0)
+        return 0;
+    if (scan_committed(t, now_ms, out, max, n, err, errlen) != 0)
+        return -1;
+    /* Timers the open transaction set: merged in, then the earliest max kept. They are
+     * few (customers staged in one transaction), so a linear pass and a sort will do. */
+    size_t before = *n;
+    for (size_t k = 0; k < t->stage_n; k++) {
+        const stage_ent_t *e = &t->stage[t->stage_order[k]];
+        if (e->due == e->base_due || e->due == STORE_NO_DUE || e->due > now_ms)
+            continue;
+        if (*n < max) {
+            entry_set(&out[(*n)++], e->due, e->buf, e->clen);
+            continue;
+        }
+        qsort(out, *n, sizeof(*out), entry_cmp); /* full: replace the latest if later */
+        tmr_entry_t cand;
+        entry_set(&cand, e->due, e->buf, e->clen);
+        if (entry_cmp(&cand, &out[max - 1]) < 0)
+            out[max - 1] = cand;
+    }
+    if (*n > before || t->stage_n)
+        qsort(out, *n, sizeof(*out), entry_cmp);
     return 0;
 }

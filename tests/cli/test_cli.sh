@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The command line of loyalty-stream: --help, --version, and bad usage exiting 2.
+# The command line of loyalty-stream: --help, --version, bad usage exiting 2, and the exit
+# codes of start-up failures (docs/OPERATIONS.md).
 set -u
 bin=$1
 fails=0 passed=0
@@ -26,6 +27,15 @@ check run_bad_value_names_file_and_line 2 "bad.properties:4: key 'commit.interva
 printf 'bootstrap.servers = b:9092\nprogram.file = p.yaml\nkafka.no.such.property = 1\n' >"$tmp/kafka.properties"
 check run_bad_kafka_key_names_line 2 "kafka.properties:3: key 'kafka.no.such.property': librdkafka" -- run --config "$tmp/kafka.properties"
 check run_without_config_is_usage_error 2 '--config FILE is required' -- run
+# Start-up failures: a registry out of reach may come back (1), a bad program will not (2).
+printf 'name: t\ncurrency: USD\ntimezone: UTC\nearning:\n  base_percent: 1\n' >"$tmp/ok.yaml"
+printf 'name: t\ncurrency: USD\ntimezone: UTC\nearning:\n  base_pecent: 1\n' >"$tmp/bad.yaml"
+printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\nschema.registry.url = http://127.0.0.1:1\n' \
+    "$tmp/ok.yaml" "$tmp/state" >"$tmp/registry.properties"
+check run_registry_unreachable_exits_1 1 'registering .*subject' -- run --config "$tmp/registry.properties"
+printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\n' "$tmp/bad.yaml" \
+    "$tmp/state" >"$tmp/badprog.properties"
+check run_bad_program_exits_2 2 "bad.yaml:5:[0-9]+.*base_pecent" -- run --config "$tmp/badprog.properties"
 rm -rf "$tmp"
 for cmd in $("$bin" --help | sed -n 's/^  \([a-z-]*\) .*(not available in this build)$/\1/p'); do
     check "unavailable_${cmd}_exits_2" 2 "'$cmd' is not available in this build" -- "$cmd"

@@ -8,7 +8,8 @@
  *      the changelog's tail;
  *  (c) SIGKILL at random moments, again and again (LS_KILLS, default 50);
  *  (d) three instances on six partitions, one killed and one added mid-run;
- *  (f) a poison record goes to the dead-letter topic and processing goes on.
+ *  (f) a poison record goes to the dead-letter topic and processing goes on;
+ *  and aborted transactions (LOYALTY_ABORT_EVERY) change nothing and count once.
  */
 #include "lskit.h"
 #include "testkit.h"
@@ -307,6 +308,77 @@ static void test_poison_record_goes_to_dead_letter_and_processing_goes_on(void *
     lk_scenario_free(&s);
 }
 
+/* The chunks of a body as one string (malloc'd); lk_lines_add dropped each chunk's
+ * final newline, so one goes back between them. */
+static char *join_body(const lk_lines_t *body)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < body->n; i++)
+        len += strlen(body->v[i]) + 1;
+    char *all = calloc(1, len + 1);
+    assert_non_null(all);
+    for (size_t i = 0; i < body->n; i++) {
+        strcat(all, body->v[i]);
+        strcat(all, "\n");
+    }
+    return all;
+}
+
+/* Sum of the samples of metric family @p name in a /metrics body. */
+static long metric_sum(const char *body, const char *name)
+{
+    long sum = 0;
+    size_t n = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        if (strncmp(l, name, n) == 0 && (l[n] == ' ' || l[n] == '{')) {
+            const char *v = strchr(l, ' ');
+            if (v)
+                sum += atol(v + 1);
+        }
+    }
+    return sum;
+}
+
+/* Aborted transactions (forced at every third commit) change nothing a consumer sees,
+ * and the work they threw away is not counted in the metrics: the outputs counted equal
+ * the outputs replay produced, exactly once. */
+static void test_aborted_transactions_change_nothing_and_count_once(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    expect_t e;
+    assert_int_equal(lk_scenario_new(&s, "aborts", bootstrap, 4, 3000, 300, 5), 0);
+    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    expect_from_replay(&s, &e);
+    int port = free_port();
+    char env_port[64];
+    snprintf(env_port, sizeof(env_port), "LOYALTY_HTTP_PORT=%d", port);
+    char *env[] = {env_port, "LOYALTY_ABORT_EVERY=3", NULL};
+    int pid = lk_start(&s, "a", env);
+    assert_true(pid > 0);
+    long got = lk_wait_outputs(&s, (long)e.outputs.n, 120);
+    assert_int_equal(got, (long)e.outputs.n);
+    long outputs = -1, aborts = 0;
+    for (int i = 0; i < 50 && outputs != (long)e.outputs.n; i++) { /* metrics lag ~50 ms */
+        lk_lines_t body = {0};
+        assert_int_equal(http_get(port, "/metrics", &body), 200);
+        char *all = join_body(&body);
+        outputs = metric_sum(all, "loyalty_outputs_total");
+        aborts = metric_sum(all, "loyalty_transactions_aborted_total");
+        free(all);
+        lk_lines_free(&body);
+        if (outputs != (long)e.outputs.n)
+            usleep(100000);
+    }
+    assert_true(aborts > 0);
+    assert_int_equal(outputs, (long)e.outputs.n);
+    stop_cleanly(&s, pid);
+    const char *inst[] = {"a", NULL};
+    check_equal(&s, &e, inst);
+    expect_free(&e);
+    lk_scenario_free(&s);
+}
+
 static void test_changelog_with_other_partition_count_is_refused(void **state)
 {
     (void)state;
@@ -337,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_crash_after_produce_before_commit),
         cmocka_unit_test(test_crash_after_commit_before_store_write),
         cmocka_unit_test(test_crash_after_store_write),
+        cmocka_unit_test(test_aborted_transactions_change_nothing_and_count_once),
         cmocka_unit_test(test_poison_record_goes_to_dead_letter_and_processing_goes_on),
         cmocka_unit_test(test_scale_out_kill_one_add_one),
         cmocka_unit_test(test_sigkill_at_random_moments),

@@ -1,6 +1,8 @@
 /*
  * Tests of the customer-state codec (schemas/avro_state.c): exact round trip (rings slot
- * for slot), a record of an older schema read with defaults, bounds, hostile bytes.
+ * for slot), a record of an older schema read with defaults, bounds, hostile bytes; and
+ * the direct binary path against avro-c's generic one (same bytes written, same states
+ * and same verdicts read, on random states and on mutated records).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 
 #include "avro_codec.h"
+#include "avro_codec_int.h"
 #include "avro_json.h"
 #include "frame.h"
 
@@ -254,6 +257,180 @@ static void test_an_event_is_not_a_state(void **state)
                      DLQ_INCOMPATIBLE_SCHEMA);
 }
 
+/* ------------------------------------------------------------------ direct vs generic */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+/* Values that exercise every varint length and sign, and the extremes. */
+static int64_t rnd_long(void)
+{
+    switch (rnd() % 6) {
+    case 0:
+        return 0;
+    case 1:
+        return (int64_t)(rnd() % 200) - 100;
+    case 2:
+        return rnd() % 2 ? INT64_MAX : INT64_MIN;
+    case 3:
+        return (int64_t)(rnd() >> (rnd() % 64));
+    default:
+        return (int64_t)rnd();
+    }
+}
+
+static int32_t rnd_int(void)
+{
+    return rnd() % 3 ? (int32_t)(rnd() % 2000) - 1000 : (int32_t)rnd();
+}
+
+static void random_state(eng_state_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->version = (uint32_t)rnd_int();
+    s->flags = (uint32_t)rnd();
+    size_t idn = rnd() % sizeof(s->customer_id);
+    for (size_t i = 0; i < idn; i++)
+        s->customer_id[i] = (char)(' ' + rnd() % 95);
+    s->tier = rnd_int();
+    s->tier_since = rnd_long();
+    s->last_visit = rnd_long();
+    s->inactivity_steps = rnd_int();
+    s->downgrade_warned = (uint32_t)rnd();
+    s->n_qbuckets = (uint32_t)(rnd() % (ENG_QBUCKETS_MAX + 1));
+    for (uint32_t i = 0; i < s->n_qbuckets; i++) {
+        s->qbuckets[i].key = rnd_int();
+        s->qbuckets[i].value = rnd_long();
+    }
+    s->period_start = rnd_long();
+    s->award_accum = rnd_long();
+    s->debt = rnd_long();
+    s->n_lots = (uint32_t)(rnd() % (ENG_LOTS_MAX + 1));
+    for (uint32_t i = 0; i < s->n_lots; i++) {
+        eng_lot_t *l = &s->lots[i];
+        l->amount = rnd_long();
+        l->remaining = rnd_long();
+        l->earned_at = rnd_long();
+        l->usable_from = rnd_long();
+        l->expires_at = rnd() % 3 ? rnd_long() : ENG_TIME_NEVER;
+        l->warned = (uint32_t)rnd();
+        l->source = (uint8_t)rnd();
+    }
+    for (int i = 0; i < ENG_STAMPS_MAX; i++)
+        s->stamps[i] = rnd_int();
+    s->n_purchases = (uint32_t)(rnd() % (ENG_PURCHASES_MAX + 1));
+    s->purchases_head = (uint32_t)(rnd() % ENG_PURCHASES_MAX);
+    for (uint32_t k = 0; k < s->n_purchases; k++) {
+        eng_purchase_rec_t *p = &s->purchases[(s->purchases_head + k) % ENG_PURCHASES_MAX];
+        p->id_hash = rnd();
+        p->time_ms = rnd_long();
+        p->eligible_amount = rnd_long();
+        p->points = rnd_long();
+        p->returned_amount = rnd_long();
+        p->points_reversed = rnd_long();
+        p->qual_value = rnd_long();
+        p->qual_returned = rnd_long();
+        p->award_amount = rnd_long();
+        p->qual_key = rnd_int();
+        p->award_period = rnd_int();
+        p->gross_amount = rnd_long();
+    }
+    s->n_seen = (uint32_t)(rnd() % (ENG_SEEN_MAX + 1));
+    s->seen_head = (uint32_t)(rnd() % ENG_SEEN_MAX);
+    for (uint32_t i = 0; i < s->n_seen; i++)
+        s->seen[i] = rnd();
+    s->birthday_year = rnd_int();
+    s->total_earned = rnd_long();
+    s->total_redeemed = rnd_long();
+    s->total_expired = rnd_long();
+    s->total_reversed = rnd_long();
+}
+
+static void
+test_direct_and_generic_paths_write_the_same_bytes_and_read_the_same_states(void **state)
+{
+    (void)state;
+    static uint8_t generic[16384];
+    for (int iter = 0; iter < 20000; iter++) {
+        eng_state_t in, a, b;
+        random_state(&in);
+        const uint8_t *buf;
+        size_t glen, dlen;
+        assert_int_equal(avro_state_encode_generic(codec, &in, &buf, &glen, err, sizeof(err)), 0);
+        assert_true(glen <= sizeof(generic));
+        memcpy(generic, buf, glen);
+        assert_int_equal(avro_codec_encode_state(codec, &in, &buf, &dlen, err, sizeof(err)), 0);
+        assert_int_equal(dlen, glen);
+        assert_memory_equal(buf, generic, glen);
+        memset(&a, 0x5a, sizeof(a));
+        memset(&b, 0xa5, sizeof(b));
+        assert_int_equal(avro_codec_decode_state(codec, generic, glen, &a, msg, sizeof(msg)),
+                         DLQ_OK);
+        assert_int_equal(avro_state_decode_generic(codec, generic, glen, &b, msg, sizeof(msg)),
+                         DLQ_OK);
+        assert_memory_equal(&a, &b, sizeof(a));
+        assert_memory_equal(&a, &in, sizeof(a)); /* random_state zeroes what it leaves */
+    }
+}
+
+/* Hostile bytes: whatever a mutated record is, both paths give the same verdict and, when
+ * they accept it, the same state (the direct path hands anything unusual to the generic
+ * one, which is what this checks). */
+static void test_mutated_records_get_the_same_verdict_on_both_paths(void **state)
+{
+    (void)state;
+    static uint8_t rec[16384];
+    int accepted = 0, refused = 0;
+    for (int iter = 0; iter < 30000; iter++) {
+        eng_state_t in, a, b;
+        random_state(&in);
+        const uint8_t *buf;
+        size_t len;
+        assert_int_equal(avro_codec_encode_state(codec, &in, &buf, &len, err, sizeof(err)), 0);
+        memcpy(rec, buf, len);
+        int flips = 1 + (int)(rnd() % 4);
+        for (int f = 0; f < flips; f++) {
+            size_t at = FRAME_HEADER_LEN + rnd() % (len - FRAME_HEADER_LEN);
+            switch (rnd() % 4) {
+            case 0:
+                rec[at] = (uint8_t)rnd();
+                break;
+            case 1:
+                rec[at] ^= (uint8_t)(1u << (rnd() % 8));
+                break;
+            case 2:
+                len = at; /* truncated */
+                break;
+            default:
+                rec[at] = (uint8_t)(rnd() % 2 ? 0x80 : 0x01); /* varint edges */
+                break;
+            }
+            if (len <= FRAME_HEADER_LEN)
+                break;
+        }
+        memset(&a, 0, sizeof(a));
+        memset(&b, 0, sizeof(b));
+        dlq_reason_t ra = avro_codec_decode_state(codec, rec, len, &a, msg, sizeof(msg));
+        dlq_reason_t rb = avro_state_decode_generic(codec, rec, len, &b, msg, sizeof(msg));
+        assert_int_equal(ra, rb);
+        if (ra == DLQ_OK) {
+            assert_memory_equal(&a, &b, sizeof(a));
+            accepted++;
+        } else {
+            refused++;
+        }
+    }
+    /* Both outcomes must be exercised, or the test says nothing. */
+    assert_true(accepted > 1000);
+    assert_true(refused > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +441,9 @@ int main(void)
         cmocka_unit_test(test_older_state_record_reads_with_defaults),
         cmocka_unit_test(test_every_truncation_of_a_state_is_refused),
         cmocka_unit_test(test_an_event_is_not_a_state),
+        cmocka_unit_test(
+            test_direct_and_generic_paths_write_the_same_bytes_and_read_the_same_states),
+        cmocka_unit_test(test_mutated_records_get_the_same_verdict_on_both_paths),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

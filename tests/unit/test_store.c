@@ -372,12 +372,13 @@ static void raw_db(const char *dir, const char *version)
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_t *db = rocksdb_open(o, dir, &rerr);
     assert_null(rerr);
-    if (version) {
-        rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_t *w = rocksdb_writeoptions_create();
+    if (version)
         rocksdb_put(db, w, "format_version", 14, version, strlen(version), &rerr);
-        assert_null(rerr);
-        rocksdb_writeoptions_destroy(w);
-    }
+    else /* someone else's data */
+        rocksdb_put(db, w, "user:1", 6, "x", 1, &rerr);
+    assert_null(rerr);
+    rocksdb_writeoptions_destroy(w);
     rocksdb_close(db);
     rocksdb_options_destroy(o);
 }
@@ -406,6 +407,31 @@ static void test_foreign_database_is_refused(void **state)
     cfg.dir = dir;
     assert_null(store_new(&cfg, T0, err, sizeof(err)));
     assert_non_null(strstr(err, "not a loyalty-stream state store"));
+    tsu_rmtree(dir);
+}
+
+/* A creation killed between RocksDB's open and the format key leaves an empty database:
+ * it is ours to finish, not a foreign one (the store crash test met this). */
+static void test_empty_database_is_finished_as_a_new_store(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[1024];
+    char *rerr = NULL;
+    rocksdb_options_t *o = rocksdb_options_create();
+    rocksdb_options_set_create_if_missing(o, 1);
+    rocksdb_t *db = rocksdb_open(o, dir, &rerr);
+    assert_null(rerr);
+    rocksdb_close(db);
+    rocksdb_options_destroy(o);
+    store_config_t cfg;
+    store_config_default(&cfg);
+    cfg.dir = dir;
+    store_t *s = store_new(&cfg, T0, err, sizeof(err));
+    assert_non_null(s);
+    store_destroy(s);
+    s = store_new(&cfg, T0, err, sizeof(err)); /* and it now carries the format key */
+    assert_non_null(s);
+    store_destroy(s);
     tsu_rmtree(dir);
 }
 
@@ -576,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_locked_store_is_refused_with_path),
         cmocka_unit_test(test_other_format_version_is_refused),
         cmocka_unit_test(test_foreign_database_is_refused),
+        cmocka_unit_test(test_empty_database_is_finished_as_a_new_store),
         cmocka_unit_test(test_corrupt_store_is_refused_and_nothing_deleted),
         cmocka_unit_test(test_read_only_store_refuses_writes_and_missing_tasks),
         cmocka_unit_test(test_customer_id_limits),

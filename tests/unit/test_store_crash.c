@@ -213,6 +213,28 @@ static int check_task(store_task_t *t, int64_t reported, int64_t *pos_out)
                 (unsigned long long)want);
         bad = 1;
     }
+    /* The timer index must report exactly the records' timers (stale entries that a
+     * restore left behind are skipped; their removal is staged, then dropped here). */
+    tmr_entry_t due[CUSTOMERS + 1];
+    size_t n = 0;
+    if (!bad && tmr_due(t, INT64_MAX - 1, due, CUSTOMERS + 1, &n, err, sizeof(err)) != 0) {
+        fprintf(stderr, "timer scan: %s\n", err);
+        bad = 1;
+    }
+    for (size_t j = 0; !bad && j < n; j++) {
+        int i = atoi(due[j].customer + 4);
+        int64_t gi = i < k ? g : g - 1;
+        if (gi < 1 || due[j].due_ms != due_of(gi, i)) {
+            fprintf(stderr, "timer index: %s@%lld is not from generation %lld\n", due[j].customer,
+                    (long long)due[j].due_ms, (long long)gi);
+            bad = 1;
+        }
+    }
+    if (!bad && n != want) {
+        fprintf(stderr, "timer index reports %zu timers, want %llu\n", n, (unsigned long long)want);
+        bad = 1;
+    }
+    store_task_abort(t);
     *pos_out = pos;
     return bad;
 }
