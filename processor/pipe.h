@@ -40,7 +40,7 @@ typedef struct pipe_rec {
     size_t key_len;
     const void *value; /* NULL for a tombstone */
     size_t value_len;
-    const void *headers_; /* private: use pipe_rec_header */
+    const void *headers_; /* private (the librdkafka message): use pipe_rec_header */
 } pipe_rec_t;
 
 /** A header to attach to a produced record. */

@@ -12,12 +12,10 @@
  * sorted keys into the memtable's skip list reuses the previous insert's position, which
  * random keys cannot (the memtable insert was ~70% of a restore's CPU).
  *
- * Batches are written without the WAL, each with a checkpoint like a commit: after a
- * crash mid-restore RocksDB holds a prefix of the batches (whatever reached a flushed
- * memtable), checkpoint included, so the restore resumes where the prefix ends. Before
- * the task processes anything (whose commits go through the WAL and depend on the
- * restored state), clog_restore_finish flushes the task's memtable, which makes the whole
- * restore durable.
+ * Batches are written with a checkpoint like a commit, so a crash mid-restore leaves a
+ * prefix of whole batches and the restore resumes where the prefix ends. A large batch is
+ * sorted and written as a table file that RocksDB ingests (atomic and durable, no
+ * memtable); a small one (the tail of a restart) is an ordinary write batch in key order.
  */
 #include "clog.h"
 
@@ -27,9 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* One staged write of a batch: key and value live in the batch's arena. */
 typedef struct op {
+    uint64_t pre[2]; /* 16 key bytes after what all keys of its tag share (big-endian,
+                        zero-padded): most compares end here; set by set_prefixes */
     size_t key_off, val_off;
     uint32_t key_len, val_len;
     uint32_t seq; /* order of arrival: ties between equal keys keep it */
@@ -85,9 +86,56 @@ clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *er
  * at a time: the pipeline's). */
 static _Thread_local const char *sort_arena;
 
+static uint64_t be64(const char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = (v << 8) | (i < n ? (unsigned char)p[i] : 0u);
+    return v;
+}
+
+/* Keys of one tag often share a long prefix (ids such as "customer-000123"): compare
+ * the 16 bytes after the prefix all keys of the tag share in this batch, then the rest. */
+static void set_prefixes(clog_restore_t *r)
+{
+    size_t lcp[256], first[256];
+    bool seen[256] = {false};
+    for (size_t i = 0; i < r->n_ops; i++) {
+        const op_t *o = &r->ops[i];
+        const char *k = r->arena + o->key_off;
+        unsigned char tag = (unsigned char)k[0];
+        if (!seen[tag]) {
+            seen[tag] = true;
+            first[tag] = i;
+            lcp[tag] = o->key_len;
+            continue;
+        }
+        const char *f = r->arena + r->ops[first[tag]].key_off;
+        size_t n = lcp[tag] < o->key_len ? lcp[tag] : o->key_len, j = 0;
+        while (j < n && f[j] == k[j])
+            j++;
+        lcp[tag] = j;
+    }
+    for (size_t i = 0; i < r->n_ops; i++) {
+        op_t *o = &r->ops[i];
+        const char *k = r->arena + o->key_off;
+        size_t skip = lcp[(unsigned char)k[0]];
+        o->pre[0] = o->key_len > skip ? be64(k + skip, o->key_len - skip) : 0;
+        o->pre[1] = o->key_len > skip + 8 ? be64(k + skip + 8, o->key_len - skip - 8) : 0;
+    }
+}
+
 static int op_cmp(const void *a, const void *b)
 {
     const op_t *x = a, *y = b;
+    char tx = sort_arena[x->key_off], ty = sort_arena[y->key_off];
+    if (tx != ty)
+        return (unsigned char)tx < (unsigned char)ty ? -1 : 1;
+    /* Same tag, so the same shared prefix: these bytes decide unless they are equal too. */
+    if (x->pre[0] != y->pre[0])
+        return x->pre[0] < y->pre[0] ? -1 : 1;
+    if (x->pre[1] != y->pre[1])
+        return x->pre[1] < y->pre[1] ? -1 : 1;
     uint32_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
     int c = memcmp(sort_arena + x->key_off, sort_arena + y->key_off, n);
     if (c)
@@ -97,27 +145,106 @@ static int op_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : 1;
 }
 
+static int reserve(clog_restore_t *r, size_t need, char *err, size_t errlen);
+static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_record_t *rec,
+                  bool is_delete, bool is_record, char *err, size_t errlen);
+
+/* A batch this large goes to RocksDB as a table file rather than through the memtable. */
+#define INGEST_MIN_OPS 4096
+
+static bool same_key(const clog_restore_t *r, const op_t *a, const op_t *b)
+{
+    return a->key_len == b->key_len &&
+           memcmp(r->arena + a->key_off, r->arena + b->key_off, a->key_len) == 0;
+}
+
+/* The sorted batch as one table file, ingested: atomic and durable in one step. Keys must
+ * be unique and ascending: of equal keys the last (sorted by arrival) is kept. */
+static int ingest(clog_restore_t *r, char *err, size_t errlen)
+{
+    store_t *s = r->t->store;
+    char path[4096], *rerr = NULL;
+    snprintf(path, sizeof(path), "%s/restore-task-%d.sst", s->dir, (int)r->t->cf->partition);
+    unlink(path); /* left by a restore that was killed before its ingest */
+    rocksdb_envoptions_t *env = rocksdb_envoptions_create();
+    /* LZ4 rather than the bottommost level's zstd, whatever level the file lands on:
+     * compressing at restore speed; compactions rewrite it later in the background. */
+    rocksdb_options_t *wo = rocksdb_options_create_copy(s->opts);
+    rocksdb_options_set_bottommost_compression(wo, rocksdb_lz4_compression);
+    rocksdb_sstfilewriter_t *w = rocksdb_sstfilewriter_create(env, wo);
+    rocksdb_sstfilewriter_open(w, path, &rerr);
+    for (size_t i = 0; !rerr && i < r->n_ops; i++) {
+        const op_t *o = &r->ops[i];
+        if (i + 1 < r->n_ops && same_key(r, o, &r->ops[i + 1]))
+            continue; /* a later write of the same key follows */
+        if (o->is_delete)
+            rocksdb_sstfilewriter_delete(w, r->arena + o->key_off, o->key_len, &rerr);
+        else
+            rocksdb_sstfilewriter_put(w, r->arena + o->key_off, o->key_len, r->arena + o->val_off,
+                                      o->val_len, &rerr);
+    }
+    if (!rerr)
+        rocksdb_sstfilewriter_finish(w, &rerr);
+    rocksdb_sstfilewriter_destroy(w);
+    rocksdb_options_destroy(wo);
+    rocksdb_envoptions_destroy(env);
+    if (!rerr) {
+        rocksdb_ingestexternalfileoptions_t *io = rocksdb_ingestexternalfileoptions_create();
+        rocksdb_ingestexternalfileoptions_set_move_files(io, 1);
+        const char *files[1] = {path};
+        rocksdb_ingest_external_file_cf(s->db, r->t->cf->h, files, 1, io, &rerr);
+        rocksdb_ingestexternalfileoptions_destroy(io);
+    }
+    if (rerr) {
+        snprintf(err, errlen, "state store %s task %d: restore batch to %s failed: %s", s->dir,
+                 (int)r->t->cf->partition, path, rerr);
+        rocksdb_free(rerr);
+        unlink(path);
+        return -1;
+    }
+    return 0;
+}
+
 static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t errlen)
 {
     rocksdb_column_family_handle_t *cf = r->t->cf->h;
-    sort_arena = r->arena;
-    if (r->n_ops > 1)
-        qsort(r->ops, r->n_ops, sizeof(*r->ops), op_cmp);
-    for (size_t i = 0; i < r->n_ops; i++) {
-        const op_t *o = &r->ops[i];
-        if (o->is_delete)
-            rocksdb_writebatch_delete_cf(r->batch, cf, r->arena + o->key_off, o->key_len);
-        else
-            rocksdb_writebatch_put_cf(r->batch, cf, r->arena + o->key_off, o->key_len,
-                                      r->arena + o->val_off, o->val_len);
-    }
     store_checkpoint_t cp = {.next_input_offset = r->next_input_offset,
                              .changelog_offset = changelog_offset};
     char key = KEY_CHECKPOINT, v[CHECKPOINT_LEN];
     store_enc_checkpoint(v, &cp);
-    rocksdb_writebatch_put_cf(r->batch, cf, &key, 1, v, sizeof(v));
-    if (store_write_plain(r->t, r->batch, true, err, errlen) != 0)
-        return -1;
+    if (r->n_ops >= INGEST_MIN_OPS) {
+        /* The checkpoint joins the sorted batch (its key sorts among the others). */
+        clog_record_t none = {0};
+        if (add_op(r, &key, 1, &none, false, false, err, errlen) != 0)
+            return -1;
+        op_t *o = &r->ops[r->n_ops - 1];
+        o->val_off = r->arena_len;
+        o->val_len = CHECKPOINT_LEN;
+        if (reserve(r, CHECKPOINT_LEN, err, errlen) != 0)
+            return -1;
+        memcpy(r->arena + r->arena_len, v, CHECKPOINT_LEN);
+        r->arena_len += CHECKPOINT_LEN;
+    }
+    sort_arena = r->arena;
+    set_prefixes(r);
+    if (r->n_ops > 1)
+        qsort(r->ops, r->n_ops, sizeof(*r->ops), op_cmp);
+    if (r->n_ops >= INGEST_MIN_OPS) {
+        if (ingest(r, err, errlen) != 0)
+            return -1;
+    } else {
+        for (size_t i = 0; i < r->n_ops; i++) {
+            const op_t *o = &r->ops[i];
+            if (o->is_delete)
+                rocksdb_writebatch_delete_cf(r->batch, cf, r->arena + o->key_off, o->key_len);
+            else
+                rocksdb_writebatch_put_cf(r->batch, cf, r->arena + o->key_off, o->key_len,
+                                          r->arena + o->val_off, o->val_len);
+        }
+        rocksdb_writebatch_put_cf(r->batch, cf, &key, 1, v, sizeof(v));
+        if (store_write_plain(r->t, r->batch, err, errlen) != 0)
+            return -1;
+    }
     r->n_ops = r->arena_len = 0;
     r->in_batch = r->batch_bytes = 0;
     return 0;
@@ -224,7 +351,7 @@ int clog_restore_finish(clog_restore_t *r, int64_t end_offset, char *err, size_t
     if (flush(r, end_offset, err, errlen) != 0)
         return -1;
     store_cache_clear(r->t); /* it may describe a record the restore replaced */
-    return store_flush_task(r->t, err, errlen);
+    return 0;
 }
 
 uint64_t clog_restore_count(const clog_restore_t *r)

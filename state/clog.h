@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 /** Default records per restore batch (a batch is also cut at CLOG_BATCH_BYTES). */
-#define CLOG_DEFAULT_BATCH_RECORDS 8192
-#define CLOG_BATCH_BYTES           (8u * 1024u * 1024u)
+#define CLOG_DEFAULT_BATCH_RECORDS 65536
+#define CLOG_BATCH_BYTES           (16u * 1024u * 1024u)
 
 /** Framing of a changelog value: 1 version byte + 8 bytes next due (big-endian). */
 #define CLOG_FRAME_VERSION 1

@@ -80,8 +80,6 @@ static void set_options(store_t *s)
     s->ropts = rocksdb_readoptions_create();
     s->wopts = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(s->wopts, s->cfg.sync_commit ? 1 : 0);
-    s->wopts_nowal = rocksdb_writeoptions_create();
-    rocksdb_writeoptions_disable_WAL(s->wopts_nowal, 1);
 }
 
 /* Turn RocksDB's open error into one sentence that names the path and what to do. */
@@ -379,8 +377,6 @@ void store_destroy(store_t *s)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts)
         rocksdb_writeoptions_destroy(s->wopts);
-    if (s->wopts_nowal)
-        rocksdb_writeoptions_destroy(s->wopts_nowal);
     pthread_rwlock_destroy(&s->lock);
     free(s->dir);
     free(s);

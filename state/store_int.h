@@ -53,7 +53,6 @@ struct store {
     rocksdb_filterpolicy_t *filter; /* owned by topts once set */
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts;
-    rocksdb_writeoptions_t *wopts_nowal; /* restore batches (flushed at the restore's end) */
     rocksdb_column_family_handle_t *default_cf;
     /* The family table changes only on the pipeline's thread, which therefore reads it
      * without the lock; it takes the write lock to change it, so that
@@ -147,13 +146,7 @@ void store_stage_free(store_task_t *t);
 #define CHECKPOINT_LEN 16
 void store_enc_checkpoint(char *out, const store_checkpoint_t *cp);
 
-/* Write a plain (unindexed) batch of task @p t; the WAL is skipped when @p no_wal (the
- * caller then makes it durable with store_flush_task before anything depends on it). */
-int store_write_plain(store_task_t *t, rocksdb_writebatch_t *batch, bool no_wal, char *err,
-                      size_t errlen);
-
-/* Flush the task's memtable to disk and wait: what was written without the WAL is durable
- * afterwards. */
-int store_flush_task(store_task_t *t, char *err, size_t errlen);
+/* Write a plain batch of task @p t (and clear it). @returns 0, or -1 with @p err. */
+int store_write_plain(store_task_t *t, rocksdb_writebatch_t *batch, char *err, size_t errlen);
 
 #endif

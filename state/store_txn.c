@@ -375,11 +375,10 @@ void store_enc_checkpoint(char *out, const store_checkpoint_t *cp)
     store_enc_i64(out + 8, cp->changelog_offset);
 }
 
-int store_write_plain(store_task_t *t, rocksdb_writebatch_t *batch, bool no_wal, char *err,
-                      size_t errlen)
+int store_write_plain(store_task_t *t, rocksdb_writebatch_t *batch, char *err, size_t errlen)
 {
     char *rerr = NULL;
-    rocksdb_write(t->store->db, no_wal ? t->store->wopts_nowal : t->store->wopts, batch, &rerr);
+    rocksdb_write(t->store->db, t->store->wopts, batch, &rerr);
     if (rerr) {
         snprintf(err, errlen, "state store %s task %d: write failed: %s", t->store->dir,
                  (int)t->cf->partition, rerr);
@@ -387,22 +386,6 @@ int store_write_plain(store_task_t *t, rocksdb_writebatch_t *batch, bool no_wal,
         return -1;
     }
     rocksdb_writebatch_clear(batch);
-    return 0;
-}
-
-int store_flush_task(store_task_t *t, char *err, size_t errlen)
-{
-    char *rerr = NULL;
-    rocksdb_flushoptions_t *fo = rocksdb_flushoptions_create();
-    rocksdb_flushoptions_set_wait(fo, 1);
-    rocksdb_flush_cf(t->store->db, fo, t->cf->h, &rerr);
-    rocksdb_flushoptions_destroy(fo);
-    if (rerr) {
-        snprintf(err, errlen, "state store %s task %d: flush failed: %s", t->store->dir,
-                 (int)t->cf->partition, rerr);
-        rocksdb_free(rerr);
-        return -1;
-    }
     return 0;
 }
 

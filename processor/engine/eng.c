@@ -48,11 +48,35 @@ static void copy_str(char *dst, size_t n, const char *src)
     dst[l] = '\0';
 }
 
+/* strcmp(a, b) == 0 for two char ARRAYS of at least 8 bytes (ids, names): the first eight
+ * bytes are compared at once, which decides it for most names; strcmp does the rest. */
+static inline int name_eq(const char *a, const char *b)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t wa, wb;
+    memcpy(&wa, a, 8);
+    memcpy(&wb, b, 8);
+    uint64_t d = wa ^ wb;                                                    /* bytes that differ */
+    uint64_t z = (wa - 0x0101010101010101ULL) & ~wa & 0x8080808080808080ULL; /* a's NULs */
+    if (d == 0 && z == 0) /* eight equal bytes, no end yet */
+        return strcmp(a + 8, b + 8) == 0;
+    /* the lowest flagged byte of z is a's first NUL; equal iff it comes before any
+     * difference (b then has the same NUL) */
+    unsigned dz = d ? (unsigned)__builtin_ctzll(d) / 8 : 8;
+    unsigned zz = z ? (unsigned)__builtin_ctzll(z) / 8 : 8;
+    return zz < dz;
+#else
+    return strcmp(a, b) == 0;
+#endif
+}
+
 /** floor(num / den) for num >= 0: the one rounding rule for points. */
 static int64_t floor_points(i128 num, i128 den)
 {
     if (num <= 0 || den <= 0)
         return 0;
+    if (num <= INT64_MAX && den <= INT64_MAX) /* the same quotient, without __divti3 */
+        return (int64_t)num / (int64_t)den;
     return (int64_t)(num / den);
 }
 
@@ -93,7 +117,7 @@ static inline void put_field(char *dst, size_t n, const char *src)
 /* put_field from a source ARRAY of at least n bytes (ids of the state and the event, tier
  * names), eight bytes at a time. Bytes after the terminator are written as zeros, which
  * they already are, so the field ends up exactly as put_field leaves it. */
-static inline void put_field_arr(char *dst, size_t n, const char *src)
+static inline size_t put_field_arr(char *dst, size_t n, const char *src)
 {
     size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -105,13 +129,48 @@ static inline void put_field_arr(char *dst, size_t n, const char *src)
             unsigned k = (unsigned)__builtin_ctzll(z) / 8;
             w = k ? w & (~0ULL >> (64 - 8 * k)) : 0;
             memcpy(dst + i, &w, 8);
-            return;
+            return i + k;
         }
         memcpy(dst + i, &w, 8);
     }
 #endif
     for (; i + 1 < n && src[i]; i++)
         dst[i] = src[i];
+    return i; /* bytes copied: src[i] is the terminator unless the limit was reached */
+}
+
+/* put_field(dst, 4, src) for the 4-byte currency arrays: at most 3 bytes, up to a NUL. */
+static inline void put_field4(char *dst, const char *src)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t w;
+    memcpy(&w, src, 4);
+    /* the first zero byte, or byte 3 (the limit) if none comes before it */
+    uint32_t z = ((w - 0x01010101u) & ~w & 0x80808080u) | 0x80000000u;
+    unsigned k = (unsigned)__builtin_ctz(z) / 8;
+    w = k ? w & (~0u >> (32 - 8 * k)) : 0;
+    memcpy(dst, &w, 4);
+#else
+    put_field(dst, 4, src);
+#endif
+}
+
+/* memset(o, 0, sizeof(*o)) in 16-byte stores: the compiler's own expansion is a string
+ * instruction with a start-up cost that dominates at this size. Every byte ends up zero,
+ * so outputs stay byte-identical. */
+static inline void zero_output(eng_output_t *o)
+{
+#if defined(__SSE2__)
+    char *b = (char *)o;
+    const __m128i z = _mm_setzero_si128();
+    size_t i = 0;
+    _Pragma("GCC unroll 32") for (; i + 16 <= sizeof(*o); i += 16)
+        _mm_storeu_si128((__m128i *)(void *)(b + i), z);
+    if (i < sizeof(*o))
+        memset(b + i, 0, sizeof(*o) - i);
+#else
+    memset(o, 0, sizeof(*o));
+#endif
 }
 
 /* An output slot, its common fields filled. Callers check room beforehand. */
@@ -139,29 +198,62 @@ static char *put_u64(char *w, char *end, uint64_t v)
             *w++ = (char)('0' + v);
         return w;
     }
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "6263646566676869707172737475767778798081828384858687888990919293"
+                                "949596979899";
     char tmp[24];
-    int n = 0;
-    do
-        tmp[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (n && w < end)
-        *w++ = tmp[--n];
-    return w;
+    int n = (int)sizeof(tmp); /* digits are written backwards, two at a time */
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        n -= 2;
+        memcpy(tmp + n, pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        n -= 2;
+        memcpy(tmp + n, pairs + 2 * v, 2);
+    } else {
+        tmp[--n] = (char)('0' + v);
+    }
+    size_t len = sizeof(tmp) - (size_t)n;
+    if (len > (size_t)(end - w))
+        len = (size_t)(end - w); /* truncated at the end of the field, as byte by byte */
+    memcpy(w, tmp + n, len);
+    return w + len;
 }
 
 static eng_output_t *emit(emitter_t *e, eng_out_kind_t kind)
 {
     eng_output_t *o = &e->out->v[e->out->n++];
-    memset(o, 0, sizeof(*o));
+    zero_output(o);
     o->kind = kind;
-    /* "<cause>:<ordinal>" or "<customer>:<kind>:<due>:<ordinal>", without printf (hot) */
+    _Static_assert(sizeof(o->customer_id) == sizeof(e->s->customer_id), "id sizes");
+    _Static_assert(sizeof(o->cause_id) == sizeof(((eng_event_t *)0)->event_id), "id sizes");
+    _Static_assert(sizeof(o->output_id) > sizeof(o->cause_id), "id sizes");
+    size_t cl = put_field_arr(o->customer_id, sizeof(o->customer_id), e->s->customer_id);
+    o->time_ms = e->time_ms;
+    /* "<cause>:<ordinal>" or "<customer>:<kind>:<due>:<ordinal>", without printf (hot). The
+     * id that starts it was just copied into its own field, zero-padded: when it ended
+     * inside its array (always, for a valid event or state), the whole field is copied. */
     char *w = o->output_id, *end = o->output_id + sizeof(o->output_id) - 1;
-    if (e->cause_id) { /* put_str, by length */
-        size_t l = strnlen(e->cause_id, (size_t)(end - w));
-        memcpy(w, e->cause_id, l);
-        w += l;
+    if (e->cause_id) { /* always an eng_event_t's event_id array */
+        size_t l = put_field_arr(o->cause_id, sizeof(o->cause_id), e->cause_id);
+        if (e->cause_id[l] == '\0') {
+            memcpy(w, o->cause_id, sizeof(o->cause_id));
+            w += l;
+        } else { /* no terminator in the array: as many bytes as there are, up to end */
+            l = strnlen(e->cause_id, (size_t)(end - w));
+            memcpy(w, e->cause_id, l);
+            w += l;
+        }
     } else {
-        w = put_str(w, end, e->s->customer_id);
+        if (e->s->customer_id[cl] == '\0') {
+            memcpy(w, o->customer_id, sizeof(o->customer_id));
+            w += cl;
+        } else {
+            w = put_str(w, end, e->s->customer_id);
+        }
         w = put_str(w, end, ":");
         w = put_str(w, end, e->timer_kind);
         w = put_str(w, end, ":");
@@ -170,13 +262,7 @@ static eng_output_t *emit(emitter_t *e, eng_out_kind_t kind)
     w = put_str(w, end, ":");
     w = put_u64(w, end, e->ordinal++);
     *w = '\0';
-    _Static_assert(sizeof(o->customer_id) == sizeof(e->s->customer_id), "id sizes");
-    _Static_assert(sizeof(o->cause_id) == sizeof(((eng_event_t *)0)->event_id), "id sizes");
-    put_field_arr(o->customer_id, sizeof(o->customer_id), e->s->customer_id);
-    o->time_ms = e->time_ms;
-    if (e->cause_id) /* always an eng_event_t's event_id array */
-        put_field_arr(o->cause_id, sizeof(o->cause_id), e->cause_id);
-    put_field(o->currency, sizeof(o->currency), e->p->currency);
+    put_field4(o->currency, e->p->currency);
     return o;
 }
 
@@ -223,6 +309,80 @@ static int64_t period_end_of(const prog_t *p, int64_t start)
 {
     int32_t m = tz_month_index(p->tz, start);
     return tz_month_start(p->tz, m + (period_kind(p) == PROG_PERIOD_YEAR ? 12 : 1));
+}
+
+static int tier_eval_at_period_end(const prog_t *p)
+{
+    return p->demote == PROG_DEMOTE_PERIOD_END || p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH;
+}
+
+/* warn_days descending (as the loader sorts them): a lot's earliest pending warning is its
+ * lowest unsent index. Checked per call, so a hand-built program still gets the full scan. */
+static int warn_days_descending(const prog_t *p)
+{
+    if (p->n_warn == 0 || p->n_warn > 32)
+        return 0;
+    for (uint32_t i = 1; i < p->n_warn; i++)
+        if (p->warn_days[i] >= p->warn_days[i - 1])
+            return 0;
+    return 1;
+}
+
+/* What one public call (eng_on_timer, eng_apply_event, eng_next_due) asks for again and
+ * again: switches derived from the program, and the open period's end, which every
+ * eng_next_due needs (two calendar lookups) and which changes only when period_start
+ * does. It lives on the stack of one call and is keyed by the period_start it was computed
+ * for, so a period step or a re-opened period inside the call recomputes it; nothing is
+ * remembered from one call to the next. */
+typedef struct call {
+    const prog_t *p;
+    uint32_t warn_all;  /* mask of all warning bits when warn_days descend, else 0 */
+    bool uses_period;   /* uses_period(p) */
+    bool tier_eval_pe;  /* tier_eval_at_period_end(p) */
+    bool has_pend;      /* pend_start/pend/pend_month are set */
+    int64_t pend_start; /* the period start the next two belong to */
+    int64_t pend;       /* period_end_of(p, pend_start) */
+    int32_t pend_month; /* tz_month_index(p->tz, pend_start) */
+} call_t;
+
+static ENG_HOT void call_init(call_t *c, const prog_t *p)
+{
+    c->p = p;
+    c->warn_all = !warn_days_descending(p) ? 0 /* e.g. a hand-built program: the full scan */
+                  : p->n_warn == 32        ? UINT32_MAX
+                                           : (1u << p->n_warn) - 1;
+    c->uses_period = uses_period(p);
+    c->tier_eval_pe = tier_eval_at_period_end(p);
+    c->has_pend = false;
+}
+
+/* period_end_of(p, start) and the month index of start, computed once per start. */
+static __attribute__((noinline)) void call_period_fill(call_t *c, int64_t start)
+{
+    const prog_t *p = c->p;
+    c->pend_month = tz_month_index(p->tz, start);
+    c->pend = tz_month_start(p->tz, c->pend_month + (period_kind(p) == PROG_PERIOD_YEAR ? 12 : 1));
+    c->pend_start = start;
+    c->has_pend = true;
+}
+
+static ENG_HOT void call_period(call_t *c, int64_t start)
+{
+    if (!c->has_pend || c->pend_start != start)
+        call_period_fill(c, start);
+}
+
+static ENG_HOT int64_t call_period_end(call_t *c, int64_t start)
+{
+    call_period(c, start);
+    return c->pend;
+}
+
+/* tz_month_index(p->tz, start), shared with call_period_end. */
+static int32_t period_month(call_t *c, int64_t start)
+{
+    call_period(c, start);
+    return c->pend_month;
 }
 
 static int64_t lot_expiry(const prog_t *p, int64_t ref)
@@ -272,8 +432,10 @@ static int64_t qvalue(const prog_t *p, const eng_state_t *s, int64_t t)
     return qvalue_key(p, s, qkey(p, t));
 }
 
-/* Add v to the bucket `key`, the current key (qkey of the event's time). */
-static void qbucket_add(const prog_t *p, eng_state_t *s, int32_t key, int64_t v)
+/* Add v to the bucket `key`, the current key (qkey of the event's time). Returns 1 when
+ * the array was full and two old buckets merged, else 0: then the qualifying value at
+ * `key` grew by exactly v (only buckets outside the window were dropped). */
+static int qbucket_add(const prog_t *p, eng_state_t *s, int32_t key, int64_t v)
 {
     /* drop what can no longer count at the current key */
     int32_t k = key, keep_from = k;
@@ -285,15 +447,19 @@ static void qbucket_add(const prog_t *p, eng_state_t *s, int32_t key, int64_t v)
         keep_from = k - 1;
     uint32_t w = 0;
     for (uint32_t i = 0; i < s->n_qbuckets; i++)
-        if (s->qbuckets[i].key >= keep_from || s->qbuckets[i].key == key)
-            s->qbuckets[w++] = s->qbuckets[i];
+        if (s->qbuckets[i].key >= keep_from || s->qbuckets[i].key == key) {
+            if (w != i)
+                s->qbuckets[w] = s->qbuckets[i];
+            w++;
+        }
     s->n_qbuckets = w;
     for (uint32_t i = 0; i < s->n_qbuckets; i++)
         if (s->qbuckets[i].key == key) {
             s->qbuckets[i].value += v;
-            return;
+            return 0;
         }
-    if (s->n_qbuckets == ENG_QBUCKETS_MAX) { /* merge the oldest into the next oldest */
+    int merged = s->n_qbuckets == ENG_QBUCKETS_MAX;
+    if (merged) { /* merge the oldest into the next oldest */
         uint32_t a = 0, b;
         for (uint32_t i = 1; i < s->n_qbuckets; i++)
             if (s->qbuckets[i].key < s->qbuckets[a].key)
@@ -313,6 +479,7 @@ static void qbucket_add(const prog_t *p, eng_state_t *s, int32_t key, int64_t v)
     }
     s->qbuckets[at] = (eng_qbucket_t){.key = key, .value = v};
     s->n_qbuckets++;
+    return merged;
 }
 
 static void qbucket_sub(eng_state_t *s, int32_t key, int64_t v)
@@ -338,14 +505,19 @@ static int64_t missing_for(const prog_t *p, int32_t t, int64_t v)
 
 /* ------------------------------------------------------------------ timer due times */
 
-static ENG_HOT int64_t inactivity_due(const prog_t *p, const eng_state_t *s)
+static __attribute__((noinline)) int64_t inactivity_due_at(const prog_t *p, const eng_state_t *s)
 {
-    if (p->demote != PROG_DEMOTE_INACTIVITY || s->tier == 0 || s->last_visit == 0)
-        return ENG_TIME_NEVER;
     int64_t k = s->inactivity_steps + 1, grace = (int64_t)p->grace_days * ENG_DAY_MS;
     if (p->inactivity_days > 0)
         return s->last_visit + k * p->inactivity_days * ENG_DAY_MS + grace;
     return tz_month_start(p->tz, tz_month_index(p->tz, s->last_visit) + 1 + (int32_t)k) + grace;
+}
+
+static ENG_HOT int64_t inactivity_due(const prog_t *p, const eng_state_t *s)
+{
+    if (p->demote != PROG_DEMOTE_INACTIVITY || s->tier == 0 || s->last_visit == 0)
+        return ENG_TIME_NEVER;
+    return inactivity_due_at(p, s);
 }
 
 /* Thresholds of downgrade warnings before a demotion at `dem`: not yet sent, after the
@@ -367,23 +539,12 @@ static ENG_HOT int64_t downgrade_warning_due(const prog_t *p, const eng_state_t 
     return best;
 }
 
-/* warn_days descending (as the loader sorts them): a lot's earliest pending warning is its
- * lowest unsent index. Checked per call, so a hand-built program still gets the full scan. */
-static int warn_days_descending(const prog_t *p)
+static ENG_HOT int64_t warning_due(const call_t *c, const eng_state_t *s)
 {
-    if (p->n_warn == 0 || p->n_warn > 32)
-        return 0;
-    for (uint32_t i = 1; i < p->n_warn; i++)
-        if (p->warn_days[i] >= p->warn_days[i - 1])
-            return 0;
-    return 1;
-}
-
-static ENG_HOT int64_t warning_due(const prog_t *p, const eng_state_t *s)
-{
+    const prog_t *p = c->p;
     int64_t best = ENG_TIME_NEVER;
-    if (warn_days_descending(p)) {
-        const uint32_t all = p->n_warn == 32 ? UINT32_MAX : (1u << p->n_warn) - 1;
+    if (c->warn_all) {
+        const uint32_t all = c->warn_all;
         for (uint32_t l = 0; l < s->n_lots; l++) {
             const eng_lot_t *lot = &s->lots[l];
             uint32_t pending = ~lot->warned & all;
@@ -413,27 +574,19 @@ static int64_t expiry_due(const eng_state_t *s)
     return s->n_lots > 0 ? s->lots[0].expires_at : ENG_TIME_NEVER; /* lots are sorted */
 }
 
-static int tier_eval_at_period_end(const prog_t *p)
-{
-    return p->demote == PROG_DEMOTE_PERIOD_END || p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH;
-}
-
 /* The first period end at which something happens: the open period's award, or a tier
  * evaluation that changes the tier. Periods in which nothing would happen are skipped
  * (looking ahead at most PERIOD_LOOKAHEAD periods: long enough for a rolling window or a
  * calendar year to drain); an event re-opens the period it falls in. */
 #define PERIOD_LOOKAHEAD 26
-static ENG_HOT int64_t period_due(const prog_t *p, const eng_state_t *s)
+/* period_due's look-ahead for programs that evaluate tiers at period ends (kept out of
+ * line: the common programs never get here, and eng_next_due stays small). */
+static __attribute__((noinline)) int64_t period_due_eval(call_t *c, const eng_state_t *s)
 {
-    if (!uses_period(p) || s->period_start == 0)
-        return ENG_TIME_NEVER;
+    const prog_t *p = c->p;
     int64_t start = s->period_start;
     for (int k = 0; k < PERIOD_LOOKAHEAD; k++) {
-        int64_t end = period_end_of(p, start);
-        if (k == 0 && p->has_award && s->award_accum > 0)
-            return end;
-        if (!tier_eval_at_period_end(p))
-            break;
+        int64_t end = k == 0 ? call_period_end(c, start) : period_end_of(p, start);
         int32_t target = prog_tier_for(p, qvalue(p, s, end - 1));
         if (p->demote == PROG_DEMOTE_PERIOD_END ? target != s->tier : target > s->tier)
             return end;
@@ -442,19 +595,24 @@ static ENG_HOT int64_t period_due(const prog_t *p, const eng_state_t *s)
     return ENG_TIME_NEVER; /* nothing would happen: the next event re-opens a period */
 }
 
+static ENG_HOT int64_t period_due(call_t *c, const eng_state_t *s)
+{
+    if (!c->uses_period || s->period_start == 0)
+        return ENG_TIME_NEVER;
+    if (c->p->has_award && s->award_accum > 0)
+        return call_period_end(c, s->period_start);
+    return c->tier_eval_pe ? period_due_eval(c, s) : ENG_TIME_NEVER;
+}
+
 /* The next demotion and the tier it leads to: an inactivity step, or the first period end
  * whose value falls below the tier (at_period_end). Downgrade warnings count back from it. */
-static ENG_HOT int64_t demotion_due(const prog_t *p, const eng_state_t *s, int32_t *to)
+static __attribute__((noinline)) int64_t demotion_due_period(call_t *c, const eng_state_t *s,
+                                                             int32_t *to)
 {
-    *to = s->tier - 1;
-    if (p->demote == PROG_DEMOTE_INACTIVITY)
-        return inactivity_due(p, s);
-    if (p->demote != PROG_DEMOTE_PERIOD_END || s->tier == 0 || s->period_start == 0 ||
-        p->n_demote_warn == 0)
-        return ENG_TIME_NEVER;
+    const prog_t *p = c->p;
     int64_t start = s->period_start;
     for (int k = 0; k < PERIOD_LOOKAHEAD; k++) {
-        int64_t end = period_end_of(p, start);
+        int64_t end = k == 0 ? call_period_end(c, start) : period_end_of(p, start);
         int32_t target = prog_tier_for(p, qvalue(p, s, end - 1));
         if (target != s->tier) { /* the first change; a promotion first means no warning */
             *to = target;
@@ -465,8 +623,21 @@ static ENG_HOT int64_t demotion_due(const prog_t *p, const eng_state_t *s, int32
     return ENG_TIME_NEVER;
 }
 
-int64_t eng_next_due(const prog_t *p, const eng_state_t *s, eng_timer_kind_t *kind)
+static ENG_HOT int64_t demotion_due(call_t *c, const eng_state_t *s, int64_t inact, int32_t *to)
 {
+    const prog_t *p = c->p;
+    *to = s->tier - 1;
+    if (p->demote == PROG_DEMOTE_INACTIVITY)
+        return inact; /* inactivity_due(p, s) */
+    if (p->demote != PROG_DEMOTE_PERIOD_END || s->tier == 0 || s->period_start == 0 ||
+        p->n_demote_warn == 0)
+        return ENG_TIME_NEVER;
+    return demotion_due_period(c, s, to);
+}
+
+static int64_t next_due(call_t *c, const eng_state_t *s, eng_timer_kind_t *kind)
+{
+    const prog_t *p = c->p;
     eng_timer_kind_t k = ENG_TIMER_EXPIRY;
     int64_t best = ENG_TIME_NEVER, d;
     if (!(s->flags & 1)) {
@@ -476,12 +647,12 @@ int64_t eng_next_due(const prog_t *p, const eng_state_t *s, eng_timer_kind_t *ki
     }
     int64_t inact = inactivity_due(p, s);
     int32_t to;
-    int64_t dem = demotion_due(p, s, &to);
-    if ((d = warning_due(p, s)) < best)
+    int64_t dem = demotion_due(c, s, inact, &to);
+    if ((d = warning_due(c, s)) < best)
         best = d, k = ENG_TIMER_WARNING;
     if ((d = expiry_due(s)) < best)
         best = d, k = ENG_TIMER_EXPIRY;
-    if ((d = period_due(p, s)) < best)
+    if ((d = period_due(c, s)) < best)
         best = d, k = ENG_TIMER_PERIOD_END;
     if ((d = downgrade_warning_due(p, s, dem)) < best)
         best = d, k = ENG_TIMER_WARNING;
@@ -490,6 +661,13 @@ int64_t eng_next_due(const prog_t *p, const eng_state_t *s, eng_timer_kind_t *ki
     if (kind)
         *kind = k;
     return best;
+}
+
+int64_t eng_next_due(const prog_t *p, const eng_state_t *s, eng_timer_kind_t *kind)
+{
+    call_t c;
+    call_init(&c, p);
+    return next_due(&c, s, kind);
 }
 
 /* ------------------------------------------------------------------ timer steps */
@@ -539,13 +717,19 @@ static void step_expiry(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t
 }
 
 static void emit_bonus(emitter_t *e, const eng_state_t *s, int64_t pts, int32_t rate_bp,
-                       const char *source, int64_t usable_from, int64_t expires_at)
+                       eng_lot_source_t source, int64_t usable_from, int64_t expires_at)
 {
+    /* the names of the lot sources, zero-padded: 8 bytes copied (the field is longer and
+     * zeroed, so the terminator is already there) */
+    static const char names[][9] = {"purchase", "period", "stamp", "birthday"};
+    _Static_assert(ENG_SRC_PURCHASE == 0 && ENG_SRC_PERIOD == 1 && ENG_SRC_STAMP == 2 &&
+                       ENG_SRC_BIRTHDAY == 3 && ENG_NAME_MAX > 8,
+                   "source names");
     eng_output_t *o = emit(e, ENG_OUT_BONUS_EARNED);
     o->u.bonus_earned.points = pts;
     o->u.bonus_earned.rate_bp = rate_bp;
     put_field_arr(o->u.bonus_earned.tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
-    put_field(o->u.bonus_earned.source, ENG_NAME_MAX, source);
+    memcpy(o->u.bonus_earned.source, names[source], 8);
     o->u.bonus_earned.usable_from = usable_from;
     o->u.bonus_earned.expires_at = expires_at;
 }
@@ -561,7 +745,7 @@ static void step_period(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t
             /* the period's lot expires relative to the period (its last instant) */
             int64_t exp = lot_expiry(p, t - 1);
             eng_lots_credit(p, s, pts, t, t, exp, ENG_SRC_PERIOD);
-            emit_bonus(&e, s, pts, rate, "period", t, exp);
+            emit_bonus(&e, s, pts, rate, ENG_SRC_PERIOD, t, exp);
         }
     }
     if (tier_eval_at_period_end(p)) {
@@ -601,25 +785,26 @@ static void step_downgrade_warning(const prog_t *p, eng_state_t *s, int64_t t, i
 }
 
 /* One step: everything due at instant t, in a fixed order. */
-static void timer_step(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
+static void timer_step(call_t *c, eng_state_t *s, int64_t t, eng_outbuf_t *out)
 {
-    if (warning_due(p, s) == t)
+    const prog_t *p = c->p;
+    if (warning_due(c, s) == t)
         step_warnings(p, s, t, out);
     if (expiry_due(s) == t)
         step_expiry(p, s, t, out);
-    if (period_due(p, s) == t)
+    if (period_due(c, s) == t)
         step_period(p, s, t, out);
     int32_t to;
-    int64_t dem = demotion_due(p, s, &to);
+    int64_t dem = demotion_due(c, s, inactivity_due(p, s), &to);
     if (downgrade_warning_due(p, s, dem) == t)
         step_downgrade_warning(p, s, t, dem, to, out);
     if (inactivity_due(p, s) == t)
         step_inactivity(p, s, t, out);
 }
 
-static void finish(const prog_t *p, const eng_state_t *s, eng_outbuf_t *out)
+static void finish(call_t *c, const eng_state_t *s, eng_outbuf_t *out)
 {
-    out->next_due = eng_next_due(p, s, &out->next_kind);
+    out->next_due = next_due(c, s, &out->next_kind);
 }
 
 /* A state written under another version of the program may name a tier the program no
@@ -632,39 +817,65 @@ static void normalise(const prog_t *p, eng_state_t *s)
         s->tier = (int32_t)p->n_tiers - 1;
 }
 
-/* Ask for the parts of the state every call reads (header, lots, buckets, the seen ring)
- * at once: a state that is not in cache then costs one memory latency, not one per part.
- * A hint only: nothing is read through it. */
-static void prefetch_state(const eng_state_t *s)
+/* Every 64-byte line holding bytes [lo, hi) of the state (lo and hi are constants: the
+ * loop has a fixed count and unrolls; it may ask for one line past hi, which is harmless:
+ * a prefetch never faults and the address is only computed as an integer). */
+#define PREFETCH_RANGE(s, lo, hi)                                                            \
+    do {                                                                                     \
+        uintptr_t a_ = ((uintptr_t)(s) + (lo)) & ~(uintptr_t)63;                             \
+        _Pragma("GCC unroll 16") for (size_t i_ = 0; i_ <= ((hi) - (lo) + 63) / 64; i_++)    \
+            __builtin_prefetch((const void *)(a_ + 64 * i_), 1); /* most calls write them */ \
+    } while (0)
+
+/* The lines of the state a call reads or writes when the state is small (which is when it
+ * is not in cache: a customer seen rarely has few buckets, lots, purchases and seen ids; a
+ * frequent one is in cache anyway), asked for at once: a state that is not in cache then
+ * costs about one memory latency, not one per part. About 16 lines of the 58; larger
+ * sets (25 lines, or the whole purchase ring) were not faster in place in bench_engine
+ * (bandwidth and cache space). A hint only: nothing is read or written through it. */
+void eng_prefetch(const eng_state_t *s)
 {
-    const char *b = (const char *)s;
-    for (size_t o = 0; o < offsetof(eng_state_t, qbuckets) + 128; o += 64)
-        __builtin_prefetch(b + o);
-    const char *l = (const char *)&s->period_start;
-    for (size_t o = 0; o < 5 * 64; o += 64)
-        __builtin_prefetch(l + o);
-    const char *r = (const char *)&s->n_seen;
-    for (size_t o = 0; o < sizeof(s->seen) + 64; o += 64)
-        __builtin_prefetch(r + o);
+    if (!s)
+        return;
+    /* the header, the first qualifying buckets */
+    PREFETCH_RANGE(s, 0, offsetof(eng_state_t, qbuckets) + 4 * sizeof(eng_qbucket_t));
+    /* the open period, the debt and the first lots */
+    PREFETCH_RANGE(s, offsetof(eng_state_t, period_start),
+                   offsetof(eng_state_t, lots) + 2 * sizeof(eng_lot_t));
+    /* stamps, the purchase ring's head and its first records */
+    PREFETCH_RANGE(s, offsetof(eng_state_t, stamps),
+                   offsetof(eng_state_t, purchases) + 3 * sizeof(eng_purchase_rec_t));
+    /* the seen ring's head and first hashes */
+    PREFETCH_RANGE(s, offsetof(eng_state_t, n_seen), offsetof(eng_state_t, seen) + 8 * 8);
+    /* the birthday year and the totals */
+    PREFETCH_RANGE(s, offsetof(eng_state_t, birthday_year), sizeof(eng_state_t));
 }
 
-int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out)
+/* eng_on_timer after the prefetch and normalise (eng_apply_event's catch-up). */
+static int on_timer(call_t *c, eng_state_t *s, int64_t now, eng_outbuf_t *out)
 {
-    prefetch_state(s);
-    normalise(p, s);
     int steps = 0;
     eng_timer_kind_t kind;
     int64_t t;
     for (;;) {
-        t = eng_next_due(p, s, &kind);
+        t = next_due(c, s, &kind);
         if (t > now || t == ENG_TIME_NEVER || out->cap - out->n < STEP_OUT_MAX)
             break;
-        timer_step(p, s, t, out);
+        timer_step(c, s, t, out);
         steps++;
     }
     out->next_due = t;
     out->next_kind = kind;
     return steps;
+}
+
+int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out)
+{
+    eng_prefetch(s);
+    normalise(p, s);
+    call_t c;
+    call_init(&c, p);
+    return on_timer(&c, s, now, out);
 }
 
 /* ------------------------------------------------------------------ events: helpers */
@@ -674,7 +885,7 @@ static int in_set(const prog_catset_t *set, const eng_line_t *l)
     if (set->on_sale && l->on_sale)
         return 1;
     for (uint32_t i = 0; i < set->n; i++)
-        if (!strcmp(set->v[i], l->category))
+        if (name_eq(set->v[i], l->category))
             return 1;
     return 0;
 }
@@ -682,7 +893,7 @@ static int in_set(const prog_catset_t *set, const eng_line_t *l)
 static int32_t kv_find(const prog_kv_t *kv, uint32_t n, const char *key, int32_t dflt)
 {
     for (uint32_t i = 0; i < n; i++)
-        if (!strcmp(kv[i].key, key))
+        if (name_eq(kv[i].key, key))
             return kv[i].value;
     return dflt;
 }
@@ -696,9 +907,8 @@ __attribute__((target("avx2"))) static int seen_has_avx2(const uint64_t *seen, u
     const __m256i hv = _mm256_set1_epi64x((long long)h);
     __m256i acc = _mm256_setzero_si256();
     uint32_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        acc = _mm256_or_si256(
-            acc, _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)&seen[i]), hv));
+    _Pragma("GCC unroll 4") for (; i + 4 <= n; i += 4) acc =
+        _mm256_or_si256(acc, _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)&seen[i]), hv));
     uint64_t found = (uint64_t)_mm256_movemask_epi8(acc);
     for (; i < n; i++)
         found |= seen[i] == h;
@@ -807,10 +1017,14 @@ static void compute_earning(const prog_t *p, const eng_state_t *s, const eng_eve
                             int64_t qpos, earn_t *r)
 {
     memset(r, 0, sizeof(*r));
+    _Static_assert(ENG_LINES_MAX <= 64, "one bit per line");
+    uint64_t excl = 0; /* bit i: line i is excluded from earning */
     for (uint32_t i = 0; i < ev->n_lines; i++) {
         r->gross += ev->lines[i].amount;
         r->units += ev->lines[i].quantity;
-        if (!in_set(&p->earn_excl, &ev->lines[i]))
+        if (in_set(&p->earn_excl, &ev->lines[i]))
+            excl |= 1ULL << i;
+        else
             r->eligible += ev->lines[i].amount;
     }
     if (r->eligible < p->min_purchase || r->eligible == 0)
@@ -826,13 +1040,14 @@ static void compute_earning(const prog_t *p, const eng_state_t *s, const eng_eve
         base = t->earn_bp;
     i128 mult = (i128)t->earn_permille * tenure_permille(p, ev) *
                 kv_find(p->status_mult, p->n_status_mult, ev->attrs.account_status, 1000);
+    const i128 bm = (i128)base * mult;
     i128 num = 0;
     int64_t pos = qpos;
     for (uint32_t i = 0; i < ev->n_lines; i++) {
         const eng_line_t *l = &ev->lines[i];
         int64_t w = p->q_metric == PROG_METRIC_SPEND ? l->amount : l->quantity;
-        if (!in_set(&p->earn_excl, l)) {
-            num += (i128)l->amount * base * mult *
+        if (!(excl >> i & 1)) {
+            num += (i128)l->amount * bm * /* = amount * base * mult * category */
                    kv_find(p->cat_mult, p->n_cat_mult, l->category, 1000);
             if (p->n_marginal && w > 0) /* floor per line: a line has one unit price */
                 r->marginal_points +=
@@ -843,7 +1058,7 @@ static void compute_earning(const prog_t *p, const eng_state_t *s, const eng_eve
     }
     const i128 den = (i128)10000 * 1000000000000LL * p->point_value;
     r->points = floor_points(num, den);
-    i128 rate = ((i128)base * mult) / 1000000000;
+    i128 rate = bm >= 0 && bm <= INT64_MAX ? (i128)((int64_t)bm / 1000000000) : bm / 1000000000;
     r->rate_bp = rate > INT32_MAX ? INT32_MAX : (int32_t)rate;
     int32_t year;
     if (p->birthday_bp && r->eligible >= p->birthday_min_purchase && is_birthday(p, ev, &year) &&
@@ -858,13 +1073,13 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
     for (uint32_t c = 0; c < p->n_stamps && c < ENG_STAMPS_MAX; c++) {
         const prog_stamp_card_t *card = &p->stamps[c];
         for (uint32_t i = 0; i < ev->n_lines; i++)
-            if (!strcmp(ev->lines[i].category, card->category))
+            if (name_eq(ev->lines[i].category, card->category))
                 s->stamps[c] += ev->lines[i].quantity;
         for (int k = 0; k < ENG_REWARDS_PER_EVENT && s->stamps[c] >= card->every; k++) {
             s->stamps[c] -= card->every;
             if (card->reward == PROG_REWARD_POINTS) {
                 eng_lots_credit(p, s, card->points, ev->time_ms, usable, exp, ENG_SRC_STAMP);
-                emit_bonus(e, s, card->points, 0, "stamp", usable, exp);
+                emit_bonus(e, s, card->points, 0, ENG_SRC_STAMP, usable, exp);
             } else {
                 eng_output_t *o = emit(e, ENG_OUT_REWARD_EARNED);
                 copy_str(o->u.reward_earned.reward, ENG_NAME_MAX, card->item);
@@ -875,9 +1090,10 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
     }
 }
 
-static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, uint64_t id_hash,
+static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64_t id_hash,
                         emitter_t *e)
 {
+    const prog_t *p = c->p;
     const int64_t T = ev->time_ms;
     s->last_visit = T;
     s->inactivity_steps = 0;
@@ -900,14 +1116,14 @@ static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, 
         int32_t rate = r.rate_bp;
         if (r.marginal_points) /* effective rate over the check, floored */
             rate = (int32_t)((i128)pts * p->point_value * 10000 / r.eligible);
-        emit_bonus(e, s, pts, rate, "purchase", usable, exp);
+        emit_bonus(e, s, pts, rate, ENG_SRC_PURCHASE, usable, exp);
     }
     if (r.birthday_points > 0) {
         int32_t year = 0;
         is_birthday(p, ev, &year);
         s->birthday_year = year;
         eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY);
-        emit_bonus(e, s, r.birthday_points, p->birthday_bp, "birthday", usable, exp);
+        emit_bonus(e, s, r.birthday_points, p->birthday_bp, ENG_SRC_BIRTHDAY, usable, exp);
     }
     apply_stamps(p, s, ev, e, usable, exp);
 
@@ -915,13 +1131,13 @@ static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, 
     int64_t qv = p->q_metric == PROG_METRIC_SPEND      ? r.gross
                  : p->q_metric == PROG_METRIC_QUANTITY ? r.units
                                                        : 1;
-    qbucket_add(p, s, key, qv);
+    int merged = qbucket_add(p, s, key, qv);
     int64_t award = 0;
     if (p->has_award) {
         award = r.eligible;
         s->award_accum += award;
     }
-    int64_t value = qvalue_key(p, s, key);
+    int64_t value = merged ? qvalue_key(p, s, key) : qpos + qv; /* qvalue_key(p, s, key) */
     if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH) {
         int32_t target = prog_tier_for(p, value);
         if (target > s->tier)
@@ -945,21 +1161,22 @@ static void on_purchase(const prog_t *p, eng_state_t *s, const eng_event_t *ev, 
                               .award_amount = award,
                               .qual_key = key,
                               .award_period =
-                                  s->period_start ? tz_month_index(p->tz, s->period_start) : 0,
+                                  s->period_start ? period_month(c, s->period_start) : 0,
                               .gross_amount = r.gross};
     record_purchase(s, &rec);
 }
 
 /* ------------------------------------------------------------------ return */
 
-static void on_return(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
+static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
 {
+    const prog_t *p = c->p;
     uint64_t h = eng_id_hash(ev->original_event_id);
     eng_purchase_rec_t *r = NULL;
     for (uint32_t i = 0; i < s->n_purchases; i++) {
-        eng_purchase_rec_t *c = &s->purchases[(s->purchases_head + i) % ENG_PURCHASES_MAX];
-        if (c->id_hash == h)
-            r = c;
+        eng_purchase_rec_t *rec = &s->purchases[(s->purchases_head + i) % ENG_PURCHASES_MAX];
+        if (rec->id_hash == h)
+            r = rec;
     }
     if (!r)
         return; /* unknown or forgotten purchase: nothing to reverse (documented) */
@@ -988,8 +1205,7 @@ static void on_return(const prog_t *p, eng_state_t *s, const eng_event_t *ev, em
         qv = r->qual_value - r->qual_returned;
     r->qual_returned += qv;
     qbucket_sub(s, r->qual_key, qv);
-    if (p->has_award && s->period_start &&
-        r->award_period == tz_month_index(p->tz, s->period_start)) {
+    if (p->has_award && s->period_start && r->award_period == period_month(c, s->period_start)) {
         int64_t a = elig < s->award_accum ? elig : s->award_accum;
         s->award_accum -= a;
     }
@@ -1091,44 +1307,46 @@ int eng_event_check(const prog_t *p, const eng_event_t *ev, char *err, size_t er
 int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_outbuf_t *out,
                     char *err, size_t errlen)
 {
-    prefetch_state(s);
+    eng_prefetch(s);
+    call_t c;
+    call_init(&c, p);
     if (eng_event_check(p, ev, err, errlen) != 0) {
-        finish(p, s, out);
+        finish(&c, s, out);
         return ENG_EINVAL;
     }
-    if ((s->flags & 1) && strcmp(s->customer_id, ev->customer_id) != 0) {
+    if ((s->flags & 1) && !name_eq(s->customer_id, ev->customer_id)) {
         snprintf(err, errlen, "event %s: customer %s does not own this state (%s)", ev->event_id,
                  ev->customer_id, s->customer_id);
-        finish(p, s, out);
+        finish(&c, s, out);
         return ENG_EINVAL;
     }
     uint64_t h = eng_id_hash(ev->event_id);
     if ((s->flags & 1) && seen_has(s, h)) {
-        finish(p, s, out);
+        finish(&c, s, out);
         return ENG_DUPLICATE;
     }
     if (!(s->flags & 1))
         eng_state_init(s, ev->customer_id, ev->time_ms);
     normalise(p, s);
-    eng_on_timer(p, s, ev->time_ms, out); /* catch up: timers due by T fire first */
+    on_timer(&c, s, ev->time_ms, out); /* catch up: timers due by T fire first */
     if (out->next_due <= ev->time_ms || out->cap - out->n < EVENT_OUT_MAX) {
         snprintf(err, errlen, "event %s: output buffer full, call eng_on_timer first",
                  ev->event_id);
-        finish(p, s, out);
+        finish(&c, s, out);
         return ENG_ETIMERS;
     }
-    if (uses_period(p) &&
-        (s->period_start == 0 || period_end_of(p, s->period_start) <= ev->time_ms))
+    if (c.uses_period &&
+        (s->period_start == 0 || call_period_end(&c, s->period_start) <= ev->time_ms))
         s->period_start = period_start_of(p, ev->time_ms);
     emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
     if (ev->kind == ENG_EV_PURCHASE)
-        on_purchase(p, s, ev, h, &e);
+        on_purchase(&c, s, ev, h, &e);
     else if (ev->kind == ENG_EV_RETURN)
-        on_return(p, s, ev, &e);
+        on_return(&c, s, ev, &e);
     else
         on_redemption(p, s, ev, &e);
     seen_add(s, h);
     s->version = ENG_STATE_VERSION;
-    finish(p, s, out);
+    finish(&c, s, out);
     return ENG_OK;
 }

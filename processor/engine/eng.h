@@ -101,6 +101,19 @@ int eng_on_timer(const prog_t *prog, eng_state_t *s, int64_t now, eng_outbuf_t *
 /** @brief The customer's next due time (ENG_TIME_NEVER if none) and its kind. */
 int64_t eng_next_due(const prog_t *prog, const eng_state_t *s, eng_timer_kind_t *kind);
 
+/**
+ * @brief Ask the CPU to start loading the parts of `s` the next engine call on it reads
+ * and writes (a prefetch hint; no effect on any result). A caller that knows which state
+ * comes next (the pipeline: the next record of a batch) calls it one or two events ahead,
+ * so that the memory latency of a state that is not in cache overlaps the current event.
+ * It asks for the lines a small state uses (header, first buckets, lots, purchases and
+ * seen ids, totals): a customer seen rarely, the one that is not in cache.
+ * @param s a state, or NULL (no-op). Nothing is read or written through the pointer, so a
+ * state that is zeroed, being decoded or in use by nobody yet is fine.
+ * @locality any thread; cheap (one instruction per 64-byte line, about 16 lines).
+ */
+void eng_prefetch(const eng_state_t *s);
+
 /** @brief Points in all lots (usable or not yet). */
 int64_t eng_balance(const eng_state_t *s);
 

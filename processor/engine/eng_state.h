@@ -1,4 +1,3 @@
-/* STATE LAYOUT READY */
 /*
  * eng_state: one customer's loyalty state, the value the engine reads and rewrites, the
  * state store keeps (RocksDB, one record per customer) and the changelog carries.

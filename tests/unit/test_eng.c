@@ -897,6 +897,123 @@ static void test_period_end_downgrade_warned_7_days_before_and_cancelled_by_buyi
     prog_destroy(p);
 }
 
+static void test_stamps_count_only_the_exact_category_name(void **st)
+{
+    (void)st;
+    /* names compared eight bytes at a time first: a shared first eight bytes, a prefix and
+     * a longer name must all be told apart from the card's category */
+    prog_t *p = prog_with("stamps: [{category: coffee_beans_arabica, every: 2}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "coffee_beans_arabicx", 1, 1000, false);
+    tp_line(&ev, "coffee_b", 1, 1000, false);
+    tp_line(&ev, "coffee_beans_arabica_x", 1, 1000, false);
+    tp_line(&ev, "coffee_beans_arabica", 1, 1000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.stamps[0], 1);
+    assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 0);
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c", "2026-02-02T12:00:00Z");
+    tp_line(&ev, "coffee_beans_arabica", 1, 1000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(s.stamps[0], 0);
+    assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 1);
+    prog_destroy(p);
+}
+
+static void test_event_of_a_customer_whose_id_shares_the_first_bytes_is_refused(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 5}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "customer-000000001", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 1000, false);
+    tp_apply(p, &s, &ev, &o);
+    const char *others[] = {"customer-000000002", "customer-00000000", "customer-0000000011",
+                            "customeR-000000001"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        eng_state_t before = s;
+        char err[256];
+        tp_event(&ev, ENG_EV_PURCHASE, "p2", others[i], "2026-02-02T12:00:00Z");
+        tp_line(&ev, "x", 1, 1000, false);
+        assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_EINVAL);
+        assert_non_null(strstr(err, "does not own"));
+        assert_memory_equal(&before, &s, sizeof(s));
+    }
+    prog_destroy(p);
+}
+
+static void test_timer_output_id_stops_at_95_bytes_for_a_63_byte_customer(void **st)
+{
+    (void)st;
+    /* "<customer>:downgrade_warning:<due ms>" is exactly 95 bytes for a 63-byte customer id:
+     * the ordinal no longer fits and is cut, never written past the field */
+    prog_t *p = prog_with("qualification: {window: calendar_month}\n"
+                          "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
+                          "demotion: {mode: at_period_end, warning_days: [7]}\n");
+    char cust[ENG_ID_MAX];
+    memset(cust, 'k', sizeof(cust) - 1);
+    cust[sizeof(cust) - 1] = '\0';
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", cust, "2026-03-10T12:00:00+03:00");
+    tp_line(&ev, "x", 1, 150000, false);
+    tp_apply(p, &s, &ev, &o);
+    ob_reset(&o);
+    tp_tick(p, &s, "2026-04-25T00:00:00+03:00", &o);
+    assert_int_equal(o.b.n, 1);
+    char want[160];
+    snprintf(want, sizeof(want), "%s:downgrade_warning:%lld", cust,
+             (long long)tp_t("2026-04-24T00:00:00+03:00"));
+    assert_int_equal(strlen(want), ENG_OUT_ID_MAX - 1);
+    assert_string_equal(o.v[0].output_id, want);
+    assert_string_equal(o.v[0].customer_id, cust);
+    assert_string_equal(o.v[0].currency, "RUB");
+    prog_destroy(p);
+}
+
+static void test_prefetch_is_only_a_hint(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t a = {0}, b;
+    eng_event_t ev;
+    ob_t oa, ob;
+    ob_reset(&oa);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c1", "2026-03-05T13:00:00+03:00");
+    tp_line(&ev, "x", 1, 500000, false);
+    tp_apply(p, &a, &ev, &oa);
+    b = a;
+    /* it reads and writes nothing: not a zeroed state, not one in use, not NULL */
+    eng_state_t zero = {0};
+    eng_prefetch(&zero);
+    assert_true(zero.flags == 0 && zero.customer_id[0] == '\0');
+    eng_prefetch(NULL);
+    eng_prefetch(&b);
+    assert_memory_equal(&a, &b, sizeof(a));
+    /* and the next call gives the same state and outputs with or without it */
+    ob_reset(&oa);
+    ob_reset(&ob);
+    tp_event(&ev, ENG_EV_PURCHASE, "p2", "c1", "2026-04-02T10:00:00+03:00");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &a, &ev, &oa);
+    eng_prefetch(&b);
+    tp_apply(p, &b, &ev, &ob);
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_int_equal(oa.b.n, ob.b.n);
+    assert_true(oa.b.n >= 2); /* the March award at April 1, then the purchase's bonus */
+    assert_memory_equal(oa.v, ob.v, oa.b.n * sizeof(oa.v[0]));
+    assert_int_equal(oa.b.next_due, ob.b.next_due);
+    prog_destroy(p);
+}
+
 static void test_listed_partner_rate_wins_over_check_band(void **st)
 {
     (void)st;
@@ -954,6 +1071,10 @@ int main(void)
         cmocka_unit_test(test_more_lots_than_the_array_merge_without_losing_points),
         cmocka_unit_test(test_small_output_buffer_stops_early_and_resumes),
         cmocka_unit_test(test_period_end_downgrade_warned_7_days_before_and_cancelled_by_buying),
+        cmocka_unit_test(test_stamps_count_only_the_exact_category_name),
+        cmocka_unit_test(test_event_of_a_customer_whose_id_shares_the_first_bytes_is_refused),
+        cmocka_unit_test(test_timer_output_id_stops_at_95_bytes_for_a_63_byte_customer),
+        cmocka_unit_test(test_prefetch_is_only_a_hint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
