@@ -15,13 +15,17 @@
  * Batches are written with a checkpoint like a commit, so a crash mid-restore leaves a
  * prefix of whole batches and the restore resumes where the prefix ends. A large batch is
  * sorted and written as a table file that RocksDB ingests (atomic and durable, no
- * memtable); a small one (the tail of a restart) is an ordinary write batch in key order.
+ * memtable) by a writer thread of the restore, while the pipeline thread gathers the next
+ * batch; batches still reach RocksDB strictly in order (one in flight at a time). A small
+ * batch (the tail of a restart) is an ordinary write batch in key order, written after
+ * whatever the writer thread holds.
  */
 #include "clog.h"
 
 #include "store_int.h"
 #include "tmr.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,18 +41,32 @@ typedef struct op {
     bool is_delete;
 } op_t;
 
-struct clog_restore {
-    store_task_t *t;
-    rocksdb_writebatch_t *batch;
-    size_t batch_records, batch_bytes;
-    op_t *ops; /* the batch being gathered */
+/* A batch being gathered or written: its writes and the bytes they point into. */
+typedef struct buf {
+    op_t *ops;
     size_t n_ops, cap_ops;
     char *arena; /* keys and values of ops */
     size_t arena_len, arena_cap;
+} buf_t;
+
+struct clog_restore {
+    store_task_t *t;
+    rocksdb_writebatch_t *batch;
+    size_t batch_records, batch_bytes, batch_bytes_max;
+    buf_t cur;                 /* the batch being gathered (pipeline thread) */
     int64_t next_input_offset; /* kept from the checkpoint found at start */
     int64_t start_offset;      /* the checkpoint's changelog offset at start */
     int64_t last_offset;       /* offset of the last record added, -1 = none */
     uint64_t count, in_batch;
+    /* The writer thread: sorts and ingests one large batch (job) while the pipeline
+     * thread gathers the next; batches are written strictly in order. */
+    pthread_t writer;
+    bool writer_started, stop, job_pending;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    buf_t job;
+    int job_rc; /* sticky: once a batch failed, the restore has failed */
+    char job_err[512];
 };
 
 clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *err, size_t errlen)
@@ -68,7 +86,7 @@ clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *er
     if (store_task_checkpoint(t, &cp, err, errlen) != 0)
         return NULL;
     clog_restore_t *r = calloc(1, sizeof(*r));
-    store_cache_clear(t); /* the restore writes past the task's batch */
+    store_cache_clear(t); /* the restore writes past the task's stage */
     if (!r) {
         snprintf(err, errlen, "state store %s: out of memory", t->store->dir);
         return NULL;
@@ -76,14 +94,23 @@ clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *er
     r->t = t;
     r->batch = rocksdb_writebatch_create();
     r->batch_records = batch_records ? batch_records : CLOG_DEFAULT_BATCH_RECORDS;
+    /* Two batches per restore (one gathered, one written) for every open task: together
+     * at most a quarter of the memory budget, so restoring many tasks at once stays
+     * within it (bench_store: 12 tasks at 16 MiB each peaked at 477 MiB). */
+    size_t open = store_open_tasks(t->store);
+    size_t limit = t->store->cfg.memory_budget_bytes / 8 / (open ? open : 1);
+    r->batch_bytes_max = limit < CLOG_BATCH_MIN_BYTES ? CLOG_BATCH_MIN_BYTES
+                         : limit > CLOG_BATCH_BYTES   ? CLOG_BATCH_BYTES
+                                                      : limit;
     r->next_input_offset = cp.next_input_offset;
     r->start_offset = cp.changelog_offset;
     r->last_offset = -1;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
     return r;
 }
 
-/* qsort has no context argument: the arena of the batch being sorted (one thread sorts
- * at a time: the pipeline's). */
+/* qsort has no context argument: the arena of the batch being sorted, per thread. */
 static _Thread_local const char *sort_arena;
 
 static uint64_t be64(const char *p, size_t n)
@@ -96,13 +123,13 @@ static uint64_t be64(const char *p, size_t n)
 
 /* Keys of one tag often share a long prefix (ids such as "customer-000123"): compare
  * the 16 bytes after the prefix all keys of the tag share in this batch, then the rest. */
-static void set_prefixes(clog_restore_t *r)
+static void set_prefixes(buf_t *b)
 {
     size_t lcp[256], first[256];
     bool seen[256] = {false};
-    for (size_t i = 0; i < r->n_ops; i++) {
-        const op_t *o = &r->ops[i];
-        const char *k = r->arena + o->key_off;
+    for (size_t i = 0; i < b->n_ops; i++) {
+        const op_t *o = &b->ops[i];
+        const char *k = b->arena + o->key_off;
         unsigned char tag = (unsigned char)k[0];
         if (!seen[tag]) {
             seen[tag] = true;
@@ -110,15 +137,15 @@ static void set_prefixes(clog_restore_t *r)
             lcp[tag] = o->key_len;
             continue;
         }
-        const char *f = r->arena + r->ops[first[tag]].key_off;
+        const char *f = b->arena + b->ops[first[tag]].key_off;
         size_t n = lcp[tag] < o->key_len ? lcp[tag] : o->key_len, j = 0;
         while (j < n && f[j] == k[j])
             j++;
         lcp[tag] = j;
     }
-    for (size_t i = 0; i < r->n_ops; i++) {
-        op_t *o = &r->ops[i];
-        const char *k = r->arena + o->key_off;
+    for (size_t i = 0; i < b->n_ops; i++) {
+        op_t *o = &b->ops[i];
+        const char *k = b->arena + o->key_off;
         size_t skip = lcp[(unsigned char)k[0]];
         o->pre[0] = o->key_len > skip ? be64(k + skip, o->key_len - skip) : 0;
         o->pre[1] = o->key_len > skip + 8 ? be64(k + skip + 8, o->key_len - skip - 8) : 0;
@@ -145,26 +172,32 @@ static int op_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : 1;
 }
 
-static int reserve(clog_restore_t *r, size_t need, char *err, size_t errlen);
-static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_record_t *rec,
-                  bool is_delete, bool is_record, char *err, size_t errlen);
+static void sort_buf(buf_t *b)
+{
+    sort_arena = b->arena;
+    set_prefixes(b);
+    if (b->n_ops > 1)
+        qsort(b->ops, b->n_ops, sizeof(*b->ops), op_cmp);
+}
 
 /* A batch this large goes to RocksDB as a table file rather than through the memtable. */
 #define INGEST_MIN_OPS 4096
 
-static bool same_key(const clog_restore_t *r, const op_t *a, const op_t *b)
+static bool same_key(const buf_t *b, const op_t *x, const op_t *y)
 {
-    return a->key_len == b->key_len &&
-           memcmp(r->arena + a->key_off, r->arena + b->key_off, a->key_len) == 0;
+    return x->key_len == y->key_len &&
+           memcmp(b->arena + x->key_off, b->arena + y->key_off, x->key_len) == 0;
 }
 
 /* The sorted batch as one table file, ingested: atomic and durable in one step. Keys must
- * be unique and ascending: of equal keys the last (sorted by arrival) is kept. */
-static int ingest(clog_restore_t *r, char *err, size_t errlen)
+ * be unique and ascending: of equal keys the last (sorted by arrival) is kept. Reads only
+ * fields of the store and task that do not change while the task is open, so the writer
+ * thread may call it. */
+static int ingest(store_task_t *t, const buf_t *b, char *err, size_t errlen)
 {
-    store_t *s = r->t->store;
+    store_t *s = t->store;
     char path[4096], *rerr = NULL;
-    snprintf(path, sizeof(path), "%s/restore-task-%d.sst", s->dir, (int)r->t->cf->partition);
+    snprintf(path, sizeof(path), "%s/restore-task-%d.sst", s->dir, (int)t->cf->partition);
     unlink(path); /* left by a restore that was killed before its ingest */
     rocksdb_envoptions_t *env = rocksdb_envoptions_create();
     /* LZ4 rather than the bottommost level's zstd, whatever level the file lands on:
@@ -173,14 +206,14 @@ static int ingest(clog_restore_t *r, char *err, size_t errlen)
     rocksdb_options_set_bottommost_compression(wo, rocksdb_lz4_compression);
     rocksdb_sstfilewriter_t *w = rocksdb_sstfilewriter_create(env, wo);
     rocksdb_sstfilewriter_open(w, path, &rerr);
-    for (size_t i = 0; !rerr && i < r->n_ops; i++) {
-        const op_t *o = &r->ops[i];
-        if (i + 1 < r->n_ops && same_key(r, o, &r->ops[i + 1]))
+    for (size_t i = 0; !rerr && i < b->n_ops; i++) {
+        const op_t *o = &b->ops[i];
+        if (i + 1 < b->n_ops && same_key(b, o, &b->ops[i + 1]))
             continue; /* a later write of the same key follows */
         if (o->is_delete)
-            rocksdb_sstfilewriter_delete(w, r->arena + o->key_off, o->key_len, &rerr);
+            rocksdb_sstfilewriter_delete(w, b->arena + o->key_off, o->key_len, &rerr);
         else
-            rocksdb_sstfilewriter_put(w, r->arena + o->key_off, o->key_len, r->arena + o->val_off,
+            rocksdb_sstfilewriter_put(w, b->arena + o->key_off, o->key_len, b->arena + o->val_off,
                                       o->val_len, &rerr);
     }
     if (!rerr)
@@ -192,12 +225,12 @@ static int ingest(clog_restore_t *r, char *err, size_t errlen)
         rocksdb_ingestexternalfileoptions_t *io = rocksdb_ingestexternalfileoptions_create();
         rocksdb_ingestexternalfileoptions_set_move_files(io, 1);
         const char *files[1] = {path};
-        rocksdb_ingest_external_file_cf(s->db, r->t->cf->h, files, 1, io, &rerr);
+        rocksdb_ingest_external_file_cf(s->db, t->cf->h, files, 1, io, &rerr);
         rocksdb_ingestexternalfileoptions_destroy(io);
     }
     if (rerr) {
         snprintf(err, errlen, "state store %s task %d: restore batch to %s failed: %s", s->dir,
-                 (int)r->t->cf->partition, path, rerr);
+                 (int)t->cf->partition, path, rerr);
         rocksdb_free(rerr);
         unlink(path);
         return -1;
@@ -205,76 +238,140 @@ static int ingest(clog_restore_t *r, char *err, size_t errlen)
     return 0;
 }
 
+static void *writer_main(void *arg)
+{
+    clog_restore_t *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->job_pending && !r->stop)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (!r->job_pending)
+            break; /* stopped, nothing left */
+        pthread_mutex_unlock(&r->mu);
+        char e[512] = "";
+        sort_buf(&r->job);
+        int rc = r->job_rc == 0 ? ingest(r->t, &r->job, e, sizeof(e)) : -1;
+        pthread_mutex_lock(&r->mu);
+        if (rc != 0 && r->job_rc == 0) {
+            r->job_rc = -1;
+            snprintf(r->job_err, sizeof(r->job_err), "%s", e);
+        }
+        r->job_pending = false;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Wait until the writer thread is idle. @returns its verdict on the batches so far. */
+static int wait_writer(clog_restore_t *r, char *err, size_t errlen)
+{
+    if (!r->writer_started)
+        return 0;
+    pthread_mutex_lock(&r->mu);
+    while (r->job_pending)
+        pthread_cond_wait(&r->cv, &r->mu);
+    int rc = r->job_rc;
+    if (rc != 0)
+        snprintf(err, errlen, "%s", r->job_err);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+/* Hand the gathered batch to the writer thread (after the previous one is written) and
+ * go on with its old buffers; without a thread, write it here. */
+static int hand_off(clog_restore_t *r, char *err, size_t errlen)
+{
+    if (!r->writer_started && pthread_create(&r->writer, NULL, writer_main, r) == 0)
+        r->writer_started = true;
+    if (!r->writer_started) {
+        sort_buf(&r->cur);
+        return ingest(r->t, &r->cur, err, errlen);
+    }
+    if (wait_writer(r, err, errlen) != 0)
+        return -1;
+    pthread_mutex_lock(&r->mu);
+    buf_t filled = r->cur;
+    r->cur = r->job;
+    r->job = filled;
+    r->job_pending = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return 0;
+}
+
+static int reserve(buf_t *b, size_t need);
+static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_record_t *rec,
+                  bool is_delete, bool is_record, char *err, size_t errlen);
+
 static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t errlen)
 {
     rocksdb_column_family_handle_t *cf = r->t->cf->h;
+    buf_t *b = &r->cur;
     store_checkpoint_t cp = {.next_input_offset = r->next_input_offset,
                              .changelog_offset = changelog_offset};
     char key = KEY_CHECKPOINT, v[CHECKPOINT_LEN];
     store_enc_checkpoint(v, &cp);
-    if (r->n_ops >= INGEST_MIN_OPS) {
+    if (b->n_ops >= INGEST_MIN_OPS) {
         /* The checkpoint joins the sorted batch (its key sorts among the others). */
         clog_record_t none = {0};
         if (add_op(r, &key, 1, &none, false, false, err, errlen) != 0)
             return -1;
-        op_t *o = &r->ops[r->n_ops - 1];
-        o->val_off = r->arena_len;
-        o->val_len = CHECKPOINT_LEN;
-        if (reserve(r, CHECKPOINT_LEN, err, errlen) != 0)
+        if (reserve(b, CHECKPOINT_LEN) != 0) {
+            snprintf(err, errlen, "state store %s: out of memory", r->t->store->dir);
             return -1;
-        memcpy(r->arena + r->arena_len, v, CHECKPOINT_LEN);
-        r->arena_len += CHECKPOINT_LEN;
-    }
-    sort_arena = r->arena;
-    set_prefixes(r);
-    if (r->n_ops > 1)
-        qsort(r->ops, r->n_ops, sizeof(*r->ops), op_cmp);
-    if (r->n_ops >= INGEST_MIN_OPS) {
-        if (ingest(r, err, errlen) != 0)
+        }
+        op_t *o = &b->ops[b->n_ops - 1];
+        o->val_off = b->arena_len;
+        o->val_len = CHECKPOINT_LEN;
+        memcpy(b->arena + b->arena_len, v, CHECKPOINT_LEN);
+        b->arena_len += CHECKPOINT_LEN;
+        if (hand_off(r, err, errlen) != 0)
             return -1;
     } else {
-        for (size_t i = 0; i < r->n_ops; i++) {
-            const op_t *o = &r->ops[i];
+        /* In order after the batches before it, which the writer thread may still hold. */
+        if (wait_writer(r, err, errlen) != 0)
+            return -1;
+        sort_buf(b);
+        for (size_t i = 0; i < b->n_ops; i++) {
+            const op_t *o = &b->ops[i];
             if (o->is_delete)
-                rocksdb_writebatch_delete_cf(r->batch, cf, r->arena + o->key_off, o->key_len);
+                rocksdb_writebatch_delete_cf(r->batch, cf, b->arena + o->key_off, o->key_len);
             else
-                rocksdb_writebatch_put_cf(r->batch, cf, r->arena + o->key_off, o->key_len,
-                                          r->arena + o->val_off, o->val_len);
+                rocksdb_writebatch_put_cf(r->batch, cf, b->arena + o->key_off, o->key_len,
+                                          b->arena + o->val_off, o->val_len);
         }
         rocksdb_writebatch_put_cf(r->batch, cf, &key, 1, v, sizeof(v));
         if (store_write_plain(r->t, r->batch, err, errlen) != 0)
             return -1;
     }
-    r->n_ops = r->arena_len = 0;
+    r->cur.n_ops = r->cur.arena_len = 0;
     r->in_batch = r->batch_bytes = 0;
     return 0;
 }
 
-/* Reserve room for one more op with @p need arena bytes. */
-static int reserve(clog_restore_t *r, size_t need, char *err, size_t errlen)
+/* Reserve room in @p b for one more op with @p need arena bytes. @returns 0, -1 = OOM. */
+static int reserve(buf_t *b, size_t need)
 {
-    if (r->n_ops == r->cap_ops) {
-        size_t cap = r->cap_ops ? r->cap_ops * 2 : 1024;
-        op_t *o = realloc(r->ops, cap * sizeof(*o));
+    if (b->n_ops == b->cap_ops) {
+        size_t cap = b->cap_ops ? b->cap_ops * 2 : 1024;
+        op_t *o = realloc(b->ops, cap * sizeof(*o));
         if (!o)
-            goto oom;
-        r->ops = o;
-        r->cap_ops = cap;
+            return -1;
+        b->ops = o;
+        b->cap_ops = cap;
     }
-    if (r->arena_len + need > r->arena_cap) {
-        size_t cap = r->arena_cap ? r->arena_cap : 64 * 1024;
-        while (cap < r->arena_len + need)
+    if (b->arena_len + need > b->arena_cap) {
+        size_t cap = b->arena_cap ? b->arena_cap : 64 * 1024;
+        while (cap < b->arena_len + need)
             cap *= 2;
-        char *a = realloc(r->arena, cap);
+        char *a = realloc(b->arena, cap);
         if (!a)
-            goto oom;
-        r->arena = a;
-        r->arena_cap = cap;
+            return -1;
+        b->arena = a;
+        b->arena_cap = cap;
     }
     return 0;
-oom:
-    snprintf(err, errlen, "state store %s: out of memory for a restore batch", r->t->store->dir);
-    return -1;
 }
 
 /* Stage one write: key, then (unless a delete) the header and state of a record, or
@@ -282,26 +379,30 @@ oom:
 static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_record_t *rec,
                   bool is_delete, bool is_record, char *err, size_t errlen)
 {
+    buf_t *b = &r->cur;
     size_t vlen = is_record ? REC_HEADER + rec->state_len : 0;
-    if (reserve(r, klen + vlen, err, errlen) != 0)
+    if (reserve(b, klen + vlen) != 0) {
+        snprintf(err, errlen, "state store %s: out of memory for a restore batch",
+                 r->t->store->dir);
         return -1;
-    op_t *o = &r->ops[r->n_ops];
-    o->key_off = r->arena_len;
+    }
+    op_t *o = &b->ops[b->n_ops];
+    o->key_off = b->arena_len;
     o->key_len = (uint32_t)klen;
-    o->seq = (uint32_t)r->n_ops;
+    o->seq = (uint32_t)b->n_ops;
     o->is_delete = is_delete;
-    memcpy(r->arena + r->arena_len, key, klen);
-    r->arena_len += klen;
-    o->val_off = r->arena_len;
+    memcpy(b->arena + b->arena_len, key, klen);
+    b->arena_len += klen;
+    o->val_off = b->arena_len;
     o->val_len = (uint32_t)vlen;
     if (is_record) {
-        char *v = r->arena + r->arena_len;
+        char *v = b->arena + b->arena_len;
         v[0] = REC_HAS_STATE;
         store_enc_i64(v + 1, rec->next_due_ms);
         memcpy(v + REC_HEADER, rec->state, rec->state_len);
-        r->arena_len += vlen;
+        b->arena_len += vlen;
     }
-    r->n_ops++;
+    b->n_ops++;
     return 0;
 }
 
@@ -330,8 +431,9 @@ int clog_restore_add(clog_restore_t *r, const clog_record_t *rec, char *err, siz
     r->last_offset = rec->offset;
     r->count++;
     r->in_batch++;
-    r->batch_bytes += 2 * (REC_HEADER + rec->customer_len) + rec->state_len; /* ~ two keys */
-    if (r->in_batch >= r->batch_records || r->batch_bytes >= CLOG_BATCH_BYTES)
+    /* ~ two keys and their two ops (the arena and the op array of the batch) */
+    r->batch_bytes += 2 * (REC_HEADER + rec->customer_len + sizeof(op_t)) + rec->state_len;
+    if (r->in_batch >= r->batch_records || r->batch_bytes >= r->batch_bytes_max)
         return flush(r, rec->offset + 1, err, errlen);
     return 0;
 }
@@ -348,7 +450,7 @@ int clog_restore_finish(clog_restore_t *r, int64_t end_offset, char *err, size_t
     }
     if (r->count == 0 && end_offset == r->start_offset)
         return 0; /* nothing new: the checkpoint already says so */
-    if (flush(r, end_offset, err, errlen) != 0)
+    if (flush(r, end_offset, err, errlen) != 0 || wait_writer(r, err, errlen) != 0)
         return -1;
     store_cache_clear(r->t); /* it may describe a record the restore replaced */
     return 0;
@@ -363,9 +465,20 @@ void clog_restore_destroy(clog_restore_t *r)
 {
     if (!r)
         return;
+    if (r->writer_started) { /* it finishes a batch it holds: a whole batch is harmless */
+        pthread_mutex_lock(&r->mu);
+        r->stop = true;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->writer, NULL);
+    }
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
     rocksdb_writebatch_destroy(r->batch);
-    free(r->ops);
-    free(r->arena);
+    free(r->cur.ops);
+    free(r->cur.arena);
+    free(r->job.ops);
+    free(r->job.arena);
     free(r);
 }
 

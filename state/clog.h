@@ -21,9 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Default records per restore batch (a batch is also cut at CLOG_BATCH_BYTES). */
+/** Default records per restore batch. A batch is also cut by its bytes: the memory
+ *  budget / 8 / open tasks, between CLOG_BATCH_MIN_BYTES and CLOG_BATCH_BYTES. */
 #define CLOG_DEFAULT_BATCH_RECORDS 65536
 #define CLOG_BATCH_BYTES           (16u * 1024u * 1024u)
+#define CLOG_BATCH_MIN_BYTES       (1u * 1024u * 1024u)
 
 /** Framing of a changelog value: 1 version byte + 8 bytes next due (big-endian). */
 #define CLOG_FRAME_VERSION 1

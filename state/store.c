@@ -458,6 +458,14 @@ store_task_t *store_task_open(store_t *s, int32_t partition, char *err, size_t e
     return t;
 }
 
+size_t store_open_tasks(const store_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_cfs; i++)
+        n += s->cfs[i].task != NULL;
+    return n;
+}
+
 store_task_t *store_task_find(store_t *s, int32_t partition)
 {
     store_cf_t *cf = cf_find(s, partition);

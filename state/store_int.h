@@ -139,6 +139,9 @@ int store_drop_stale_timers(store_task_t *t, const int64_t *due, const char *con
 
 void store_cache_clear(store_task_t *t);
 
+/* How many tasks are open (assigned) now. */
+size_t store_open_tasks(const store_t *s);
+
 /* Free the task's stage (closing the task). */
 void store_stage_free(store_task_t *t);
 

@@ -214,6 +214,13 @@ static void test_large_batches_are_ingested_with_the_same_result(void **state)
     assert_int_equal(clog_apply(large, r, N, N, 0, err, sizeof(err)), 0);
     char *a = dump(small), *b = dump(large);
     assert_string_equal(a, b);
+    /* several large batches, each ingested by the writer thread while the next is
+     * gathered: later batches must still win */
+    store_task_t *several = store_task_open(s, 2, err, sizeof(err));
+    assert_int_equal(clog_apply(several, r, N, N, 2500, err, sizeof(err)), 0);
+    char *d = dump(several);
+    assert_string_equal(a, d);
+    free(d);
     /* the same again over what is there: the tail restore of a store that has data */
     assert_int_equal(clog_apply(large, r, N, N, 0, err, sizeof(err)), 0);
     char *c = dump(large);
