@@ -51,6 +51,11 @@ typedef struct buf {
 
 struct clog_restore {
     store_task_t *t;
+    /* The task's column family, copied at start: the writer thread must not follow t->cf,
+     * which the pipeline thread rewrites when the store's family table changes (a task
+     * opened or dropped meanwhile). An open task's handle itself stays valid. */
+    rocksdb_column_family_handle_t *cf;
+    int32_t partition;
     rocksdb_writebatch_t *batch;
     size_t batch_records, batch_bytes, batch_bytes_max;
     buf_t cur;                 /* the batch being gathered (pipeline thread) */
@@ -92,16 +97,10 @@ clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *er
         return NULL;
     }
     r->t = t;
+    r->cf = t->cf->h;
+    r->partition = t->cf->partition;
     r->batch = rocksdb_writebatch_create();
     r->batch_records = batch_records ? batch_records : CLOG_DEFAULT_BATCH_RECORDS;
-    /* Two batches per restore (one gathered, one written) for every open task: together
-     * at most a quarter of the memory budget, so restoring many tasks at once stays
-     * within it (bench_store: 12 tasks at 16 MiB each peaked at 477 MiB). */
-    size_t open = store_open_tasks(t->store);
-    size_t limit = t->store->cfg.memory_budget_bytes / 8 / (open ? open : 1);
-    r->batch_bytes_max = limit < CLOG_BATCH_MIN_BYTES ? CLOG_BATCH_MIN_BYTES
-                         : limit > CLOG_BATCH_BYTES   ? CLOG_BATCH_BYTES
-                                                      : limit;
     r->next_input_offset = cp.next_input_offset;
     r->start_offset = cp.changelog_offset;
     r->last_offset = -1;
@@ -169,7 +168,7 @@ static int op_cmp(const void *a, const void *b)
         return c;
     if (x->key_len != y->key_len)
         return x->key_len < y->key_len ? -1 : 1;
-    return x->seq < y->seq ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
 static void sort_buf(buf_t *b)
@@ -190,14 +189,14 @@ static bool same_key(const buf_t *b, const op_t *x, const op_t *y)
 }
 
 /* The sorted batch as one table file, ingested: atomic and durable in one step. Keys must
- * be unique and ascending: of equal keys the last (sorted by arrival) is kept. Reads only
- * fields of the store and task that do not change while the task is open, so the writer
- * thread may call it. */
-static int ingest(store_task_t *t, const buf_t *b, char *err, size_t errlen)
+ * be unique and ascending: of equal keys the last (sorted by arrival) is kept. The writer
+ * thread calls it: it reads only what does not change while the store is open (the
+ * database, its options and directory) and the restore's own copy of the family. */
+static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t errlen)
 {
-    store_t *s = t->store;
+    const store_t *s = r->t->store;
     char path[4096], *rerr = NULL;
-    snprintf(path, sizeof(path), "%s/restore-task-%d.sst", s->dir, (int)t->cf->partition);
+    snprintf(path, sizeof(path), "%s/restore-task-%d.sst", s->dir, (int)r->partition);
     unlink(path); /* left by a restore that was killed before its ingest */
     rocksdb_envoptions_t *env = rocksdb_envoptions_create();
     /* LZ4 rather than the bottommost level's zstd, whatever level the file lands on:
@@ -225,12 +224,12 @@ static int ingest(store_task_t *t, const buf_t *b, char *err, size_t errlen)
         rocksdb_ingestexternalfileoptions_t *io = rocksdb_ingestexternalfileoptions_create();
         rocksdb_ingestexternalfileoptions_set_move_files(io, 1);
         const char *files[1] = {path};
-        rocksdb_ingest_external_file_cf(s->db, t->cf->h, files, 1, io, &rerr);
+        rocksdb_ingest_external_file_cf(s->db, r->cf, files, 1, io, &rerr);
         rocksdb_ingestexternalfileoptions_destroy(io);
     }
     if (rerr) {
         snprintf(err, errlen, "state store %s task %d: restore batch to %s failed: %s", s->dir,
-                 (int)t->cf->partition, path, rerr);
+                 (int)r->partition, path, rerr);
         rocksdb_free(rerr);
         unlink(path);
         return -1;
@@ -250,7 +249,7 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&r->mu);
         char e[512] = "";
         sort_buf(&r->job);
-        int rc = r->job_rc == 0 ? ingest(r->t, &r->job, e, sizeof(e)) : -1;
+        int rc = r->job_rc == 0 ? ingest(r, &r->job, e, sizeof(e)) : -1;
         pthread_mutex_lock(&r->mu);
         if (rc != 0 && r->job_rc == 0) {
             r->job_rc = -1;
@@ -286,7 +285,7 @@ static int hand_off(clog_restore_t *r, char *err, size_t errlen)
         r->writer_started = true;
     if (!r->writer_started) {
         sort_buf(&r->cur);
-        return ingest(r->t, &r->cur, err, errlen);
+        return ingest(r, &r->cur, err, errlen);
     }
     if (wait_writer(r, err, errlen) != 0)
         return -1;
@@ -306,7 +305,7 @@ static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_re
 
 static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t errlen)
 {
-    rocksdb_column_family_handle_t *cf = r->t->cf->h;
+    rocksdb_column_family_handle_t *cf = r->cf;
     buf_t *b = &r->cur;
     store_checkpoint_t cp = {.next_input_offset = r->next_input_offset,
                              .changelog_offset = changelog_offset};
@@ -415,6 +414,17 @@ int clog_restore_add(clog_restore_t *r, const clog_record_t *rec, char *err, siz
         snprintf(err, errlen, "state store %s: state of customer '%.*s' too large", t->store->dir,
                  (int)rec->customer_len, rec->customer);
         return -1;
+    }
+    if (r->batch_bytes_max == 0) {
+        /* Two batches per restore (one gathered, one written) for every open task: about
+         * a quarter of the memory budget together, so restoring many tasks at once stays
+         * within it (bench_store: 12 tasks at 16 MiB each peaked at 477 MiB). Counted at
+         * the first record, when the whole assignment is open. */
+        size_t open = store_open_tasks(t->store);
+        size_t limit = t->store->cfg.memory_budget_bytes / 8 / (open ? open : 1);
+        r->batch_bytes_max = limit < CLOG_BATCH_MIN_BYTES ? CLOG_BATCH_MIN_BYTES
+                             : limit > CLOG_BATCH_BYTES   ? CLOG_BATCH_BYTES
+                                                          : limit;
     }
     char key[STORE_KEY_MAX];
     size_t klen = store_key_customer(key, rec->customer, rec->customer_len);

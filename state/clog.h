@@ -44,7 +44,7 @@ typedef struct clog_record {
 typedef struct clog_restore clog_restore_t;
 
 /**
- * @brief Start restoring task @p t, whose staging batch must be empty. @p batch_records
+ * @brief Start restoring task @p t, whose stage must be empty. @p batch_records
  *        bounds a batch (0 = CLOG_DEFAULT_BATCH_RECORDS).
  * @returns an object the caller owns (clog_restore_destroy), or NULL with @p err.
  */

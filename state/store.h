@@ -91,7 +91,7 @@ const char *store_dir(const store_t *s);
 
 /**
  * @brief Assign task @p partition: create its column family if missing (read-write
- *        stores only), forget a recorded close time, and give it an empty staging batch.
+ *        stores only), forget a recorded close time, and give it an empty stage.
  * @returns a handle the store owns, valid until store_task_close or store_destroy; NULL
  *          with @p err when the column family cannot be created, or does not exist in a
  *          read-only store, or the task is already open.
@@ -194,7 +194,7 @@ int store_put_due(store_task_t *t, const char *customer, size_t clen, const void
  */
 int store_delete(store_task_t *t, const char *customer, size_t clen, char *err, size_t errlen);
 
-/** @brief Number of operations staged in the task's batch since the last commit/abort. */
+/** @brief Number of customers staged since the last commit/abort. */
 size_t store_task_staged(const store_task_t *t);
 
 /**

@@ -143,27 +143,37 @@ static int stage_grow(store_task_t *t)
     return 0;
 }
 
-/* The customer's slot, added (not yet filled) when absent; NULL when out of memory. */
-static stage_ent_t *stage_add(store_task_t *t, const char *customer, size_t clen, bool *added)
+/* Make @p e's buffer hold @p need bytes, keeping its content. @returns 0, -1 = OOM. */
+static int ent_reserve(stage_ent_t *e, size_t need)
+{
+    if (e->cap >= need)
+        return 0;
+    size_t cap = need + need / 2 + 64;
+    char *b = realloc(e->buf, cap);
+    if (!b)
+        return -1;
+    e->buf = b;
+    e->cap = cap;
+    return 0;
+}
+
+/* The customer's slot with room for @p need bytes, added (not yet filled) when absent;
+ * NULL when out of memory, and then the stage is as it was. */
+static stage_ent_t *stage_add(store_task_t *t, const char *customer, size_t clen, size_t need,
+                              bool *added)
 {
     *added = false;
     stage_ent_t *e = stage_find(t, customer, clen);
     if (e)
-        return e;
+        return ent_reserve(e, need) == 0 ? e : NULL;
     if ((t->stage_n + 1) * 2 > t->stage_cap && stage_grow(t) != 0)
         return NULL;
     size_t mask = t->stage_cap - 1, i = (size_t)hash_id(customer, clen) & mask;
     while (t->stage[i].gen == t->stage_gen)
         i = (i + 1) & mask;
     e = &t->stage[i];
-    if (e->cap < clen + REC_HEADER) {
-        size_t cap = clen + REC_HEADER + 256;
-        char *b = realloc(e->buf, cap);
-        if (!b)
-            return NULL;
-        e->buf = b;
-        e->cap = cap;
-    }
+    if (ent_reserve(e, need) != 0) /* before the slot is taken: nothing to undo */
+        return NULL;
     memcpy(e->buf, customer, clen);
     e->clen = (uint32_t)clen;
     e->gen = t->stage_gen;
@@ -258,17 +268,7 @@ int store_rec_stage(store_task_t *t, const char *customer, size_t clen, const vo
                     size_t vlen, const store_rec_t *cur, int64_t new_due, char *err, size_t errlen)
 {
     bool added;
-    stage_ent_t *e = stage_add(t, customer, clen, &added);
-    size_t need = clen + REC_HEADER + (state ? vlen : 0);
-    if (e && e->cap < need) {
-        char *b = realloc(e->buf, need + need / 2);
-        if (b) {
-            e->buf = b;
-            e->cap = need + need / 2;
-        } else {
-            e = NULL;
-        }
-    }
+    stage_ent_t *e = stage_add(t, customer, clen, clen + REC_HEADER + (state ? vlen : 0), &added);
     if (!e) {
         snprintf(err, errlen, "state store %s: out of memory staging customer '%.*s'",
                  t->store->dir, (int)clen, customer);

@@ -14,7 +14,8 @@
  *
  * The customer's record is the truth; an index entry whose record says another due time
  * is stale. A restore leaves such entries (it writes without reading, see clog.c); tmr_due
- * never reports them and stages their removal as its scan meets them.
+ * never reports them and deletes them as its scan meets them (at once, outside the
+ * transaction: they are garbage whatever the transaction does).
  */
 #ifndef LS_TMR_H
 #define LS_TMR_H
@@ -56,8 +57,7 @@ int tmr_get(store_task_t *t, const char *customer, size_t clen, int64_t *due_ms,
  * @brief The timers due at or before @p now_ms, earliest first (ties by customer id),
  *        staged changes included; at most @p max into @p out, *n set to how many.
  *        Call again after handling them to get the next ones. Stale index entries met
- *        on the way are skipped and their removal is staged in the task's batch (not in
- *        a read-only store).
+ *        on the way are skipped and deleted at once (not in a read-only store).
  * @returns 0, or -1 with @p err.
  */
 int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_t *n, char *err,
