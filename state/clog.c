@@ -299,56 +299,6 @@ static int hand_off(clog_restore_t *r, char *err, size_t errlen)
     return 0;
 }
 
-static int reserve(buf_t *b, size_t need);
-static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_record_t *rec,
-                  bool is_delete, bool is_record, char *err, size_t errlen);
-
-static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t errlen)
-{
-    rocksdb_column_family_handle_t *cf = r->cf;
-    buf_t *b = &r->cur;
-    store_checkpoint_t cp = {.next_input_offset = r->next_input_offset,
-                             .changelog_offset = changelog_offset};
-    char key = KEY_CHECKPOINT, v[CHECKPOINT_LEN];
-    store_enc_checkpoint(v, &cp);
-    if (b->n_ops >= INGEST_MIN_OPS) {
-        /* The checkpoint joins the sorted batch (its key sorts among the others). */
-        clog_record_t none = {0};
-        if (add_op(r, &key, 1, &none, false, false, err, errlen) != 0)
-            return -1;
-        if (reserve(b, CHECKPOINT_LEN) != 0) {
-            snprintf(err, errlen, "state store %s: out of memory", r->t->store->dir);
-            return -1;
-        }
-        op_t *o = &b->ops[b->n_ops - 1];
-        o->val_off = b->arena_len;
-        o->val_len = CHECKPOINT_LEN;
-        memcpy(b->arena + b->arena_len, v, CHECKPOINT_LEN);
-        b->arena_len += CHECKPOINT_LEN;
-        if (hand_off(r, err, errlen) != 0)
-            return -1;
-    } else {
-        /* In order after the batches before it, which the writer thread may still hold. */
-        if (wait_writer(r, err, errlen) != 0)
-            return -1;
-        sort_buf(b);
-        for (size_t i = 0; i < b->n_ops; i++) {
-            const op_t *o = &b->ops[i];
-            if (o->is_delete)
-                rocksdb_writebatch_delete_cf(r->batch, cf, b->arena + o->key_off, o->key_len);
-            else
-                rocksdb_writebatch_put_cf(r->batch, cf, b->arena + o->key_off, o->key_len,
-                                          b->arena + o->val_off, o->val_len);
-        }
-        rocksdb_writebatch_put_cf(r->batch, cf, &key, 1, v, sizeof(v));
-        if (store_write_plain(r->t, r->batch, err, errlen) != 0)
-            return -1;
-    }
-    r->cur.n_ops = r->cur.arena_len = 0;
-    r->in_batch = r->batch_bytes = 0;
-    return 0;
-}
-
 /* Reserve room in @p b for one more op with @p need arena bytes. @returns 0, -1 = OOM. */
 static int reserve(buf_t *b, size_t need)
 {
@@ -402,6 +352,52 @@ static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_re
         b->arena_len += vlen;
     }
     b->n_ops++;
+    return 0;
+}
+
+static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t errlen)
+{
+    rocksdb_column_family_handle_t *cf = r->cf;
+    buf_t *b = &r->cur;
+    store_checkpoint_t cp = {.next_input_offset = r->next_input_offset,
+                             .changelog_offset = changelog_offset};
+    char key = KEY_CHECKPOINT, v[CHECKPOINT_LEN];
+    store_enc_checkpoint(v, &cp);
+    if (b->n_ops >= INGEST_MIN_OPS) {
+        /* The checkpoint joins the sorted batch (its key sorts among the others). */
+        clog_record_t none = {0};
+        if (add_op(r, &key, 1, &none, false, false, err, errlen) != 0)
+            return -1;
+        if (reserve(b, CHECKPOINT_LEN) != 0) {
+            snprintf(err, errlen, "state store %s: out of memory", r->t->store->dir);
+            return -1;
+        }
+        op_t *o = &b->ops[b->n_ops - 1];
+        o->val_off = b->arena_len;
+        o->val_len = CHECKPOINT_LEN;
+        memcpy(b->arena + b->arena_len, v, CHECKPOINT_LEN);
+        b->arena_len += CHECKPOINT_LEN;
+        if (hand_off(r, err, errlen) != 0)
+            return -1;
+    } else {
+        /* In order after the batches before it, which the writer thread may still hold. */
+        if (wait_writer(r, err, errlen) != 0)
+            return -1;
+        sort_buf(b);
+        for (size_t i = 0; i < b->n_ops; i++) {
+            const op_t *o = &b->ops[i];
+            if (o->is_delete)
+                rocksdb_writebatch_delete_cf(r->batch, cf, b->arena + o->key_off, o->key_len);
+            else
+                rocksdb_writebatch_put_cf(r->batch, cf, b->arena + o->key_off, o->key_len,
+                                          b->arena + o->val_off, o->val_len);
+        }
+        rocksdb_writebatch_put_cf(r->batch, cf, &key, 1, v, sizeof(v));
+        if (store_write_plain(r->t, r->batch, err, errlen) != 0)
+            return -1;
+    }
+    r->cur.n_ops = r->cur.arena_len = 0;
+    r->in_batch = r->batch_bytes = 0;
     return 0;
 }
 

@@ -103,7 +103,6 @@ struct store_task {
 typedef struct store_rec {
     bool found, has_state;
     int64_t due;      /* STORE_NO_DUE when none */
-    bool staged;      /* changed by the open transaction */
     int64_t base_due; /* the committed record's due time (== due when not staged) */
 } store_rec_t;
 

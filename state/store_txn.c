@@ -213,7 +213,6 @@ int store_rec_read(store_task_t *t, const char *customer, size_t clen, store_rec
         rec->found = e->exists;
         rec->has_state = e->has_state;
         rec->due = e->due;
-        rec->staged = true;
         rec->base_due = e->base_due;
         if (raw) {
             *raw = NULL;
@@ -229,7 +228,6 @@ int store_rec_read(store_task_t *t, const char *customer, size_t clen, store_rec
         }
         return 0;
     }
-    rec->staged = false;
     if (!raw && cache_hit(t, customer, clen)) {
         rec->found = t->cache_has_state || t->cache_due != STORE_NO_DUE;
         rec->has_state = t->cache_has_state;

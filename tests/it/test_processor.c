@@ -133,6 +133,19 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
+/* Start instance "a" with HTTP on a free port (*port) and @p extra (an environment
+ * entry, or NULL). @returns its pid. */
+static int start_with_http(lk_scenario_t *s, char *extra, int *port)
+{
+    *port = free_port();
+    char env_port[64];
+    snprintf(env_port, sizeof(env_port), "LOYALTY_HTTP_PORT=%d", *port);
+    char *env[] = {env_port, extra, NULL};
+    int pid = lk_start(s, "a", env);
+    assert_true(pid > 0);
+    return pid;
+}
+
 static void test_end_to_end_outputs_and_states_equal_replay(void **state)
 {
     (void)state;
@@ -142,12 +155,8 @@ static void test_end_to_end_outputs_and_states_equal_replay(void **state)
     assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
     expect_from_replay(&s, &e);
     /* With HTTP on: readiness, metrics and a state query answer while it runs. */
-    int port = free_port();
-    char env_port[64];
-    snprintf(env_port, sizeof(env_port), "LOYALTY_HTTP_PORT=%d", port);
-    char *env[] = {env_port, NULL};
-    int pid = lk_start(&s, "a", env);
-    assert_true(pid > 0);
+    int port;
+    int pid = start_with_http(&s, NULL, &port);
     long got = lk_wait_outputs(&s, (long)e.outputs.n, 120);
     assert_int_equal(got, (long)e.outputs.n);
     lk_lines_t body = {0};
@@ -350,12 +359,9 @@ static void test_aborted_transactions_change_nothing_and_count_once(void **state
     assert_int_equal(lk_scenario_new(&s, "aborts", bootstrap, 4, 3000, 300, 5), 0);
     assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
     expect_from_replay(&s, &e);
-    int port = free_port();
-    char env_port[64];
-    snprintf(env_port, sizeof(env_port), "LOYALTY_HTTP_PORT=%d", port);
-    char *env[] = {env_port, "LOYALTY_ABORT_EVERY=3", NULL};
-    int pid = lk_start(&s, "a", env);
-    assert_true(pid > 0);
+    int port;
+    char abort_every[] = "LOYALTY_ABORT_EVERY=3";
+    int pid = start_with_http(&s, abort_every, &port);
     long got = lk_wait_outputs(&s, (long)e.outputs.n, 120);
     assert_int_equal(got, (long)e.outputs.n);
     long outputs = -1, aborts = 0;
