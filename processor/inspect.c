@@ -241,9 +241,10 @@ static int do_summary(store_t *s)
         }
         printf("%s{\"task\":%d,", i ? "," : "", (int)parts[i]);
         print_checkpoint(stdout, t);
-        printf(",\"customers\":%llu,\"timers\":%llu,\"stale_timer_entries\":%llu}",
+        printf(",\"customers\":%llu,\"timers\":%llu,\"stale_timer_entries\":%llu,"
+               "\"level0_files\":%llu}",
                (unsigned long long)st.customers, (unsigned long long)st.timers,
-               (unsigned long long)st.stale_timer_entries);
+               (unsigned long long)st.stale_timer_entries, (unsigned long long)st.level0_files);
     }
     printf("]}\n");
     return 0;

@@ -16,9 +16,10 @@
  * prefix of whole batches and the restore resumes where the prefix ends. A large batch is
  * sorted and written as a table file that RocksDB ingests (atomic and durable, no
  * memtable) by a writer thread of the restore, while the pipeline thread gathers the next
- * batch; batches still reach RocksDB strictly in order (one in flight at a time). A small
- * batch (the tail of a restart) is an ordinary write batch in key order, written after
- * whatever the writer thread holds.
+ * batch; batches still reach RocksDB strictly in order (one in flight at a time). While
+ * a restore ingests table files, the family's automatic compactions are off (bulk_mode).
+ * A small batch (the tail of a restart) is an ordinary write batch in key order, written
+ * after whatever the writer thread holds.
  */
 #include "clog.h"
 
@@ -33,18 +34,30 @@
 
 /* One staged write of a batch: key and value live in the batch's arena. */
 typedef struct op {
-    uint64_t pre[2]; /* 16 key bytes after what all keys of its tag share (big-endian,
-                        zero-padded): most compares end here; set by set_prefixes */
     size_t key_off, val_off;
     uint32_t key_len, val_len;
-    uint32_t seq; /* order of arrival: ties between equal keys keep it */
     bool is_delete;
 } op_t;
+
+/* The sort key of one op. Keys of one tag often share a long prefix (ids such as
+ * "customer-000123"), so after the tag come the 23 bytes after the prefix all keys of the
+ * tag share in the batch (big-endian, zero-padded): most compares end there without
+ * touching the arena (a timer key is 8 bytes of due time and the customer id, so 15 bytes
+ * were too few: ties went to memcmp for ~9 % of a restore's CPU). Ties on all go to the
+ * whole keys, then to the order of arrival (a customer's later record stays later, so it
+ * wins). */
+typedef struct skey {
+    uint64_t k[3]; /* the tag byte and the first 7 bytes after the shared prefix; the next
+                      8; the 8 after those */
+    uint64_t idx;  /* the op, in order of arrival */
+} skey_t;
 
 /* A batch being gathered or written: its writes and the bytes they point into. */
 typedef struct buf {
     op_t *ops;
     size_t n_ops, cap_ops;
+    skey_t *keys, *tmp; /* sort_buf: keys[i].idx is the i-th op in key order; tmp for merging */
+    size_t cap_keys;
     char *arena; /* keys and values of ops */
     size_t arena_len, arena_cap;
 } buf_t;
@@ -72,6 +85,7 @@ struct clog_restore {
     buf_t job;
     int job_rc; /* sticky: once a batch failed, the restore has failed */
     char job_err[512];
+    bool bulk; /* the family's automatic compactions are off until the restore ends */
 };
 
 clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *err, size_t errlen)
@@ -109,20 +123,17 @@ clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *er
     return r;
 }
 
-/* qsort has no context argument: the arena of the batch being sorted, per thread. */
-static _Thread_local const char *sort_arena;
-
-static uint64_t be64(const char *p, size_t n)
+static uint64_t be_bytes(const char *p, size_t n, size_t want)
 {
     uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++)
+    for (size_t i = 0; i < want; i++)
         v = (v << 8) | (i < n ? (unsigned char)p[i] : 0u);
     return v;
 }
 
-/* Keys of one tag often share a long prefix (ids such as "customer-000123"): compare
- * the 16 bytes after the prefix all keys of the tag share in this batch, then the rest. */
-static void set_prefixes(buf_t *b)
+/* Fill keys[0..n_ops) in arrival order: find the prefix each tag's keys share, then take
+ * the bytes after it. */
+static void set_keys(buf_t *b)
 {
     size_t lcp[256], first[256];
     bool seen[256] = {false};
@@ -143,50 +154,108 @@ static void set_prefixes(buf_t *b)
         lcp[tag] = j;
     }
     for (size_t i = 0; i < b->n_ops; i++) {
-        op_t *o = &b->ops[i];
+        const op_t *o = &b->ops[i];
         const char *k = b->arena + o->key_off;
-        size_t skip = lcp[(unsigned char)k[0]];
-        o->pre[0] = o->key_len > skip ? be64(k + skip, o->key_len - skip) : 0;
-        o->pre[1] = o->key_len > skip + 8 ? be64(k + skip + 8, o->key_len - skip - 8) : 0;
+        unsigned char tag = (unsigned char)k[0];
+        size_t skip = lcp[tag] ? lcp[tag] : 1; /* the tag is in k[0] already */
+        size_t left = o->key_len > skip ? o->key_len - skip : 0;
+        skey_t *sk = &b->keys[i];
+        sk->k[0] = (uint64_t)tag << 56 | be_bytes(k + skip, left, 7);
+        sk->k[1] = left > 7 ? be_bytes(k + skip + 7, left - 7, 8) : 0;
+        sk->k[2] = left > 15 ? be_bytes(k + skip + 15, left - 15, 8) : 0;
+        sk->idx = i;
     }
 }
 
-static int op_cmp(const void *a, const void *b)
+static inline int skey_cmp(const buf_t *b, const skey_t *x, const skey_t *y)
 {
-    const op_t *x = a, *y = b;
-    char tx = sort_arena[x->key_off], ty = sort_arena[y->key_off];
-    if (tx != ty)
-        return (unsigned char)tx < (unsigned char)ty ? -1 : 1;
-    /* Same tag, so the same shared prefix: these bytes decide unless they are equal too. */
-    if (x->pre[0] != y->pre[0])
-        return x->pre[0] < y->pre[0] ? -1 : 1;
-    if (x->pre[1] != y->pre[1])
-        return x->pre[1] < y->pre[1] ? -1 : 1;
-    uint32_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
-    int c = memcmp(sort_arena + x->key_off, sort_arena + y->key_off, n);
+    for (int i = 0; i < 3; i++)
+        if (x->k[i] != y->k[i])
+            return x->k[i] < y->k[i] ? -1 : 1;
+    const op_t *ox = &b->ops[x->idx], *oy = &b->ops[y->idx];
+    uint32_t n = ox->key_len < oy->key_len ? ox->key_len : oy->key_len;
+    int c = memcmp(b->arena + ox->key_off, b->arena + oy->key_off, n);
     if (c)
         return c;
-    if (x->key_len != y->key_len)
-        return x->key_len < y->key_len ? -1 : 1;
-    return (x->seq > y->seq) - (x->seq < y->seq);
+    if (ox->key_len != oy->key_len)
+        return ox->key_len < oy->key_len ? -1 : 1;
+    return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-static void sort_buf(buf_t *b)
+/* Put the batch's ops in key order (keys[]): insertion-sorted runs, then bottom-up merges
+ * with the compare inlined (qsort's indirect calls and its moves of whole ops were ~15 %
+ * of a restore's CPU). @returns 0, -1 = out of memory. */
+#define SORT_RUN 16
+static int sort_buf(buf_t *b)
 {
-    sort_arena = b->arena;
-    set_prefixes(b);
-    if (b->n_ops > 1)
-        qsort(b->ops, b->n_ops, sizeof(*b->ops), op_cmp);
+    size_t n = b->n_ops;
+    if (n > b->cap_keys) {
+        skey_t *k = realloc(b->keys, b->cap_ops * sizeof(*k));
+        skey_t *t = k ? realloc(b->tmp, b->cap_ops * sizeof(*t)) : NULL;
+        if (k)
+            b->keys = k;
+        if (!t)
+            return -1;
+        b->tmp = t;
+        b->cap_keys = b->cap_ops;
+    }
+    set_keys(b);
+    skey_t *src = b->keys, *dst = b->tmp;
+    for (size_t lo = 0; lo < n; lo += SORT_RUN) {
+        size_t hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            skey_t v = src[i];
+            size_t j = i;
+            for (; j > lo && skey_cmp(b, &v, &src[j - 1]) < 0; j--)
+                src[j] = src[j - 1];
+            src[j] = v;
+        }
+    }
+    for (size_t w = SORT_RUN; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = skey_cmp(b, &src[j], &src[i]) < 0 ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        skey_t *x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != b->keys)
+        memcpy(b->keys, src, n * sizeof(*src));
+    return 0;
+}
+
+/* The i-th op of a sorted batch. */
+static const op_t *sorted_op(const buf_t *b, size_t i)
+{
+    return &b->ops[b->keys[i].idx];
 }
 
 /* A batch this large goes to RocksDB as a table file rather than through the memtable. */
 #define INGEST_MIN_OPS 4096
 
-static bool same_key(const buf_t *b, const op_t *x, const op_t *y)
+/* Whether the i-th and (i+1)-th ops of a sorted batch write the same key: the sort keys
+ * decide unless they are equal (reading the keys in the arena, in sorted order, missed
+ * the cache on every op). */
+static bool same_key(const buf_t *b, size_t i)
 {
-    return x->key_len == y->key_len &&
-           memcmp(b->arena + x->key_off, b->arena + y->key_off, x->key_len) == 0;
+    const skey_t *x = &b->keys[i], *y = &b->keys[i + 1];
+    if (x->k[0] != y->k[0] || x->k[1] != y->k[1] || x->k[2] != y->k[2])
+        return false;
+    const op_t *ox = &b->ops[x->idx], *oy = &b->ops[y->idx];
+    return ox->key_len == oy->key_len &&
+           memcmp(b->arena + ox->key_off, b->arena + oy->key_off, ox->key_len) == 0;
 }
+
+/* How many ops ahead ingest asks for the key and value it will copy: the arena is read in
+ * key order, i.e. at random. */
+#define INGEST_PREFETCH 8
 
 /* The sorted batch as one table file, ingested: atomic and durable in one step. Keys must
  * be unique and ascending: of equal keys the last (sorted by arrival) is kept. The writer
@@ -199,16 +268,23 @@ static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t err
     snprintf(path, sizeof(path), "%s/restore-task-%d.sst", s->dir, (int)r->partition);
     unlink(path); /* left by a restore that was killed before its ingest */
     rocksdb_envoptions_t *env = rocksdb_envoptions_create();
-    /* LZ4 rather than the bottommost level's zstd, whatever level the file lands on:
-     * compressing at restore speed; compactions rewrite it later in the background. */
+    /* Uncompressed, whatever level the file lands on: the files of a restore overlap, so
+     * the compaction after it (see bulk_mode) rewrites them anyway and compresses then.
+     * LZ4 here was ~5 % of a restore's CPU. */
     rocksdb_options_t *wo = rocksdb_options_create_copy(s->opts);
-    rocksdb_options_set_bottommost_compression(wo, rocksdb_lz4_compression);
+    rocksdb_options_set_compression(wo, rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(wo, rocksdb_no_compression);
     rocksdb_sstfilewriter_t *w = rocksdb_sstfilewriter_create(env, wo);
     rocksdb_sstfilewriter_open(w, path, &rerr);
     for (size_t i = 0; !rerr && i < b->n_ops; i++) {
-        const op_t *o = &b->ops[i];
-        if (i + 1 < b->n_ops && same_key(b, o, &b->ops[i + 1]))
+        if (i + INGEST_PREFETCH < b->n_ops) {
+            const op_t *ahead = sorted_op(b, i + INGEST_PREFETCH);
+            __builtin_prefetch(b->arena + ahead->key_off);
+            __builtin_prefetch(b->arena + ahead->val_off + ahead->val_len - 1);
+        }
+        if (i + 1 < b->n_ops && same_key(b, i))
             continue; /* a later write of the same key follows */
+        const op_t *o = sorted_op(b, i);
         if (o->is_delete)
             rocksdb_sstfilewriter_delete(w, b->arena + o->key_off, o->key_len, &rerr);
         else
@@ -237,6 +313,40 @@ static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t err
     return 0;
 }
 
+/* Bulk loading: while a large restore ingests its table files, the family's automatic
+ * compactions are off. Every file of a restore spans the whole key range of the task (the
+ * changelog is in arrival order), so each lands in level 0 and each level-0 compaction
+ * would rewrite everything restored so far: quadratic in the restore's size, and ~25 % of
+ * the restoring process's CPU in bench_pipeline. With them off, one compaction merges all
+ * files after the restore, in the background, while the task already processes. The
+ * level-0 triggers go up too, or the ingest would stall on the files it adds. The
+ * options are changed in memory only: a store opened after a crash has its usual
+ * options, and compacts what the killed restore left. */
+static int bulk_mode(clog_restore_t *r, bool on, char *err, size_t errlen)
+{
+    const store_t *s = r->t->store;
+    char trig[24], slow[24], stop[24];
+    snprintf(trig, sizeof(trig), "%d",
+             on ? 1 << 30 : rocksdb_options_get_level0_file_num_compaction_trigger(s->opts));
+    snprintf(slow, sizeof(slow), "%d",
+             on ? 1 << 30 : rocksdb_options_get_level0_slowdown_writes_trigger(s->opts));
+    snprintf(stop, sizeof(stop), "%d",
+             on ? 1 << 30 : rocksdb_options_get_level0_stop_writes_trigger(s->opts));
+    const char *keys[] = {"disable_auto_compactions", "level0_file_num_compaction_trigger",
+                          "level0_slowdown_writes_trigger", "level0_stop_writes_trigger"};
+    const char *vals[] = {on ? "true" : "false", trig, slow, stop};
+    char *rerr = NULL;
+    rocksdb_set_options_cf(s->db, r->cf, 4, keys, vals, &rerr);
+    if (rerr) {
+        snprintf(err, errlen, "state store %s task %d: %s bulk loading: %s", s->dir,
+                 (int)r->partition, on ? "starting" : "ending", rerr);
+        rocksdb_free(rerr);
+        return -1;
+    }
+    r->bulk = on;
+    return 0;
+}
+
 static void *writer_main(void *arg)
 {
     clog_restore_t *r = arg;
@@ -248,8 +358,12 @@ static void *writer_main(void *arg)
             break; /* stopped, nothing left */
         pthread_mutex_unlock(&r->mu);
         char e[512] = "";
-        sort_buf(&r->job);
-        int rc = r->job_rc == 0 ? ingest(r, &r->job, e, sizeof(e)) : -1;
+        int rc = r->job_rc != 0           ? -1
+                 : sort_buf(&r->job) != 0 ? -2
+                                          : ingest(r, &r->job, e, sizeof(e));
+        if (rc == -2)
+            snprintf(e, sizeof(e), "state store %s task %d: out of memory sorting a restore batch",
+                     r->t->store->dir, (int)r->partition);
         pthread_mutex_lock(&r->mu);
         if (rc != 0 && r->job_rc == 0) {
             r->job_rc = -1;
@@ -281,10 +395,16 @@ static int wait_writer(clog_restore_t *r, char *err, size_t errlen)
  * go on with its old buffers; without a thread, write it here. */
 static int hand_off(clog_restore_t *r, char *err, size_t errlen)
 {
+    if (!r->bulk && bulk_mode(r, true, err, errlen) != 0)
+        return -1;
     if (!r->writer_started && pthread_create(&r->writer, NULL, writer_main, r) == 0)
         r->writer_started = true;
     if (!r->writer_started) {
-        sort_buf(&r->cur);
+        if (sort_buf(&r->cur) != 0) {
+            snprintf(err, errlen, "state store %s: out of memory sorting a restore batch",
+                     r->t->store->dir);
+            return -1;
+        }
         return ingest(r, &r->cur, err, errlen);
     }
     if (wait_writer(r, err, errlen) != 0)
@@ -338,7 +458,6 @@ static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_re
     op_t *o = &b->ops[b->n_ops];
     o->key_off = b->arena_len;
     o->key_len = (uint32_t)klen;
-    o->seq = (uint32_t)b->n_ops;
     o->is_delete = is_delete;
     memcpy(b->arena + b->arena_len, key, klen);
     b->arena_len += klen;
@@ -383,9 +502,13 @@ static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t 
         /* In order after the batches before it, which the writer thread may still hold. */
         if (wait_writer(r, err, errlen) != 0)
             return -1;
-        sort_buf(b);
+        if (sort_buf(b) != 0) {
+            snprintf(err, errlen, "state store %s: out of memory sorting a restore batch",
+                     r->t->store->dir);
+            return -1;
+        }
         for (size_t i = 0; i < b->n_ops; i++) {
-            const op_t *o = &b->ops[i];
+            const op_t *o = sorted_op(b, i);
             if (o->is_delete)
                 rocksdb_writebatch_delete_cf(r->batch, cf, b->arena + o->key_off, o->key_len);
             else
@@ -437,8 +560,9 @@ int clog_restore_add(clog_restore_t *r, const clog_record_t *rec, char *err, siz
     r->last_offset = rec->offset;
     r->count++;
     r->in_batch++;
-    /* ~ two keys and their two ops (the arena and the op array of the batch) */
-    r->batch_bytes += 2 * (REC_HEADER + rec->customer_len + sizeof(op_t)) + rec->state_len;
+    /* ~ two keys and their two ops (the arena, the op array and the sort keys) */
+    r->batch_bytes +=
+        2 * (REC_HEADER + rec->customer_len + sizeof(op_t) + 2 * sizeof(skey_t)) + rec->state_len;
     if (r->in_batch >= r->batch_records || r->batch_bytes >= r->batch_bytes_max)
         return flush(r, rec->offset + 1, err, errlen);
     return 0;
@@ -457,6 +581,8 @@ int clog_restore_finish(clog_restore_t *r, int64_t end_offset, char *err, size_t
     if (r->count == 0 && end_offset == r->start_offset)
         return 0; /* nothing new: the checkpoint already says so */
     if (flush(r, end_offset, err, errlen) != 0 || wait_writer(r, err, errlen) != 0)
+        return -1;
+    if (r->bulk && bulk_mode(r, false, err, errlen) != 0)
         return -1;
     store_cache_clear(r->t); /* it may describe a record the restore replaced */
     return 0;
@@ -478,13 +604,22 @@ void clog_restore_destroy(clog_restore_t *r)
         pthread_mutex_unlock(&r->mu);
         pthread_join(r->writer, NULL);
     }
+    /* A restore that did not finish (revoked, failed) still turns compactions back on. It
+     * can only fail on option values RocksDB refuses, which these are not; if it ever did,
+     * compactions would stay off until the store reopens. */
+    char err[512];
+    if (r->bulk)
+        (void)bulk_mode(r, false, err, sizeof(err));
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     rocksdb_writebatch_destroy(r->batch);
-    free(r->cur.ops);
-    free(r->cur.arena);
-    free(r->job.ops);
-    free(r->job.arena);
+    buf_t *bufs[2] = {&r->cur, &r->job};
+    for (int i = 0; i < 2; i++) {
+        free(bufs[i]->ops);
+        free(bufs[i]->keys);
+        free(bufs[i]->tmp);
+        free(bufs[i]->arena);
+    }
     free(r);
 }
 

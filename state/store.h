@@ -222,6 +222,8 @@ typedef struct store_task_stats {
     uint64_t customers;           /**< records with a state */
     uint64_t timers;              /**< pending timers (records with a due time) */
     uint64_t stale_timer_entries; /**< index entries a restore left behind (see tmr.h) */
+    uint64_t level0_files;        /**< table files in RocksDB's level 0: a restore adds
+                                       them, compactions merge them away (see clog.h) */
 } store_task_stats_t;
 
 /** @brief Count committed customers and timers of a task (a full scan; offline use). */

@@ -577,13 +577,16 @@ int store_task_stats(store_task_t *t, store_task_stats_t *st, char *err, size_t 
 {
     struct counts c = {0, 0};
     uint64_t entries = 0;
-    st->customers = st->timers = st->stale_timer_entries = 0;
+    st->customers = st->timers = st->stale_timer_entries = st->level0_files = 0;
     if (scan_tag(t, KEY_CUSTOMER, count_record, &c, err, errlen) != 0 ||
         scan_tag(t, KEY_TIMER, count_one, &entries, err, errlen) != 0)
         return -1;
     st->customers = c.customers;
     st->timers = c.timers; /* the records say what is pending; the index may hold more */
     st->stale_timer_entries = entries > c.timers ? entries - c.timers : 0;
+    char *l0 = rocksdb_property_value_cf(t->store->db, t->cf->h, "rocksdb.num-files-at-level0");
+    st->level0_files = l0 ? strtoull(l0, NULL, 10) : 0;
+    rocksdb_free(l0);
     return 0;
 }
 

@@ -128,6 +128,7 @@ static void check_exactly_once(run_t *r, int n_records)
     free(maxc);
     free(sumc);
     tk_records_free(recs, n);
+    unlink(r->log); /* kept only when the scenario failed */
 }
 
 static void test_clean_run_emits_each_record_once_and_stops_on_sigterm(void **state)

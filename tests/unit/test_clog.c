@@ -191,6 +191,71 @@ static void test_restored_timer_before_the_scanned_range_is_found(void **state)
     tsu_rmtree(dir);
 }
 
+/* Keys that agree beyond the bytes the sort keeps per key (customer ids with a long shared
+ * prefix, differing only at the end or in length, repeated) sort like their bytes: one
+ * large ingested batch gives the store that one batch per record gives. */
+static void test_long_keys_with_shared_prefixes_sort_like_bytes(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *one = store_task_open(s, 0, err, sizeof(err));
+    store_task_t *all = store_task_open(s, 1, err, sizeof(err));
+    enum { N = 9000 };
+    static clog_record_t r[N];
+    static char names[N][64], vals[N][16];
+    for (int i = 0; i < N; i++) {
+        int k = (i * 7919) % 2003;
+        /* a shared prefix, 2 bytes that vary, 28 that do not, then an end that differs in
+         * its bytes or only in length: the compare must go past the bytes it keeps */
+        snprintf(names[i], 64, "member-%02d-of-the-loyalty-programme-no-%0*d", k % 7, 1 + k % 9,
+                 k / 63);
+        snprintf(vals[i], 16, "v%d", i);
+        r[i] = rec(i, names[i], (i % 17 == 0) ? NULL : vals[i],
+                   (i % 4 == 0) ? TMR_NEVER : T0 + (i * 104729) % 977);
+    }
+    assert_int_equal(clog_apply(one, r, N, N, 1, err, sizeof(err)), 0);
+    assert_int_equal(clog_apply(all, r, N, N, N, err, sizeof(err)), 0);
+    char *a = dump(one), *b = dump(all);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
+/* A large restore is a bulk load: its table files pile up in level 0 with the family's
+ * compactions off, and once it ends they are on again and merge the files away. */
+static void test_compactions_resume_after_a_bulk_restore(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    enum { BATCH = 2100, BATCHES = 20 }; /* 4,200 writes per batch: each one is ingested */
+    clog_restore_t *r = clog_restore_new(t, BATCH, err, sizeof(err));
+    assert_non_null(r);
+    static char names[BATCH * BATCHES][16];
+    for (int i = 0; i < BATCH * BATCHES; i++) {
+        snprintf(names[i], 16, "c%d", (i * 7919) % (BATCH * BATCHES));
+        clog_record_t rc = rec(i, names[i], "state", T0 + i % 977);
+        assert_int_equal(clog_restore_add(r, &rc, err, sizeof(err)), 0);
+    }
+    store_task_stats_t st;
+    assert_int_equal(store_task_stats(t, &st, err, sizeof(err)), 0);
+    assert_true(st.level0_files >= 8); /* no compaction while the restore runs */
+    assert_int_equal(clog_restore_finish(r, BATCH * BATCHES, err, sizeof(err)), 0);
+    clog_restore_destroy(r);
+    for (int i = 0; i < 300 && st.level0_files >= 4; i++) { /* RocksDB's default trigger */
+        usleep(100 * 1000);
+        assert_int_equal(store_task_stats(t, &st, err, sizeof(err)), 0);
+    }
+    assert_true(st.level0_files < 4);
+    assert_int_equal(st.customers, BATCH * BATCHES);
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
 /* A large batch goes in as an ingested table file, a small one through the memtable: the
  * same records give the same store either way (duplicates: the last wins; tombstones;
  * stale timer entries skipped), and no table file is left in the store's directory. */
@@ -240,6 +305,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restore_applies_states_tombstones_and_timers),
         cmocka_unit_test(test_large_batches_are_ingested_with_the_same_result),
+        cmocka_unit_test(test_long_keys_with_shared_prefixes_sort_like_bytes),
+        cmocka_unit_test(test_compactions_resume_after_a_bulk_restore),
         cmocka_unit_test(test_restore_applied_twice_gives_the_same_store),
         cmocka_unit_test(test_restore_keeps_next_input_offset_and_checkpoints_each_batch),
         cmocka_unit_test(test_restore_refuses_a_task_with_staged_changes),

@@ -135,8 +135,8 @@ static void test_summary_lists_tasks_with_counts(void **state)
     assert_int_equal(run(&out, a), 0);
     assert_non_null(strstr(out, "\"tasks\":[{\"task\":0,\"checkpoint\":{\"next_input_offset\":"
                                 "10,\"changelog_offset\":20},\"customers\":1,\"timers\":1,"
-                                "\"stale_timer_entries\":0},"
-                                "{\"task\":1,"));
+                                "\"stale_timer_entries\":0,\"level0_files\":"));
+    assert_non_null(strstr(out, "},{\"task\":1,"));
     free(out);
     tsu_rmtree(dir);
 }
