@@ -11,23 +11,20 @@
  * Rounding: points are floored once per purchase and per source (named floor_points);
  * pro rata reversal floors the cumulative share so that a full return reverses exactly
  * what was earned.
+ *
+ * Around it: eng_earn.c computes what a purchase earns, eng_out.c fills the output
+ * records, eng_lots.c keeps the lots, eng_state.c the state-level functions (init,
+ * the seen-id check); eng_int.h holds the small helpers they share.
  */
 #include "eng.h"
+#include "eng_earn.h"
+#include "eng_int.h"
 #include "eng_lots.h"
+#include "eng_out.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#elif defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-typedef __int128 i128;
-
-/* helpers of eng_next_due(), which runs about three times per event */
-#define ENG_HOT __attribute__((always_inline)) inline
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -41,249 +38,6 @@ uint64_t eng_id_hash(const char *id)
     return h;
 }
 
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    size_t l = strnlen(src, n - 1);
-    memcpy(dst, src, l);
-    dst[l] = '\0';
-}
-
-/* strcmp(a, b) == 0 for two char ARRAYS of at least 8 bytes (ids, names): the first eight
- * bytes are compared at once, which decides it for most names; strcmp does the rest. */
-static inline int name_eq(const char *a, const char *b)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t wa, wb;
-    memcpy(&wa, a, 8);
-    memcpy(&wb, b, 8);
-    uint64_t d = wa ^ wb;                                                    /* bytes that differ */
-    uint64_t z = (wa - 0x0101010101010101ULL) & ~wa & 0x8080808080808080ULL; /* a's NULs */
-    if (d == 0 && z == 0) /* eight equal bytes, no end yet */
-        return strcmp(a + 8, b + 8) == 0;
-    /* the lowest flagged byte of z is a's first NUL; equal iff it comes before any
-     * difference (b then has the same NUL) */
-    unsigned dz = d ? (unsigned)__builtin_ctzll(d) / 8 : 8;
-    unsigned zz = z ? (unsigned)__builtin_ctzll(z) / 8 : 8;
-    return zz < dz;
-#else
-    return strcmp(a, b) == 0;
-#endif
-}
-
-/** floor(num / den) for num >= 0: the one rounding rule for points. */
-static int64_t floor_points(i128 num, i128 den)
-{
-    if (num <= 0 || den <= 0)
-        return 0;
-    if (num <= INT64_MAX && den <= INT64_MAX) /* the same quotient, without __divti3 */
-        return (int64_t)num / (int64_t)den;
-    return (int64_t)(num / den);
-}
-
-const char *eng_out_kind_name(eng_out_kind_t kind)
-{
-    static const char *const names[] = {"TierChanged",        "BonusEarned",    "ExpiryWarning",
-                                        "PointsExpired",      "PointsReversed", "PointsRedeemed",
-                                        "RedemptionRejected", "RewardEarned",   "TierWillDowngrade",
-                                        "TierProgress"};
-    return (unsigned)kind < ENG_OUT_KIND_COUNT ? names[kind] : "Unknown";
-}
-
-void eng_state_init(eng_state_t *s, const char *customer_id, int64_t now)
-{
-    memset(s, 0, sizeof(*s));
-    s->version = ENG_STATE_VERSION;
-    s->flags = 1;
-    copy_str(s->customer_id, sizeof(s->customer_id), customer_id);
-    s->tier_since = now;
-}
-
-int64_t eng_balance(const eng_state_t *s)
-{
-    int64_t b = 0;
-    for (uint32_t i = 0; i < s->n_lots; i++)
-        b += s->lots[i].remaining;
-    return b;
-}
-
-/* copy_str into a field emit() has just zeroed: the same bytes, without library calls
- * (the strings are short and the terminator is already there). */
-static inline void put_field(char *dst, size_t n, const char *src)
-{
-    for (size_t i = 0; i + 1 < n && src[i]; i++)
-        dst[i] = src[i];
-}
-
-/* put_field from a source ARRAY of at least n bytes (ids of the state and the event, tier
- * names), eight bytes at a time. Bytes after the terminator are written as zeros, which
- * they already are, so the field ends up exactly as put_field leaves it. */
-static inline size_t put_field_arr(char *dst, size_t n, const char *src)
-{
-    size_t i = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    for (; i + 8 < n; i += 8) { /* bytes i .. i+7 are all below the n - 1 limit */
-        uint64_t w;
-        memcpy(&w, src + i, 8);
-        uint64_t z = (w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL;
-        if (z) { /* the lowest flagged byte is the first zero byte */
-            unsigned k = (unsigned)__builtin_ctzll(z) / 8;
-            w = k ? w & (~0ULL >> (64 - 8 * k)) : 0;
-            memcpy(dst + i, &w, 8);
-            return i + k;
-        }
-        memcpy(dst + i, &w, 8);
-    }
-#endif
-    for (; i + 1 < n && src[i]; i++)
-        dst[i] = src[i];
-    return i; /* bytes copied: src[i] is the terminator unless the limit was reached */
-}
-
-/* put_field(dst, 4, src) for the 4-byte currency arrays: at most 3 bytes, up to a NUL. */
-static inline void put_field4(char *dst, const char *src)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint32_t w;
-    memcpy(&w, src, 4);
-    /* the first zero byte, or byte 3 (the limit) if none comes before it */
-    uint32_t z = ((w - 0x01010101u) & ~w & 0x80808080u) | 0x80000000u;
-    unsigned k = (unsigned)__builtin_ctz(z) / 8;
-    w = k ? w & (~0u >> (32 - 8 * k)) : 0;
-    memcpy(dst, &w, 4);
-#else
-    put_field(dst, 4, src);
-#endif
-}
-
-/* memset(o, 0, sizeof(*o)) in 16-byte stores: the compiler's own expansion is a string
- * instruction with a start-up cost that dominates at this size. Every byte ends up zero,
- * so outputs stay byte-identical. */
-static inline void zero_output(eng_output_t *o)
-{
-#if defined(__SSE2__)
-    char *b = (char *)o;
-    const __m128i z = _mm_setzero_si128();
-    size_t i = 0;
-    _Pragma("GCC unroll 32") for (; i + 16 <= sizeof(*o); i += 16)
-        _mm_storeu_si128((__m128i *)(void *)(b + i), z);
-    if (i < sizeof(*o))
-        memset(b + i, 0, sizeof(*o) - i);
-#else
-    memset(o, 0, sizeof(*o));
-#endif
-}
-
-/* An output slot, its common fields filled. Callers check room beforehand. */
-typedef struct emitter {
-    eng_outbuf_t *out;
-    const eng_state_t *s;
-    const prog_t *p;
-    const char *cause_id; /* event id, or NULL for a timer */
-    const char *timer_kind;
-    int64_t time_ms;
-    uint32_t ordinal;
-} emitter_t;
-
-static char *put_str(char *w, char *end, const char *s)
-{
-    while (*s && w < end)
-        *w++ = *s++;
-    return w;
-}
-
-static char *put_u64(char *w, char *end, uint64_t v)
-{
-    if (v < 10) { /* ordinals: the common case */
-        if (w < end)
-            *w++ = (char)('0' + v);
-        return w;
-    }
-    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
-                                "31323334353637383940414243444546474849505152535455565758596061"
-                                "6263646566676869707172737475767778798081828384858687888990919293"
-                                "949596979899";
-    char tmp[24];
-    int n = (int)sizeof(tmp); /* digits are written backwards, two at a time */
-    while (v >= 100) {
-        unsigned r = (unsigned)(v % 100);
-        v /= 100;
-        n -= 2;
-        memcpy(tmp + n, pairs + 2 * r, 2);
-    }
-    if (v >= 10) {
-        n -= 2;
-        memcpy(tmp + n, pairs + 2 * v, 2);
-    } else {
-        tmp[--n] = (char)('0' + v);
-    }
-    size_t len = sizeof(tmp) - (size_t)n;
-    if (len > (size_t)(end - w))
-        len = (size_t)(end - w); /* truncated at the end of the field, as byte by byte */
-    memcpy(w, tmp + n, len);
-    return w + len;
-}
-
-static eng_output_t *emit(emitter_t *e, eng_out_kind_t kind)
-{
-    eng_output_t *o = &e->out->v[e->out->n++];
-    zero_output(o);
-    o->kind = kind;
-    _Static_assert(sizeof(o->customer_id) == sizeof(e->s->customer_id), "id sizes");
-    _Static_assert(sizeof(o->cause_id) == sizeof(((eng_event_t *)0)->event_id), "id sizes");
-    _Static_assert(sizeof(o->output_id) > sizeof(o->cause_id), "id sizes");
-    size_t cl = put_field_arr(o->customer_id, sizeof(o->customer_id), e->s->customer_id);
-    o->time_ms = e->time_ms;
-    /* "<cause>:<ordinal>" or "<customer>:<kind>:<due>:<ordinal>", without printf (hot). The
-     * id that starts it was just copied into its own field, zero-padded: when it ended
-     * inside its array (always, for a valid event or state), the whole field is copied. */
-    char *w = o->output_id, *end = o->output_id + sizeof(o->output_id) - 1;
-    if (e->cause_id) { /* always an eng_event_t's event_id array */
-        size_t l = put_field_arr(o->cause_id, sizeof(o->cause_id), e->cause_id);
-        if (e->cause_id[l] == '\0') {
-            memcpy(w, o->cause_id, sizeof(o->cause_id));
-            w += l;
-        } else { /* no terminator in the array: as many bytes as there are, up to end */
-            l = strnlen(e->cause_id, (size_t)(end - w));
-            memcpy(w, e->cause_id, l);
-            w += l;
-        }
-    } else {
-        if (e->s->customer_id[cl] == '\0') {
-            memcpy(w, o->customer_id, sizeof(o->customer_id));
-            w += cl;
-        } else {
-            w = put_str(w, end, e->s->customer_id);
-        }
-        w = put_str(w, end, ":");
-        w = put_str(w, end, e->timer_kind);
-        w = put_str(w, end, ":");
-        w = put_u64(w, end, (uint64_t)e->time_ms);
-    }
-    w = put_str(w, end, ":");
-    w = put_u64(w, end, e->ordinal++);
-    *w = '\0';
-    put_field4(o->currency, e->p->currency);
-    return o;
-}
-
-static const char *tier_name(const prog_t *p, int32_t t)
-{
-    return p->tiers[t < 0 ? 0 : (uint32_t)t < p->n_tiers ? t : (int32_t)p->n_tiers - 1].name;
-}
-
-static void emit_tier_change(emitter_t *e, eng_state_t *s, int32_t to, const char *reason,
-                             int64_t value)
-{
-    eng_output_t *o = emit(e, ENG_OUT_TIER_CHANGED);
-    put_field_arr(o->u.tier_changed.from_tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
-    put_field_arr(o->u.tier_changed.to_tier, ENG_NAME_MAX, tier_name(e->p, to));
-    o->u.tier_changed.direction = to > s->tier ? 1 : -1;
-    put_field(o->u.tier_changed.reason, ENG_NAME_MAX, reason);
-    o->u.tier_changed.qualifying_value = value;
-    s->tier = to;
-    s->tier_since = e->time_ms;
-}
-
 /* ------------------------------------------------------------------ calendars */
 
 static int uses_period(const prog_t *p)
@@ -295,14 +49,6 @@ static int uses_period(const prog_t *p)
 static prog_period_t period_kind(const prog_t *p)
 {
     return p->has_award ? p->award_period : p->demote_period;
-}
-
-static int64_t period_start_of(const prog_t *p, int64_t t)
-{
-    int32_t m = tz_month_index(p->tz, t);
-    if (period_kind(p) == PROG_PERIOD_YEAR)
-        m -= ((m % 12) + 12) % 12;
-    return tz_month_start(p->tz, m);
 }
 
 static int64_t period_end_of(const prog_t *p, int64_t start)
@@ -336,18 +82,20 @@ static int warn_days_descending(const prog_t *p)
  * remembered from one call to the next. */
 typedef struct call {
     const prog_t *p;
-    uint32_t warn_all;  /* mask of all warning bits when warn_days descend, else 0 */
-    bool uses_period;   /* uses_period(p) */
-    bool tier_eval_pe;  /* tier_eval_at_period_end(p) */
-    bool has_pend;      /* pend_start/pend/pend_month are set */
-    int64_t pend_start; /* the period start the next two belong to */
-    int64_t pend;       /* period_end_of(p, pend_start) */
-    int32_t pend_month; /* tz_month_index(p->tz, pend_start) */
+    const tz_months_t *mt; /* the zone's month table: month lookups inline */
+    uint32_t warn_all;     /* mask of all warning bits when warn_days descend, else 0 */
+    bool uses_period;      /* uses_period(p) */
+    bool tier_eval_pe;     /* tier_eval_at_period_end(p) */
+    bool has_pend;         /* pend_start/pend/pend_month are set */
+    int64_t pend_start;    /* the period start the next two belong to */
+    int64_t pend;          /* period_end_of(p, pend_start) */
+    int32_t pend_month;    /* tz_month_index(p->tz, pend_start) */
 } call_t;
 
 static ENG_HOT void call_init(call_t *c, const prog_t *p)
 {
     c->p = p;
+    c->mt = tz_months(p->tz);
     c->warn_all = !warn_days_descending(p) ? 0 /* e.g. a hand-built program: the full scan */
                   : p->n_warn == 32        ? UINT32_MAX
                                            : (1u << p->n_warn) - 1;
@@ -356,12 +104,32 @@ static ENG_HOT void call_init(call_t *c, const prog_t *p)
     c->has_pend = false;
 }
 
+/* tz_month_index / tz_month_start through the call's month table (inline). */
+static ENG_HOT int32_t call_month(const call_t *c, int64_t t)
+{
+    return tz_months_index(c->p->tz, c->mt, t);
+}
+
+static ENG_HOT int64_t call_month_start(const call_t *c, int32_t month)
+{
+    return tz_months_start(c->p->tz, c->mt, month);
+}
+
+/* period_start_of(p, t) */
+static int64_t call_period_start_of(const call_t *c, int64_t t)
+{
+    int32_t m = call_month(c, t);
+    if (period_kind(c->p) == PROG_PERIOD_YEAR)
+        m -= ((m % 12) + 12) % 12;
+    return call_month_start(c, m);
+}
+
 /* period_end_of(p, start) and the month index of start, computed once per start. */
 static __attribute__((noinline)) void call_period_fill(call_t *c, int64_t start)
 {
     const prog_t *p = c->p;
-    c->pend_month = tz_month_index(p->tz, start);
-    c->pend = tz_month_start(p->tz, c->pend_month + (period_kind(p) == PROG_PERIOD_YEAR ? 12 : 1));
+    c->pend_month = call_month(c, start);
+    c->pend = call_month_start(c, c->pend_month + (period_kind(p) == PROG_PERIOD_YEAR ? 12 : 1));
     c->pend_start = start;
     c->has_pend = true;
 }
@@ -408,6 +176,20 @@ static int32_t qkey(const prog_t *p, int64_t t)
         return 0;
     default:
         return tz_month_index(p->tz, t);
+    }
+}
+
+/* qkey(p, t) through the call's month table. */
+static ENG_HOT int32_t call_qkey(const call_t *c, int64_t t)
+{
+    const prog_t *p = c->p;
+    switch (p->q_window) {
+    case PROG_WIN_ROLLING_DAYS:
+        return tz_day_index(p->tz, t);
+    case PROG_WIN_LIFETIME:
+        return 0;
+    default:
+        return call_month(c, t);
     }
 }
 
@@ -635,6 +417,42 @@ static ENG_HOT int64_t demotion_due(call_t *c, const eng_state_t *s, int64_t ina
     return demotion_due_period(c, s, to);
 }
 
+/* warning_due(c, s) <= T, stopping at the first lot that says so. */
+static ENG_HOT int warning_due_by(const call_t *c, const eng_state_t *s, int64_t T)
+{
+    const prog_t *p = c->p;
+    if (c->warn_all) {
+        const uint32_t all = c->warn_all;
+        for (uint32_t l = 0; l < s->n_lots; l++) {
+            const eng_lot_t *lot = &s->lots[l];
+            uint32_t pending = ~lot->warned & all;
+            if (lot->expires_at == ENG_TIME_NEVER || pending == 0)
+                continue;
+            if (lot->expires_at - p->warn_days[__builtin_ctz(pending)] * ENG_DAY_MS <= T)
+                return 1;
+        }
+        return 0;
+    }
+    return warning_due(c, s) <= T;
+}
+
+/* next_due(c, s) <= T, without the exact time: each source is asked whether it is due
+ * by T, and the first that is ends it. The earliest of the sources is <= T exactly when
+ * one of them is, so this is the same answer (T < ENG_TIME_NEVER). */
+static int due_by(call_t *c, const eng_state_t *s, int64_t T)
+{
+    const prog_t *p = c->p;
+    if (!(s->flags & 1))
+        return 0;
+    if (expiry_due(s) <= T)
+        return 1;
+    int64_t inact = inactivity_due(p, s);
+    if (inact <= T || period_due(c, s) <= T || warning_due_by(c, s, T))
+        return 1;
+    int32_t to;
+    return downgrade_warning_due(p, s, demotion_due(c, s, inact, &to)) <= T;
+}
+
 static int64_t next_due(call_t *c, const eng_state_t *s, eng_timer_kind_t *kind)
 {
     const prog_t *p = c->p;
@@ -674,7 +492,7 @@ int64_t eng_next_due(const prog_t *p, const eng_state_t *s, eng_timer_kind_t *ki
 
 static void step_warnings(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
 {
-    emitter_t e = {out, s, p, NULL, "warning", t, 0};
+    eng_emitter_t e = {out, s, p, NULL, "warning", t, 0};
     for (uint32_t l = 0; l < s->n_lots;) {
         int64_t exp = s->lots[l].expires_at;
         uint32_t end = l;
@@ -690,7 +508,7 @@ static void step_warnings(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf
                     s->lots[j].warned |= 1u << i;
                 }
             if (pts > 0) {
-                eng_output_t *o = emit(&e, ENG_OUT_EXPIRY_WARNING);
+                eng_output_t *o = eng_out_emit(&e, ENG_OUT_EXPIRY_WARNING);
                 o->u.expiry_warning.points = pts;
                 o->u.expiry_warning.expires_at = exp;
                 o->u.expiry_warning.days_left = p->warn_days[i];
@@ -702,7 +520,7 @@ static void step_warnings(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf
 
 static void step_expiry(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
 {
-    emitter_t e = {out, s, p, NULL, "expiry", t, 0};
+    eng_emitter_t e = {out, s, p, NULL, "expiry", t, 0};
     int64_t pts = 0;
     while (s->n_lots > 0 && s->lots[0].expires_at <= t) {
         pts += s->lots[0].remaining;
@@ -710,33 +528,15 @@ static void step_expiry(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t
     }
     if (pts > 0) {
         s->total_expired += pts;
-        eng_output_t *o = emit(&e, ENG_OUT_POINTS_EXPIRED);
+        eng_output_t *o = eng_out_emit(&e, ENG_OUT_POINTS_EXPIRED);
         o->u.points_expired.points = pts;
         o->u.points_expired.expired_at = t;
     }
 }
 
-static void emit_bonus(emitter_t *e, const eng_state_t *s, int64_t pts, int32_t rate_bp,
-                       eng_lot_source_t source, int64_t usable_from, int64_t expires_at)
-{
-    /* the names of the lot sources, zero-padded: 8 bytes copied (the field is longer and
-     * zeroed, so the terminator is already there) */
-    static const char names[][9] = {"purchase", "period", "stamp", "birthday"};
-    _Static_assert(ENG_SRC_PURCHASE == 0 && ENG_SRC_PERIOD == 1 && ENG_SRC_STAMP == 2 &&
-                       ENG_SRC_BIRTHDAY == 3 && ENG_NAME_MAX > 8,
-                   "source names");
-    eng_output_t *o = emit(e, ENG_OUT_BONUS_EARNED);
-    o->u.bonus_earned.points = pts;
-    o->u.bonus_earned.rate_bp = rate_bp;
-    put_field_arr(o->u.bonus_earned.tier, ENG_NAME_MAX, tier_name(e->p, s->tier));
-    memcpy(o->u.bonus_earned.source, names[source], 8);
-    o->u.bonus_earned.usable_from = usable_from;
-    o->u.bonus_earned.expires_at = expires_at;
-}
-
 static void step_period(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
 {
-    emitter_t e = {out, s, p, NULL, "period_end", t, 0};
+    eng_emitter_t e = {out, s, p, NULL, "period_end", t, 0};
     if (p->has_award && s->award_accum > 0) {
         int32_t rate = prog_band_rate(p->award_bands, p->n_award_bands, s->award_accum,
                                       p->award_upper_inclusive);
@@ -745,14 +545,14 @@ static void step_period(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t
             /* the period's lot expires relative to the period (its last instant) */
             int64_t exp = lot_expiry(p, t - 1);
             eng_lots_credit(p, s, pts, t, t, exp, ENG_SRC_PERIOD);
-            emit_bonus(&e, s, pts, rate, ENG_SRC_PERIOD, t, exp);
+            eng_out_bonus(&e, s, pts, rate, ENG_SRC_PERIOD, t, exp);
         }
     }
     if (tier_eval_at_period_end(p)) {
         int64_t v = qvalue(p, s, t - 1);
         int32_t target = prog_tier_for(p, v);
         if (p->demote == PROG_DEMOTE_PERIOD_END ? target != s->tier : target > s->tier)
-            emit_tier_change(&e, s, target, "period_end", v);
+            eng_out_tier_change(&e, s, target, "period_end", v);
     }
     s->award_accum = 0;
     s->period_start = t;
@@ -762,8 +562,8 @@ static void step_period(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t
 
 static void step_inactivity(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
 {
-    emitter_t e = {out, s, p, NULL, "inactivity", t, 0};
-    emit_tier_change(&e, s, s->tier - 1, "inactivity", qvalue(p, s, t));
+    eng_emitter_t e = {out, s, p, NULL, "inactivity", t, 0};
+    eng_out_tier_change(&e, s, s->tier - 1, "inactivity", qvalue(p, s, t));
     s->inactivity_steps++;
     s->downgrade_warned = 0;
 }
@@ -771,14 +571,14 @@ static void step_inactivity(const prog_t *p, eng_state_t *s, int64_t t, eng_outb
 static void step_downgrade_warning(const prog_t *p, eng_state_t *s, int64_t t, int64_t dem,
                                    int32_t to, eng_outbuf_t *out)
 {
-    emitter_t e = {out, s, p, NULL, "downgrade_warning", t, 0};
+    eng_emitter_t e = {out, s, p, NULL, "downgrade_warning", t, 0};
     for (uint32_t i = 0; i < p->n_demote_warn; i++) {
         if ((s->downgrade_warned & (1u << i)) || dem - p->demote_warn_days[i] * ENG_DAY_MS != t)
             continue;
         s->downgrade_warned |= 1u << i;
-        eng_output_t *o = emit(&e, ENG_OUT_TIER_WILL_DOWNGRADE);
-        copy_str(o->u.tier_will_downgrade.from_tier, ENG_NAME_MAX, tier_name(p, s->tier));
-        copy_str(o->u.tier_will_downgrade.to_tier, ENG_NAME_MAX, tier_name(p, to));
+        eng_output_t *o = eng_out_emit(&e, ENG_OUT_TIER_WILL_DOWNGRADE);
+        copy_str(o->u.tier_will_downgrade.from_tier, ENG_NAME_MAX, eng_tier_name(p, s->tier));
+        copy_str(o->u.tier_will_downgrade.to_tier, ENG_NAME_MAX, eng_tier_name(p, to));
         o->u.tier_will_downgrade.effective_at = dem;
         o->u.tier_will_downgrade.days_left = p->demote_warn_days[i];
     }
@@ -851,7 +651,7 @@ void eng_prefetch(const eng_state_t *s)
     PREFETCH_RANGE(s, offsetof(eng_state_t, birthday_year), sizeof(eng_state_t));
 }
 
-/* eng_on_timer after the prefetch and normalise (eng_apply_event's catch-up). */
+/* eng_on_timer after the prefetch and normalise. */
 static int on_timer(call_t *c, eng_state_t *s, int64_t now, eng_outbuf_t *out)
 {
     int steps = 0;
@@ -869,6 +669,21 @@ static int on_timer(call_t *c, eng_state_t *s, int64_t now, eng_outbuf_t *out)
     return steps;
 }
 
+/* eng_apply_event's catch-up: the timers due by T fire first. Returns 0, or -1 when the
+ * buffer has no room for a step still due or for the event (ENG_ETIMERS). Only "is
+ * anything due by T" is asked while nothing is: the exact next due time is computed after
+ * the event (finish), and on_timer's would be overwritten. */
+static int catch_up(call_t *c, eng_state_t *s, int64_t T, eng_outbuf_t *out)
+{
+    while (due_by(c, s, T)) {
+        if (out->cap - out->n < STEP_OUT_MAX)
+            return -1;
+        eng_timer_kind_t kind;
+        timer_step(c, s, next_due(c, s, &kind), out);
+    }
+    return out->cap - out->n < EVENT_OUT_MAX ? -1 : 0;
+}
+
 int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out)
 {
     eng_prefetch(s);
@@ -879,118 +694,6 @@ int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out
 }
 
 /* ------------------------------------------------------------------ events: helpers */
-
-static int in_set(const prog_catset_t *set, const eng_line_t *l)
-{
-    if (set->on_sale && l->on_sale)
-        return 1;
-    for (uint32_t i = 0; i < set->n; i++)
-        if (name_eq(set->v[i], l->category))
-            return 1;
-    return 0;
-}
-
-static int32_t kv_find(const prog_kv_t *kv, uint32_t n, const char *key, int32_t dflt)
-{
-    for (uint32_t i = 0; i < n; i++)
-        if (name_eq(kv[i].key, key))
-            return kv[i].value;
-    return dflt;
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define ENG_SEEN_AVX2 1
-/* Four hashes per compare where the CPU has AVX2 (chosen at run time). */
-__attribute__((target("avx2"))) static int seen_has_avx2(const uint64_t *seen, uint32_t n,
-                                                         uint64_t h)
-{
-    const __m256i hv = _mm256_set1_epi64x((long long)h);
-    __m256i acc = _mm256_setzero_si256();
-    uint32_t i = 0;
-    _Pragma("GCC unroll 4") for (; i + 4 <= n; i += 4) acc =
-        _mm256_or_si256(acc, _mm256_cmpeq_epi64(_mm256_loadu_si256((const __m256i *)&seen[i]), hv));
-    uint64_t found = (uint64_t)_mm256_movemask_epi8(acc);
-    for (; i < n; i++)
-        found |= seen[i] == h;
-    return found != 0;
-}
-#endif
-
-static int seen_has(const eng_state_t *s, uint64_t h)
-{
-    /* no early exit: most events are new, so the whole ring is read anyway */
-    uint32_t n = s->n_seen <= ENG_SEEN_MAX ? s->n_seen : ENG_SEEN_MAX, i = 0;
-#ifdef ENG_SEEN_AVX2
-    if (__builtin_cpu_supports("avx2"))
-        return seen_has_avx2(s->seen, n, h);
-#endif
-    uint64_t found = 0;
-#if defined(__SSE2__)
-    /* two hashes per compare: 32-bit halves equal, and equal in both halves */
-    const __m128i hv = _mm_set1_epi64x((long long)h);
-    __m128i acc = _mm_setzero_si128();
-    for (; i + 2 <= n; i += 2) {
-        __m128i e = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)&s->seen[i]), hv);
-        acc = _mm_or_si128(acc, _mm_and_si128(e, _mm_shuffle_epi32(e, _MM_SHUFFLE(2, 3, 0, 1))));
-    }
-    found = (uint64_t)_mm_movemask_epi8(acc);
-#endif
-    for (; i < n; i++)
-        found |= s->seen[i] == h;
-    return found != 0;
-}
-
-static void seen_add(eng_state_t *s, uint64_t h)
-{
-    s->seen[s->seen_head] = h;
-    s->seen_head = (s->seen_head + 1) % ENG_SEEN_MAX;
-    if (s->n_seen < ENG_SEEN_MAX)
-        s->n_seen++;
-}
-
-static int32_t tenure_permille(const prog_t *p, const eng_event_t *ev)
-{
-    if (!ev->attrs.has_member_since || p->n_tenure == 0)
-        return 1000;
-    int32_t y0, m0, d0, y1, m1, d1;
-    tz_civil_from_days(tz_day_index(p->tz, ev->attrs.member_since), &y0, &m0, &d0);
-    tz_civil_from_days(tz_day_index(p->tz, ev->time_ms), &y1, &m1, &d1);
-    int32_t years = y1 - y0 - ((m1 < m0 || (m1 == m0 && d1 < d0)) ? 1 : 0);
-    int32_t pm = 1000;
-    for (uint32_t i = 0; i < p->n_tenure; i++)
-        if (years >= p->tenure[i].years)
-            pm = p->tenure[i].permille;
-    return pm;
-}
-
-static int is_birthday(const prog_t *p, const eng_event_t *ev, int32_t *year)
-{
-    if (!ev->attrs.has_birth_date)
-        return 0;
-    int32_t y, m, d;
-    tz_civil_from_days(tz_day_index(p->tz, ev->time_ms), &y, &m, &d);
-    *year = y;
-    int32_t bm = ev->attrs.birth_month, bd = ev->attrs.birth_day;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (bm == 2 && bd == 29 && !leap)
-        bd = 28; /* a 29 February birthday is celebrated on the 28th in other years */
-    return m == bm && d == bd;
-}
-
-/* Points a line earns by the marginal bands: units at positions [pos, pos + w) of the
- * qualifying metric, each band's share of the line at its rate. */
-static i128 marginal_num(const prog_t *p, const eng_line_t *l, int64_t pos, int64_t w)
-{
-    i128 num = 0;
-    for (uint32_t b = 0; b < p->n_marginal && w > 0; b++) {
-        int64_t lo = p->marginal[b].from;
-        int64_t hi = b + 1 < p->n_marginal ? p->marginal[b + 1].from : INT64_MAX;
-        int64_t a = pos > lo ? pos : lo, z = pos + w < hi ? pos + w : hi;
-        if (z > a)
-            num += (i128)(z - a) * l->amount * p->marginal[b].rate_bp;
-    }
-    return num;
-}
 
 static void record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
 {
@@ -1007,67 +710,7 @@ static void record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
 
 /* ------------------------------------------------------------------ purchase */
 
-typedef struct earn {
-    int64_t gross, eligible, units;
-    int64_t points, marginal_points, birthday_points;
-    int32_t rate_bp;
-} earn_t;
-
-static void compute_earning(const prog_t *p, const eng_state_t *s, const eng_event_t *ev,
-                            int64_t qpos, earn_t *r)
-{
-    memset(r, 0, sizeof(*r));
-    _Static_assert(ENG_LINES_MAX <= 64, "one bit per line");
-    uint64_t excl = 0; /* bit i: line i is excluded from earning */
-    for (uint32_t i = 0; i < ev->n_lines; i++) {
-        r->gross += ev->lines[i].amount;
-        r->units += ev->lines[i].quantity;
-        if (in_set(&p->earn_excl, &ev->lines[i]))
-            excl |= 1ULL << i;
-        else
-            r->eligible += ev->lines[i].amount;
-    }
-    if (r->eligible < p->min_purchase || r->eligible == 0)
-        return;
-    /* base rate: a listed partner's, else the check's band, else base; a tier's own rate wins */
-    int32_t base = kv_find(p->partners, p->n_partners, ev->partner, -1);
-    if (base < 0 && p->n_check_bands)
-        base = prog_band_rate(p->check_bands, p->n_check_bands, r->eligible, false);
-    else if (base < 0)
-        base = p->base_bp;
-    const prog_tier_t *t = &p->tiers[s->tier];
-    if (t->earn_bp >= 0)
-        base = t->earn_bp;
-    i128 mult = (i128)t->earn_permille * tenure_permille(p, ev) *
-                kv_find(p->status_mult, p->n_status_mult, ev->attrs.account_status, 1000);
-    const i128 bm = (i128)base * mult;
-    i128 num = 0;
-    int64_t pos = qpos;
-    for (uint32_t i = 0; i < ev->n_lines; i++) {
-        const eng_line_t *l = &ev->lines[i];
-        int64_t w = p->q_metric == PROG_METRIC_SPEND ? l->amount : l->quantity;
-        if (!(excl >> i & 1)) {
-            num += (i128)l->amount * bm * /* = amount * base * mult * category */
-                   kv_find(p->cat_mult, p->n_cat_mult, l->category, 1000);
-            if (p->n_marginal && w > 0) /* floor per line: a line has one unit price */
-                r->marginal_points +=
-                    floor_points(marginal_num(p, l, pos, w), (i128)w * 10000 * p->point_value);
-        }
-        if (p->q_metric != PROG_METRIC_PURCHASES)
-            pos += w;
-    }
-    const i128 den = (i128)10000 * 1000000000000LL * p->point_value;
-    r->points = floor_points(num, den);
-    i128 rate = bm >= 0 && bm <= INT64_MAX ? (i128)((int64_t)bm / 1000000000) : bm / 1000000000;
-    r->rate_bp = rate > INT32_MAX ? INT32_MAX : (int32_t)rate;
-    int32_t year;
-    if (p->birthday_bp && r->eligible >= p->birthday_min_purchase && is_birthday(p, ev, &year) &&
-        s->birthday_year != year)
-        r->birthday_points =
-            floor_points((i128)r->eligible * p->birthday_bp, (i128)10000 * p->point_value);
-}
-
-static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e,
+static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_emitter_t *e,
                          int64_t usable, int64_t exp)
 {
     for (uint32_t c = 0; c < p->n_stamps && c < ENG_STAMPS_MAX; c++) {
@@ -1079,9 +722,9 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
             s->stamps[c] -= card->every;
             if (card->reward == PROG_REWARD_POINTS) {
                 eng_lots_credit(p, s, card->points, ev->time_ms, usable, exp, ENG_SRC_STAMP);
-                emit_bonus(e, s, card->points, 0, ENG_SRC_STAMP, usable, exp);
+                eng_out_bonus(e, s, card->points, 0, ENG_SRC_STAMP, usable, exp);
             } else {
-                eng_output_t *o = emit(e, ENG_OUT_REWARD_EARNED);
+                eng_output_t *o = eng_out_emit(e, ENG_OUT_REWARD_EARNED);
                 copy_str(o->u.reward_earned.reward, ENG_NAME_MAX, card->item);
                 copy_str(o->u.reward_earned.category, ENG_NAME_MAX, card->category);
                 o->u.reward_earned.stamps_used = card->every;
@@ -1091,24 +734,24 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
 }
 
 static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64_t id_hash,
-                        emitter_t *e)
+                        eng_emitter_t *e)
 {
     const prog_t *p = c->p;
     const int64_t T = ev->time_ms;
     s->last_visit = T;
     s->inactivity_steps = 0;
     s->downgrade_warned = 0;
-    const int32_t key = qkey(p, T); /* one calendar lookup for the whole purchase */
+    const int32_t key = call_qkey(c, T); /* one calendar lookup for the whole purchase */
     int64_t qpos = qvalue_key(p, s, key);
-    earn_t r;
-    compute_earning(p, s, ev, qpos, &r);
+    eng_earn_t r;
+    eng_earn_compute(p, s, ev, qpos, &r);
     int64_t usable =
         p->usable == PROG_USABLE_NEXT_VISIT ? tz_day_start(p->tz, tz_day_index(p->tz, T) + 1) : T;
     const int month_keys = p->q_window == PROG_WIN_CALENDAR_MONTH ||
                            p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH ||
                            p->q_window == PROG_WIN_CALENDAR_YEAR;
     int64_t exp = p->expiry == PROG_EXPIRY_END_OF_NEXT_MONTH && month_keys
-                      ? tz_month_start(p->tz, key + 2) /* lot_expiry(p, T), key being T's month */
+                      ? call_month_start(c, key + 2) /* lot_expiry(p, T), key being T's month */
                       : lot_expiry(p, T);
     int64_t pts = r.points + r.marginal_points;
     if (pts > 0) {
@@ -1116,14 +759,14 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
         int32_t rate = r.rate_bp;
         if (r.marginal_points) /* effective rate over the check, floored */
             rate = (int32_t)((i128)pts * p->point_value * 10000 / r.eligible);
-        emit_bonus(e, s, pts, rate, ENG_SRC_PURCHASE, usable, exp);
+        eng_out_bonus(e, s, pts, rate, ENG_SRC_PURCHASE, usable, exp);
     }
     if (r.birthday_points > 0) {
         int32_t year = 0;
-        is_birthday(p, ev, &year);
+        eng_earn_is_birthday(p, ev, &year);
         s->birthday_year = year;
         eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY);
-        emit_bonus(e, s, r.birthday_points, p->birthday_bp, ENG_SRC_BIRTHDAY, usable, exp);
+        eng_out_bonus(e, s, r.birthday_points, p->birthday_bp, ENG_SRC_BIRTHDAY, usable, exp);
     }
     apply_stamps(p, s, ev, e, usable, exp);
 
@@ -1141,14 +784,14 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
     if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH) {
         int32_t target = prog_tier_for(p, value);
         if (target > s->tier)
-            emit_tier_change(e, s, target, "qualification", value);
+            eng_out_tier_change(e, s, target, "qualification", value);
     }
     if (p->progress && (uint32_t)s->tier + 1 < p->n_tiers) {
         int64_t miss = missing_for(p, s->tier + 1, value);
         if (miss > 0 && (p->progress_within == 0 || miss <= p->progress_within)) {
-            eng_output_t *o = emit(e, ENG_OUT_TIER_PROGRESS);
-            copy_str(o->u.tier_progress.current_tier, ENG_NAME_MAX, tier_name(p, s->tier));
-            copy_str(o->u.tier_progress.next_tier, ENG_NAME_MAX, tier_name(p, s->tier + 1));
+            eng_output_t *o = eng_out_emit(e, ENG_OUT_TIER_PROGRESS);
+            copy_str(o->u.tier_progress.current_tier, ENG_NAME_MAX, eng_tier_name(p, s->tier));
+            copy_str(o->u.tier_progress.next_tier, ENG_NAME_MAX, eng_tier_name(p, s->tier + 1));
             o->u.tier_progress.current_value = value;
             o->u.tier_progress.missing = miss;
         }
@@ -1168,7 +811,7 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
 
 /* ------------------------------------------------------------------ return */
 
-static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
+static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, eng_emitter_t *e)
 {
     const prog_t *p = c->p;
     uint64_t h = eng_id_hash(ev->original_event_id);
@@ -1184,7 +827,7 @@ static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, emitter_
     for (uint32_t i = 0; i < ev->n_lines; i++) {
         gross += ev->lines[i].amount;
         units += ev->lines[i].quantity;
-        if (!in_set(&p->earn_excl, &ev->lines[i]))
+        if (!eng_earn_in_set(&p->earn_excl, &ev->lines[i]))
             elig += ev->lines[i].amount;
     }
     if (elig > r->eligible_amount - r->returned_amount)
@@ -1215,7 +858,7 @@ static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, emitter_
     int64_t debt = p->returns == PROG_RETURNS_DEBT ? delta - taken : 0;
     s->total_reversed += taken;
     s->debt += debt;
-    eng_output_t *o = emit(e, ENG_OUT_POINTS_REVERSED);
+    eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REVERSED);
     o->u.points_reversed.points = taken;
     o->u.points_reversed.debt_added = debt;
     copy_str(o->u.points_reversed.original_event_id, ENG_ID_MAX, ev->original_event_id);
@@ -1223,15 +866,15 @@ static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, emitter_
 
 /* ------------------------------------------------------------------ redemption */
 
-static void reject(emitter_t *e, int64_t asked, int64_t avail, const char *why)
+static void reject(eng_emitter_t *e, int64_t asked, int64_t avail, const char *why)
 {
-    eng_output_t *o = emit(e, ENG_OUT_REDEMPTION_REJECTED);
+    eng_output_t *o = eng_out_emit(e, ENG_OUT_REDEMPTION_REJECTED);
     o->u.redemption_rejected.points_requested = asked;
     o->u.redemption_rejected.points_available = avail;
     copy_str(o->u.redemption_rejected.reason, ENG_NAME_MAX, why);
 }
 
-static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev, emitter_t *e)
+static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_emitter_t *e)
 {
     const int64_t T = ev->time_ms;
     s->last_visit = T;
@@ -1246,7 +889,7 @@ static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev
     if (ev->n_lines > 0) {
         int64_t basket = 0;
         for (uint32_t i = 0; i < ev->n_lines; i++)
-            if (!in_set(&p->redeem_excl, &ev->lines[i]))
+            if (!eng_earn_in_set(&p->redeem_excl, &ev->lines[i]))
                 basket += ev->lines[i].amount;
         if (basket == 0)
             return reject(e, ev->points, avail, "excluded_basket");
@@ -1255,13 +898,26 @@ static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev
     }
     eng_lots_take(s, ev->points, T);
     s->total_redeemed += ev->points;
-    eng_output_t *o = emit(e, ENG_OUT_POINTS_REDEEMED);
+    eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REDEEMED);
     o->u.points_redeemed.points = ev->points;
     o->u.points_redeemed.value = value;
     o->u.points_redeemed.balance_after = eng_balance(s);
 }
 
 /* ------------------------------------------------------------------ entry points */
+
+/* strcmp(a, b) == 0 for two currency ARRAYS (ENG_CURRENCY_MAX bytes): four equal bytes
+ * with a terminator among them decide it at once; anything else goes to strcmp. */
+static inline int currency_eq(const char *a, const char *b)
+{
+    _Static_assert(ENG_CURRENCY_MAX == 4, "currency arrays are 4 bytes");
+    uint32_t wa, wb;
+    memcpy(&wa, a, 4);
+    memcpy(&wb, b, 4);
+    if (wa == wb && ((wa - 0x01010101u) & ~wa & 0x80808080u) != 0)
+        return 1;
+    return strcmp(a, b) == 0;
+}
 
 int eng_event_check(const prog_t *p, const eng_event_t *ev, char *err, size_t errlen)
 {
@@ -1273,7 +929,7 @@ int eng_event_check(const prog_t *p, const eng_event_t *ev, char *err, size_t er
         return snprintf(err, errlen, "event %s: customer_id is empty", ev->event_id), -1;
     if (ev->time_ms <= 0 || ev->time_ms >= 7258118400000LL) /* 1970 .. 2200 */
         return snprintf(err, errlen, "event %s: time is out of range", ev->event_id), -1;
-    if (ev->currency[0] && strcmp(ev->currency, p->currency) != 0)
+    if (ev->currency[0] && !currency_eq(ev->currency, p->currency))
         return snprintf(err, errlen, "event %s: currency %s is not the program's %s", ev->event_id,
                         ev->currency, p->currency),
                -1;
@@ -1321,15 +977,14 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
         return ENG_EINVAL;
     }
     uint64_t h = eng_id_hash(ev->event_id);
-    if ((s->flags & 1) && seen_has(s, h)) {
+    if ((s->flags & 1) && eng_seen_has(s, h)) {
         finish(&c, s, out);
         return ENG_DUPLICATE;
     }
     if (!(s->flags & 1))
         eng_state_init(s, ev->customer_id, ev->time_ms);
     normalise(p, s);
-    on_timer(&c, s, ev->time_ms, out); /* catch up: timers due by T fire first */
-    if (out->next_due <= ev->time_ms || out->cap - out->n < EVENT_OUT_MAX) {
+    if (catch_up(&c, s, ev->time_ms, out) != 0) { /* timers due by T fire first */
         snprintf(err, errlen, "event %s: output buffer full, call eng_on_timer first",
                  ev->event_id);
         finish(&c, s, out);
@@ -1337,15 +992,15 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
     }
     if (c.uses_period &&
         (s->period_start == 0 || call_period_end(&c, s->period_start) <= ev->time_ms))
-        s->period_start = period_start_of(p, ev->time_ms);
-    emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
+        s->period_start = call_period_start_of(&c, ev->time_ms);
+    eng_emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
     if (ev->kind == ENG_EV_PURCHASE)
         on_purchase(&c, s, ev, h, &e);
     else if (ev->kind == ENG_EV_RETURN)
         on_return(&c, s, ev, &e);
     else
         on_redemption(p, s, ev, &e);
-    seen_add(s, h);
+    eng_seen_add(s, h);
     s->version = ENG_STATE_VERSION;
     finish(&c, s, out);
     return ENG_OK;

@@ -24,13 +24,14 @@ struct tz {
     int32_t mcount;
     int64_t *mstart; /* UTC ms of each local month start from TZ_CACHE_FIRST_YEAR */
     int32_t bcount;
-    int32_t *bmonth; /* per bucket of ms from mstart[0]: the month holding its start */
+    int32_t *bmonth;    /* per bucket of ms from mstart[0]: the month holding its start */
+    tz_months_t months; /* the same table, as tz.h's inline lookups read it */
 };
 
 /* tz_month_index() buckets: 2^31 ms (24.9 days) is shorter than any local month, so a
  * bucket holds at most one month start and the lookup is one read and one compare (the
  * lookup steps forward as far as needed, so it stays exact whatever the month lengths). */
-#define TZ_BUCKET_SHIFT 31
+#define TZ_BUCKET_SHIFT TZ_MONTHS_SHIFT
 
 #define TZ_CACHE_FIRST_YEAR 1900
 
@@ -377,6 +378,8 @@ static int build_month_cache(tz_t *tz)
             i++;
         tz->bmonth[b] = i;
     }
+    tz->months = (tz_months_t){
+        .mfirst = tz->mfirst, .mcount = tz->mcount, .mstart = tz->mstart, .bmonth = tz->bmonth};
     return 0;
 }
 
@@ -459,6 +462,11 @@ void tz_destroy(tz_t *tz)
 const char *tz_name(const tz_t *tz)
 {
     return tz->name;
+}
+
+const tz_months_t *tz_months(const tz_t *tz)
+{
+    return &tz->months;
 }
 
 /* ------------------------------------------------------------------ conversions */

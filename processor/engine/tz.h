@@ -51,6 +51,45 @@ int64_t tz_day_start(const tz_t *tz, int32_t day);
 /** @brief UTC ms of local midnight starting month index `month` (the 1st). */
 int64_t tz_month_start(const tz_t *tz, int32_t month);
 
+/**
+ * The zone's table of local month starts, as tz_month_index() and tz_month_start() read
+ * it: for callers that look months up many times per call (the engine), so that the
+ * common case is an inline array read rather than a call. Read-only, owned by the zone.
+ * mstart[i] = UTC ms of the local start of month index mfirst + i (i < mcount); bmonth[b]
+ * = the i whose month holds mstart[0] + (b << TZ_MONTHS_SHIFT) (2^31 ms is shorter than
+ * any month, so at most one step forward from there).
+ */
+#define TZ_MONTHS_SHIFT 31
+typedef struct tz_months {
+    int32_t mfirst;
+    int32_t mcount; /* 0 = no table: every lookup goes to the out-of-line functions */
+    const int64_t *mstart;
+    const int32_t *bmonth;
+} tz_months_t;
+
+/** @brief The zone's month table (borrowed, valid until tz_destroy). */
+const tz_months_t *tz_months(const tz_t *tz);
+
+/** @brief tz_month_index(tz, utc_ms), inline where the table covers utc_ms. */
+static inline int32_t tz_months_index(const tz_t *tz, const tz_months_t *m, int64_t utc_ms)
+{
+    if (m->mcount > 0 && utc_ms >= m->mstart[0] && utc_ms < m->mstart[m->mcount - 1]) {
+        int32_t i = m->bmonth[(utc_ms - m->mstart[0]) >> TZ_MONTHS_SHIFT];
+        while (m->mstart[i + 1] <= utc_ms)
+            i++;
+        return m->mfirst + i;
+    }
+    return tz_month_index(tz, utc_ms);
+}
+
+/** @brief tz_month_start(tz, month), inline where the table covers the month. */
+static inline int64_t tz_months_start(const tz_t *tz, const tz_months_t *m, int32_t month)
+{
+    if (m->mstart && month >= m->mfirst && month - m->mfirst < m->mcount)
+        return m->mstart[month - m->mfirst];
+    return tz_month_start(tz, month);
+}
+
 /** @brief Days since 1970-01-01 of a proleptic Gregorian date (pure arithmetic). */
 int32_t tz_days_from_civil(int32_t y, int32_t m, int32_t d);
 /** @brief The date of a day count (inverse of tz_days_from_civil). */
