@@ -203,10 +203,21 @@ static long committed_sum(rd_kafka_t *rk, const char *topic, int n)
 }
 
 /* Read @p topic from the beginning to EOF on every partition as a plain read_committed
- * consumer. @returns the records (-1 on error); bytes and seconds (assign to last EOF). */
+ * consumer. @returns the records (-1 on error); bytes and seconds (assign to last EOF).
+ * It gets the restorer's fetch settings (pipe.c), so that the ratio compares what each
+ * does with the records, not how librdkafka fetches them: without queued.min.messages
+ * raised, librdkafka 2.0 idles a consumer that drains its queue fast for up to a second
+ * at a time (docs/KAFKA.md), which made this baseline vary between 1.2 and 2.6 s for the
+ * same 1M records; fetch.wait.max.ms is how long the broker holds the empty fetch that
+ * brings the last partition's EOF. Like the restorer, it knows the topic's metadata
+ * before it assigns (tk_partition_count). */
 static long consume_to_eof(const char *bootstrap, const char *topic, int64_t *bytes, double *secs)
 {
-    const char *kv[] = {"group.id",
+    const char *kv[] = {"queued.min.messages",
+                        "10000000",
+                        "fetch.wait.max.ms",
+                        "10",
+                        "group.id",
                         "bench-raw-reader",
                         "enable.auto.commit",
                         "false",

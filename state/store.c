@@ -56,7 +56,7 @@ static void set_options(store_t *s)
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->topts, 1);
     s->filter = rocksdb_filterpolicy_create_bloom_full(10);
     rocksdb_block_based_options_set_filter_policy(s->topts, s->filter);
-    rocksdb_block_based_options_set_format_version(s->topts, 5);
+    rocksdb_block_based_options_set_format_version(s->topts, STORE_TABLE_FORMAT_VERSION);
 
     s->opts = rocksdb_options_create();
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
