@@ -274,20 +274,7 @@ static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t err
     snprintf(path, sizeof(path), "%s/restore-task-%d.sst", s->dir, (int)r->partition);
     unlink(path); /* left by a restore that was killed before its ingest */
     rocksdb_envoptions_t *env = rocksdb_envoptions_create();
-    /* Uncompressed, whatever level the file lands on: the files of a restore overlap, so
-     * the compaction after it (see bulk_mode) rewrites them anyway and compresses then.
-     * LZ4 here was ~5 % of a restore's CPU. */
-    rocksdb_options_t *wo = rocksdb_options_create_copy(s->opts);
-    rocksdb_options_set_compression(wo, rocksdb_no_compression);
-    rocksdb_options_set_bottommost_compression(wo, rocksdb_no_compression);
-    /* No Bloom filter either, for the same reason: the compaction builds one (hashing
-     * every key for it was ~3 % of a restore's CPU). Until then a lookup reads the index
-     * of each restore file, a handful per task. */
-    rocksdb_block_based_table_options_t *to = rocksdb_block_based_options_create();
-    rocksdb_block_based_options_set_format_version(to, STORE_TABLE_FORMAT_VERSION);
-    rocksdb_options_set_block_based_table_factory(wo, to);
-    rocksdb_block_based_options_destroy(to);
-    rocksdb_sstfilewriter_t *w = rocksdb_sstfilewriter_create(env, wo);
+    rocksdb_sstfilewriter_t *w = rocksdb_sstfilewriter_create(env, s->restore_opts);
     rocksdb_sstfilewriter_open(w, path, &rerr);
     for (size_t i = 0; !rerr && i < b->n_ops; i++) {
         if (i + INGEST_PREFETCH < b->n_ops) {
@@ -307,7 +294,6 @@ static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t err
     if (!rerr)
         rocksdb_sstfilewriter_finish(w, &rerr);
     rocksdb_sstfilewriter_destroy(w);
-    rocksdb_options_destroy(wo);
     rocksdb_envoptions_destroy(env);
     if (!rerr) {
         rocksdb_ingestexternalfileoptions_t *io = rocksdb_ingestexternalfileoptions_create();

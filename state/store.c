@@ -44,6 +44,26 @@ void store_memory_split(size_t budget, store_memory_split_t *out)
         out->write_buffer_per_task = 16u * 1024u * 1024u;
 }
 
+/* RocksDB's block-based table format of every table file, the restore's own included. */
+#define TABLE_FORMAT_VERSION 5
+
+/* The restore's table files (clog.c): uncompressed and without a Bloom filter, whatever
+ * level they land on. The files of a restore overlap, so the compaction after it rewrites
+ * them anyway, and compresses and builds the filter then (LZ4 here was ~5 % of a restore's
+ * CPU, hashing every key for the filter ~3 %). Until that compaction a lookup reads the
+ * index of each restore file, a handful per task. */
+static rocksdb_options_t *restore_options(rocksdb_options_t *opts)
+{
+    rocksdb_options_t *o = rocksdb_options_create_copy(opts);
+    rocksdb_options_set_compression(o, rocksdb_no_compression);
+    rocksdb_options_set_bottommost_compression(o, rocksdb_no_compression);
+    rocksdb_block_based_table_options_t *t = rocksdb_block_based_options_create();
+    rocksdb_block_based_options_set_format_version(t, TABLE_FORMAT_VERSION);
+    rocksdb_options_set_block_based_table_factory(o, t); /* copies t */
+    rocksdb_block_based_options_destroy(t);
+    return o;
+}
+
 static void set_options(store_t *s)
 {
     store_memory_split_t m;
@@ -56,7 +76,7 @@ static void set_options(store_t *s)
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(s->topts, 1);
     s->filter = rocksdb_filterpolicy_create_bloom_full(10);
     rocksdb_block_based_options_set_filter_policy(s->topts, s->filter);
-    rocksdb_block_based_options_set_format_version(s->topts, STORE_TABLE_FORMAT_VERSION);
+    rocksdb_block_based_options_set_format_version(s->topts, TABLE_FORMAT_VERSION);
 
     s->opts = rocksdb_options_create();
     rocksdb_options_set_block_based_table_factory(s->opts, s->topts);
@@ -76,6 +96,7 @@ static void set_options(store_t *s)
     /* After a crash, recover to the last complete batch in the WAL and stop there. */
     rocksdb_options_set_wal_recovery_mode(s->opts, 2 /* kPointInTimeRecovery */);
     rocksdb_options_set_create_if_missing(s->opts, s->cfg.read_only ? 0 : 1);
+    s->restore_opts = restore_options(s->opts);
 
     s->ropts = rocksdb_readoptions_create();
     s->wopts = rocksdb_writeoptions_create();
@@ -369,6 +390,8 @@ void store_destroy(store_t *s)
         rocksdb_close(s->db);
     if (s->opts)
         rocksdb_options_destroy(s->opts);
+    if (s->restore_opts)
+        rocksdb_options_destroy(s->restore_opts);
     if (s->topts)
         rocksdb_block_based_options_destroy(s->topts); /* also frees the filter policy */
     if (s->cache)

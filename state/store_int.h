@@ -49,6 +49,7 @@ struct store {
     rocksdb_t *db;
     rocksdb_options_t *opts;
     rocksdb_block_based_table_options_t *topts;
+    rocksdb_options_t *restore_opts; /* for the table files a restore writes (clog.c) */
     rocksdb_cache_t *cache;
     rocksdb_filterpolicy_t *filter; /* owned by topts once set */
     rocksdb_readoptions_t *ropts;
@@ -146,9 +147,6 @@ void store_stage_free(store_task_t *t);
 
 /* The checkpoint's value (CHECKPOINT_LEN bytes) into @p out. */
 #define CHECKPOINT_LEN 16
-
-/* RocksDB's block-based table format of every table file, the restore's own included. */
-#define STORE_TABLE_FORMAT_VERSION 5
 void store_enc_checkpoint(char *out, const store_checkpoint_t *cp);
 
 /* Write a plain batch of task @p t (and clear it). @returns 0, or -1 with @p err. */
