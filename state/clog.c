@@ -2,8 +2,11 @@
  * clog: restore apply (see clog.h) and the framing of changelog values.
  *
  * The one idea: a restore only writes. Each record becomes a blind put of the customer's
- * record (state and due time) and, when it has a timer, of its timer index entry; nothing
- * is read. The entry of the customer's previous due time (from an older record in the
+ * record (state and due time); nothing is read. Its timer goes into a timer run of the
+ * batch (one key per day of due times, store_int.h), which tmr_due turns into index
+ * entries when the run's first timer comes due: a key per customer instead of two
+ * (RocksDB's per-key cost in the table files and the sort were a third of the restore's
+ * writing). The entry of the customer's previous due time (from an older record in the
  * changelog, or in the store before the restore) stays behind as a stale entry, which
  * tmr_due recognises (the record says another time) and removes when it comes due. That
  * keeps the restore at the speed of RocksDB's writes rather than of one lookup per record
@@ -17,7 +20,8 @@
  * sorted and written as a table file that RocksDB ingests (atomic and durable, no
  * memtable) by a writer thread of the restore, while the pipeline thread gathers the next
  * batch; batches still reach RocksDB strictly in order (one in flight at a time). While
- * a restore ingests table files, the family's automatic compactions are off (bulk_mode).
+ * a restore ingests table files, the family's automatic compactions are off until the
+ * store's last restore ends (bulk_begin, bulk_end).
  * A small batch (the tail of a restart) is an ordinary write batch in key order, written
  * after whatever the writer thread holds.
  */
@@ -31,6 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One staged write of a batch: key and value live in the batch's arena. */
@@ -43,8 +50,9 @@ typedef struct op {
 /* The sort key of one op. Keys of one tag often share a long prefix (ids such as
  * "customer-000123"), so after the tag come the 23 bytes after the prefix all keys of the
  * tag share in the batch (big-endian, zero-padded): most compares end there without
- * touching the arena (a timer key is 8 bytes of due time and the customer id, so 15 bytes
- * were too few: ties went to memcmp for ~9 % of a restore's CPU). Ties on all go to the
+ * touching the arena (when batches held a timer index key per record, 8 bytes of due
+ * time and the customer id, 15 bytes were too few: ties went to memcmp for ~9 % of a
+ * restore's CPU; a timer run's key is 20 bytes after its tag). Ties on all go to the
  * whole keys, then to the order of arrival (a customer's later record stays later, so it
  * wins). */
 typedef struct skey {
@@ -53,10 +61,19 @@ typedef struct skey {
     uint64_t idx;  /* the op, in order of arrival */
 } skey_t;
 
+/* A timer of the batch: its due time and the op of the customer's record, whose key
+ * after the tag is the customer id. */
+typedef struct tent {
+    int64_t due;
+    size_t op;
+} tent_t;
+
 /* A batch being gathered or written: its writes and the bytes they point into. */
 typedef struct buf {
     op_t *ops;
     size_t n_ops, cap_ops;
+    tent_t *tents; /* the timers of the batch's records, until add_runs writes them */
+    size_t n_tents, cap_tents;
     skey_t *keys, *tmp; /* sort_buf: keys[i].idx is the i-th op in key order; tmp for merging */
     size_t cap_keys;
     char *arena; /* keys and values of ops */
@@ -76,6 +93,8 @@ struct clog_restore {
     int64_t next_input_offset; /* kept from the checkpoint found at start */
     int64_t start_offset;      /* the checkpoint's changelog offset at start */
     int64_t last_offset;       /* offset of the last record added, -1 = none */
+    char run_id[8];            /* of this restore: with a counter, it names its runs */
+    uint32_t runs;
     uint64_t count, in_batch;
     /* The writer thread: sorts and ingests one large batch (job) while the pipeline
      * thread gathers the next; batches are written strictly in order. */
@@ -119,9 +138,37 @@ clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *er
     r->next_input_offset = cp.next_input_offset;
     r->start_offset = cp.changelog_offset;
     r->last_offset = -1;
+    /* Run keys must not collide with those of an earlier restore of the task whose runs
+     * are not expanded yet (the same due day): random bytes, else the clock. */
+    if (getrandom(r->run_id, sizeof(r->run_id), GRND_NONBLOCK) != (ssize_t)sizeof(r->run_id)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        store_enc_i64(r->run_id, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     return r;
+}
+
+/* Grow a batch buffer from @p old to @p n bytes, keeping its contents. A large one is
+ * made of huge pages: each buffer's pages are new the first time a batch fills it, and a
+ * fault per 4 KiB page cost ~8 % of a restore's CPU (a fault is dear under
+ * virtualisation). @returns the buffer, NULL when out of memory (the old one is kept). */
+#define HUGE_PAGE (2u << 20)
+static void *grow(void *p, size_t old, size_t n)
+{
+    if (n < HUGE_PAGE)
+        return realloc(p, n);
+    size_t size = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    void *q = NULL;
+    if (posix_memalign(&q, HUGE_PAGE, size) != 0)
+        return NULL;
+    (void)madvise(q, size, MADV_HUGEPAGE); /* a hint: without it, small pages */
+    if (p) {
+        memcpy(q, p, old < n ? old : n);
+        free(p);
+    }
+    return q;
 }
 
 static uint64_t be_bytes(const char *p, size_t n, size_t want)
@@ -183,25 +230,12 @@ static inline int skey_cmp(const buf_t *b, const skey_t *x, const skey_t *y)
     return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/* Put the batch's ops in key order (keys[]): insertion-sorted runs, then bottom-up merges
- * with the compare inlined (qsort's indirect calls and its moves of whole ops were ~15 %
- * of a restore's CPU). @returns 0, -1 = out of memory. */
+/* Merge sort of src[0..n) by skey_cmp: insertion-sorted runs, then bottom-up merges with
+ * the compare inlined (qsort's indirect calls and its moves of whole ops were ~15 % of a
+ * restore's CPU). @p dst has room for n. @returns where the sorted keys are (src or dst). */
 #define SORT_RUN 16
-static int sort_buf(buf_t *b)
+static skey_t *merge_sort(const buf_t *b, skey_t *src, skey_t *dst, size_t n)
 {
-    size_t n = b->n_ops;
-    if (n > b->cap_keys) {
-        skey_t *k = realloc(b->keys, b->cap_ops * sizeof(*k));
-        skey_t *t = k ? realloc(b->tmp, b->cap_ops * sizeof(*t)) : NULL;
-        if (k)
-            b->keys = k;
-        if (!t)
-            return -1;
-        b->tmp = t;
-        b->cap_keys = b->cap_ops;
-    }
-    set_keys(b);
-    skey_t *src = b->keys, *dst = b->tmp;
     for (size_t lo = 0; lo < n; lo += SORT_RUN) {
         size_t hi = lo + SORT_RUN < n ? lo + SORT_RUN : n;
         for (size_t i = lo + 1; i < hi; i++) {
@@ -226,6 +260,54 @@ static int sort_buf(buf_t *b)
         skey_t *x = src;
         src = dst;
         dst = x;
+    }
+    return src;
+}
+
+/* Put the batch's ops in key order (keys[]): a stable radix sort on the first 8 bytes of
+ * the sort keys (tag and the 7 bytes after the shared prefix: a byte that is the same in
+ * every key takes no pass), then the keys that tie on those bytes by the full compare.
+ * On a changelog in arrival order, i.e. keys at random, the merge sort alone took ~10 %
+ * of a restore's CPU in its compares' branches. @returns 0, -1 = out of memory. */
+static int sort_buf(buf_t *b)
+{
+    size_t n = b->n_ops;
+    if (n == 0)
+        return 0;
+    if (n > b->cap_keys) {
+        skey_t *k = grow(b->keys, b->cap_keys * sizeof(*k), b->cap_ops * sizeof(*k));
+        skey_t *t = k ? grow(b->tmp, b->cap_keys * sizeof(*t), b->cap_ops * sizeof(*t)) : NULL;
+        if (k)
+            b->keys = k;
+        if (!t)
+            return -1;
+        b->tmp = t;
+        b->cap_keys = b->cap_ops;
+    }
+    set_keys(b);
+    skey_t *src = b->keys, *dst = b->tmp;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((src[i].k[0] >> shift) & 0xff) + 1]++;
+        if (count[((src[0].k[0] >> shift) & 0xff) + 1] == n)
+            continue; /* one value: the order stands */
+        for (int d = 1; d <= 256; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i].k[0] >> shift) & 0xff]++] = src[i];
+        skey_t *x = src;
+        src = dst;
+        dst = x;
+    }
+    for (size_t lo = 0, hi; lo < n; lo = hi) { /* ties on k[0]: arrival order so far */
+        for (hi = lo + 1; hi < n && src[hi].k[0] == src[lo].k[0];)
+            hi++;
+        if (hi - lo > 1) {
+            skey_t *sorted = merge_sort(b, src + lo, dst + lo, hi - lo);
+            if (sorted != src + lo)
+                memcpy(src + lo, sorted, (hi - lo) * sizeof(*src));
+        }
     }
     if (src != b->keys)
         memcpy(b->keys, src, n * sizeof(*src));
@@ -260,7 +342,9 @@ static bool same_key(const buf_t *b, size_t i)
 }
 
 /* How many ops ahead ingest asks for the key and value it will copy: the arena is read in
- * key order, i.e. at random. */
+ * key order, i.e. at random. The op itself is asked for twice as far ahead: reading it
+ * to find the bytes missed the cache (80 % of ingest's own time with a scattered
+ * changelog). */
 #define INGEST_PREFETCH 8
 
 /* The sorted batch as one table file, ingested: atomic and durable in one step. Keys must
@@ -277,6 +361,8 @@ static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t err
     rocksdb_sstfilewriter_t *w = rocksdb_sstfilewriter_create(env, s->restore_opts);
     rocksdb_sstfilewriter_open(w, path, &rerr);
     for (size_t i = 0; !rerr && i < b->n_ops; i++) {
+        if (i + 2 * INGEST_PREFETCH < b->n_ops) /* the op first, its bytes later */
+            __builtin_prefetch(sorted_op(b, i + 2 * INGEST_PREFETCH));
         if (i + INGEST_PREFETCH < b->n_ops) {
             const op_t *ahead = sorted_op(b, i + INGEST_PREFETCH);
             __builtin_prefetch(b->arena + ahead->key_off);
@@ -320,35 +406,83 @@ static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t err
  * files after the restore, in the background, while the task already processes. The
  * level-0 triggers go up too, or the ingest would stall on the files it adds. The
  * options are changed in memory only: a store opened after a crash has its usual
- * options, and compacts what the killed restore left. */
-static int bulk_mode(clog_restore_t *r, bool on, char *err, size_t errlen)
+ * options, and compacts what the killed restore left.
+ *
+ * Compactions come back when the last restore of the store ends, for every family a
+ * restore loaded: a rebalance restores all tasks of the assignment at once, and the
+ * compaction of the first task to finish took CPU from the others' restores (~10 % of the
+ * restoring process in bench_pipeline). */
+static int set_compactions(store_t *s, rocksdb_column_family_handle_t *cf, int32_t partition,
+                           bool on, char *err, size_t errlen)
 {
-    const store_t *s = r->t->store;
     char trig[24], slow[24], stop[24];
     snprintf(trig, sizeof(trig), "%d",
-             on ? 1 << 30 : rocksdb_options_get_level0_file_num_compaction_trigger(s->opts));
+             on ? rocksdb_options_get_level0_file_num_compaction_trigger(s->opts) : 1 << 30);
     snprintf(slow, sizeof(slow), "%d",
-             on ? 1 << 30 : rocksdb_options_get_level0_slowdown_writes_trigger(s->opts));
+             on ? rocksdb_options_get_level0_slowdown_writes_trigger(s->opts) : 1 << 30);
     snprintf(stop, sizeof(stop), "%d",
-             on ? 1 << 30 : rocksdb_options_get_level0_stop_writes_trigger(s->opts));
+             on ? rocksdb_options_get_level0_stop_writes_trigger(s->opts) : 1 << 30);
     const char *keys[] = {"disable_auto_compactions", "level0_file_num_compaction_trigger",
                           "level0_slowdown_writes_trigger", "level0_stop_writes_trigger"};
-    const char *vals[] = {on ? "true" : "false", trig, slow, stop};
+    const char *vals[] = {on ? "false" : "true", trig, slow, stop};
     char *rerr = NULL;
-    rocksdb_set_options_cf(s->db, r->cf, 4, keys, vals, &rerr);
+    rocksdb_set_options_cf(s->db, cf, 4, keys, vals, &rerr);
     if (rerr) {
-        snprintf(err, errlen, "state store %s task %d: %s bulk loading: %s", s->dir,
-                 (int)r->partition, on ? "starting" : "ending", rerr);
+        snprintf(err, errlen, "state store %s task %d: %s bulk loading: %s", s->dir, (int)partition,
+                 on ? "ending" : "starting", rerr);
         rocksdb_free(rerr);
         return -1;
     }
-    r->bulk = on;
     return 0;
+}
+
+static int bulk_begin(clog_restore_t *r, char *err, size_t errlen)
+{
+    if (set_compactions(r->t->store, r->cf, r->partition, false, err, errlen) != 0)
+        return -1;
+    r->bulk = true;
+    r->t->store->bulk_restores++;
+    return 0;
+}
+
+/* This restore's bulk load is over: its family waits for the store's last restore. */
+static int bulk_end(clog_restore_t *r, char *err, size_t errlen)
+{
+    store_t *s = r->t->store;
+    r->bulk = false;
+    s->bulk_restores--;
+    size_t i = 0;
+    while (i < s->n_bulk_waiting && s->bulk_waiting[i] != r->partition)
+        i++;
+    if (i == s->n_bulk_waiting) {
+        if (s->n_bulk_waiting == s->cap_bulk_waiting) {
+            size_t cap = s->cap_bulk_waiting ? 2 * s->cap_bulk_waiting : 16;
+            int32_t *w = realloc(s->bulk_waiting, cap * sizeof(*w));
+            if (!w) /* now rather than never */
+                return set_compactions(s, r->cf, r->partition, true, err, errlen);
+            s->bulk_waiting = w;
+            s->cap_bulk_waiting = cap;
+        }
+        s->bulk_waiting[s->n_bulk_waiting++] = r->partition;
+    }
+    if (s->bulk_restores > 0)
+        return 0;
+    int rc = 0;
+    for (i = 0; i < s->n_bulk_waiting; i++) /* a family dropped meanwhile is skipped */
+        for (size_t k = 0; k < s->n_cfs; k++)
+            if (s->cfs[k].partition == s->bulk_waiting[i] &&
+                set_compactions(s, s->cfs[k].h, s->cfs[k].partition, true, err, errlen) != 0)
+                rc = -1;
+    s->n_bulk_waiting = 0;
+    return rc;
 }
 
 static void *writer_main(void *arg)
 {
     clog_restore_t *r = arg;
+    char name[16]; /* the kernel's limit, NUL included: shows in top -H and perf */
+    snprintf(name, sizeof(name), "ls-restore-%d", (int)(r->partition % 1000));
+    pthread_setname_np(pthread_self(), name);
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (!r->job_pending && !r->stop)
@@ -394,7 +528,7 @@ static int wait_writer(clog_restore_t *r, char *err, size_t errlen)
  * go on with its old buffers; without a thread, write it here. */
 static int hand_off(clog_restore_t *r, char *err, size_t errlen)
 {
-    if (!r->bulk && bulk_mode(r, true, err, errlen) != 0)
+    if (!r->bulk && bulk_begin(r, err, errlen) != 0)
         return -1;
     if (!r->writer_started && pthread_create(&r->writer, NULL, writer_main, r) == 0)
         r->writer_started = true;
@@ -418,22 +552,24 @@ static int hand_off(clog_restore_t *r, char *err, size_t errlen)
     return 0;
 }
 
-/* Reserve room in @p b for one more op with @p need arena bytes. @returns 0, -1 = OOM. */
+/* Reserve room in @p b for one more op with @p need arena bytes; buffers double from a
+ * size that makes a large batch need few steps (the steps copy) and a restart's tail of a
+ * few records no large buffer. @returns 0, -1 = out of memory. */
 static int reserve(buf_t *b, size_t need)
 {
     if (b->n_ops == b->cap_ops) {
-        size_t cap = b->cap_ops ? b->cap_ops * 2 : 1024;
-        op_t *o = realloc(b->ops, cap * sizeof(*o));
+        size_t cap = b->cap_ops ? b->cap_ops * 2 : 8192;
+        op_t *o = grow(b->ops, b->cap_ops * sizeof(*o), cap * sizeof(*o));
         if (!o)
             return -1;
         b->ops = o;
         b->cap_ops = cap;
     }
     if (b->arena_len + need > b->arena_cap) {
-        size_t cap = b->arena_cap ? b->arena_cap : 64 * 1024;
+        size_t cap = b->arena_cap ? b->arena_cap : 1024 * 1024;
         while (cap < b->arena_len + need)
             cap *= 2;
-        char *a = realloc(b->arena, cap);
+        char *a = grow(b->arena, b->arena_cap, cap);
         if (!a)
             return -1;
         b->arena = a;
@@ -442,35 +578,102 @@ static int reserve(buf_t *b, size_t need)
     return 0;
 }
 
-/* Stage one write: key, then (unless a delete) the header and state of a record, or
- * nothing for a timer entry. */
-static int add_op(clog_restore_t *r, const char *key, size_t klen, const clog_record_t *rec,
-                  bool is_delete, bool is_record, char *err, size_t errlen)
+/* Stage one write of @p klen key bytes and room for @p vlen value bytes. @returns the
+ * op (its value at b->arena + val_off, to be filled), NULL when out of memory. */
+static op_t *push_op(clog_restore_t *r, const char *key, size_t klen, size_t vlen, bool is_delete,
+                     char *err, size_t errlen)
 {
     buf_t *b = &r->cur;
-    size_t vlen = is_record ? REC_HEADER + rec->state_len : 0;
     if (reserve(b, klen + vlen) != 0) {
         snprintf(err, errlen, "state store %s: out of memory for a restore batch",
                  r->t->store->dir);
-        return -1;
+        return NULL;
     }
-    op_t *o = &b->ops[b->n_ops];
+    op_t *o = &b->ops[b->n_ops++];
     o->key_off = b->arena_len;
     o->key_len = (uint32_t)klen;
     o->is_delete = is_delete;
     memcpy(b->arena + b->arena_len, key, klen);
-    b->arena_len += klen;
-    o->val_off = b->arena_len;
+    o->val_off = b->arena_len + klen;
     o->val_len = (uint32_t)vlen;
-    if (is_record) {
-        char *v = b->arena + b->arena_len;
-        v[0] = REC_HAS_STATE;
-        store_enc_i64(v + 1, rec->next_due_ms);
-        memcpy(v + REC_HEADER, rec->state, rec->state_len);
-        b->arena_len += vlen;
+    b->arena_len += klen + vlen;
+    return o;
+}
+
+/* Timer runs span at most this much due time each (a day), and a batch gets at most
+ * RUN_SLOTS of them: the last takes every later timer. The span decides only how much of
+ * the index tmr_due writes at once when a run comes due, not what is due when. */
+#define RUN_SPAN_MS (24LL * 3600 * 1000)
+#define RUN_SLOTS   4096
+
+/* The batch's timers as runs: a counting sort by day after the earliest, then one op per
+ * day that has timers, keyed by its earliest due time. @returns 0, -1 with @p err. */
+static int add_runs(clog_restore_t *r, char *err, size_t errlen)
+{
+    buf_t *b = &r->cur;
+    if (b->n_tents == 0)
+        return 0;
+    int64_t lo = b->tents[0].due;
+    for (size_t i = 1; i < b->n_tents; i++)
+        lo = b->tents[i].due < lo ? b->tents[i].due : lo;
+    uint32_t *start = calloc(RUN_SLOTS + 1, sizeof(*start));
+    size_t *order = malloc(b->n_tents * sizeof(*order));
+    int rc = start && order ? 0 : -1;
+    if (rc != 0)
+        snprintf(err, errlen, "state store %s: out of memory for a restore batch's timers",
+                 r->t->store->dir);
+#define SLOT(d)                                                              \
+    ((uint64_t)(d) - (uint64_t)lo >= (uint64_t)RUN_SPAN_MS * (RUN_SLOTS - 1) \
+         ? RUN_SLOTS - 1                                                     \
+         : (size_t)(((uint64_t)(d) - (uint64_t)lo) / RUN_SPAN_MS))
+    for (size_t i = 0; rc == 0 && i < b->n_tents; i++)
+        start[SLOT(b->tents[i].due) + 1]++;
+    for (size_t k = 1; rc == 0 && k <= RUN_SLOTS; k++)
+        start[k] += start[k - 1];
+    for (size_t i = 0; rc == 0 && i < b->n_tents; i++)
+        order[start[SLOT(b->tents[i].due)]++] = i; /* start[k] ends as slot k's end */
+#undef SLOT
+    for (size_t k = 0, from = 0; rc == 0 && k < RUN_SLOTS; from = start[k++]) {
+        if (start[k] == from)
+            continue;
+        int64_t min_due = INT64_MAX;
+        size_t vlen = 0;
+        for (size_t j = from; j < start[k]; j++) {
+            const tent_t *e = &b->tents[order[j]];
+            min_due = e->due < min_due ? e->due : min_due;
+            vlen += RUN_ENTRY_SIZE(b->ops[e->op].key_len - 1);
+        }
+        char key[RUN_KEY_LEN];
+        key[0] = KEY_TIMER_RUN;
+        store_enc_i64(key + 1, min_due);
+        memcpy(key + 9, r->run_id, sizeof(r->run_id));
+        uint32_t seq = r->runs++;
+        for (int i = 0; i < 4; i++)
+            key[17 + i] = (char)(seq >> (24 - 8 * i));
+        op_t *o = push_op(r, key, sizeof(key), vlen, false, err, errlen);
+        if (!o) {
+            rc = -1;
+            break;
+        }
+        char *v = b->arena + o->val_off; /* after push_op: it may move the arena */
+        for (size_t j = from; j < start[k]; j++) {
+            /* ids at random places of the arena: asked for ahead, as ingest does */
+            if (j + 2 * INGEST_PREFETCH < start[k])
+                __builtin_prefetch(&b->ops[b->tents[order[j + 2 * INGEST_PREFETCH]].op]);
+            if (j + INGEST_PREFETCH < start[k])
+                __builtin_prefetch(b->arena +
+                                   b->ops[b->tents[order[j + INGEST_PREFETCH]].op].key_off);
+            const op_t *rec = &b->ops[b->tents[order[j]].op];
+            v += store_run_put(v, b->tents[order[j]].due, b->arena + rec->key_off + 1,
+                               rec->key_len - 1);
+        }
+        if (min_due < r->t->run_floor)
+            r->t->run_floor = min_due;
     }
-    b->n_ops++;
-    return 0;
+    free(start);
+    free(order);
+    b->n_tents = 0;
+    return rc;
 }
 
 static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t errlen)
@@ -481,20 +684,14 @@ static int flush(clog_restore_t *r, int64_t changelog_offset, char *err, size_t 
                              .changelog_offset = changelog_offset};
     char key = KEY_CHECKPOINT, v[CHECKPOINT_LEN];
     store_enc_checkpoint(v, &cp);
+    if (add_runs(r, err, errlen) != 0)
+        return -1;
     if (b->n_ops >= INGEST_MIN_OPS) {
         /* The checkpoint joins the sorted batch (its key sorts among the others). */
-        clog_record_t none = {0};
-        if (add_op(r, &key, 1, &none, false, false, err, errlen) != 0)
+        op_t *o = push_op(r, &key, 1, CHECKPOINT_LEN, false, err, errlen);
+        if (!o)
             return -1;
-        if (reserve(b, CHECKPOINT_LEN) != 0) {
-            snprintf(err, errlen, "state store %s: out of memory", r->t->store->dir);
-            return -1;
-        }
-        op_t *o = &b->ops[b->n_ops - 1];
-        o->val_off = b->arena_len;
-        o->val_len = CHECKPOINT_LEN;
-        memcpy(b->arena + b->arena_len, v, CHECKPOINT_LEN);
-        b->arena_len += CHECKPOINT_LEN;
+        memcpy(b->arena + o->val_off, v, CHECKPOINT_LEN);
         if (hand_off(r, err, errlen) != 0)
             return -1;
     } else {
@@ -547,21 +744,37 @@ int clog_restore_add(clog_restore_t *r, const clog_record_t *rec, char *err, siz
     char key[STORE_KEY_MAX];
     size_t klen = store_key_customer(key, rec->customer, rec->customer_len);
     /* A tombstone removes the customer (its timer entry goes stale). */
-    if (add_op(r, key, klen, rec, !rec->state, rec->state != NULL, err, errlen) != 0)
+    size_t vlen = rec->state ? REC_HEADER + rec->state_len : 0;
+    op_t *o = push_op(r, key, klen, vlen, !rec->state, err, errlen);
+    if (!o)
         return -1;
+    if (rec->state) {
+        char *v = r->cur.arena + o->val_off;
+        v[0] = REC_HAS_STATE;
+        store_enc_i64(v + 1, rec->next_due_ms);
+        memcpy(v + REC_HEADER, rec->state, rec->state_len);
+    }
     if (rec->state && rec->next_due_ms != STORE_NO_DUE) {
-        klen = store_key_timer(key, rec->next_due_ms, rec->customer, rec->customer_len);
-        if (add_op(r, key, klen, rec, false, false, err, errlen) != 0)
-            return -1;
-        if (rec->next_due_ms < t->timer_floor)
-            t->timer_floor = rec->next_due_ms;
+        buf_t *b = &r->cur;
+        if (b->n_tents == b->cap_tents) {
+            size_t cap = b->cap_tents ? b->cap_tents * 2 : 1024;
+            tent_t *n = realloc(b->tents, cap * sizeof(*n));
+            if (!n) {
+                snprintf(err, errlen, "state store %s: out of memory for a restore batch",
+                         t->store->dir);
+                return -1;
+            }
+            b->tents = n;
+            b->cap_tents = cap;
+        }
+        b->tents[b->n_tents++] = (tent_t){.due = rec->next_due_ms, .op = b->n_ops - 1};
     }
     r->last_offset = rec->offset;
     r->count++;
     r->in_batch++;
-    /* ~ two keys and their two ops (the arena, the op array and the sort keys) */
-    r->batch_bytes +=
-        2 * (REC_HEADER + rec->customer_len + sizeof(op_t) + 2 * sizeof(skey_t)) + rec->state_len;
+    /* ~ the record (the arena, its op and sort keys), its timer and run entry */
+    r->batch_bytes += REC_HEADER + rec->customer_len + sizeof(op_t) + 2 * sizeof(skey_t) +
+                      rec->state_len + sizeof(tent_t) + RUN_ENTRY_SIZE(rec->customer_len);
     if (r->in_batch >= r->batch_records || r->batch_bytes >= r->batch_bytes_max)
         return flush(r, rec->offset + 1, err, errlen);
     return 0;
@@ -581,7 +794,7 @@ int clog_restore_finish(clog_restore_t *r, int64_t end_offset, char *err, size_t
         return 0; /* nothing new: the checkpoint already says so */
     if (flush(r, end_offset, err, errlen) != 0 || wait_writer(r, err, errlen) != 0)
         return -1;
-    if (r->bulk && bulk_mode(r, false, err, errlen) != 0)
+    if (r->bulk && bulk_end(r, err, errlen) != 0)
         return -1;
     store_cache_clear(r->t); /* it may describe a record the restore replaced */
     return 0;
@@ -603,18 +816,19 @@ void clog_restore_destroy(clog_restore_t *r)
         pthread_mutex_unlock(&r->mu);
         pthread_join(r->writer, NULL);
     }
-    /* A restore that did not finish (revoked, failed) still turns compactions back on. It
-     * can only fail on option values RocksDB refuses, which these are not; if it ever did,
-     * compactions would stay off until the store reopens. */
+    /* A restore that did not finish (revoked, failed) still ends its bulk load. Turning
+     * compactions on can only fail on option values RocksDB refuses, which these are not;
+     * if it ever did, compactions would stay off until the store reopens. */
     char err[512];
     if (r->bulk)
-        (void)bulk_mode(r, false, err, sizeof(err));
+        (void)bulk_end(r, err, sizeof(err));
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     rocksdb_writebatch_destroy(r->batch);
     buf_t *bufs[2] = {&r->cur, &r->job};
     for (int i = 0; i < 2; i++) {
         free(bufs[i]->ops);
+        free(bufs[i]->tents);
         free(bufs[i]->keys);
         free(bufs[i]->tmp);
         free(bufs[i]->arena);

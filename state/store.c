@@ -384,6 +384,7 @@ void store_destroy(store_t *s)
         rocksdb_column_family_handle_destroy(s->cfs[i].h);
     }
     free(s->cfs);
+    free(s->bulk_waiting);
     if (s->default_cf)
         rocksdb_column_family_handle_destroy(s->default_cf);
     if (s->db)
@@ -475,6 +476,7 @@ store_task_t *store_task_open(store_t *s, int32_t partition, char *err, size_t e
     t->cf = cf;
     t->stage_gen = 1;
     t->timer_floor = INT64_MIN;
+    t->run_floor = INT64_MIN;
     pthread_rwlock_wrlock(&s->lock);
     cf->task = t;
     pthread_rwlock_unlock(&s->lock);

@@ -8,7 +8,15 @@
  *
  *   'c' customer -> record: flags (1 byte), due (8 bytes), state bytes (opaque)
  *   't' due customer -> "" (timer index)
+ *   'u' min-due run-id (8 + 12 bytes) -> timer run: entries (due 8 bytes, id length
+ *       1 byte, customer id), each due at or after min-due, in no particular order
  *   'k' -> checkpoint: next input offset, changelog offset (2 x 8 bytes)
+ *
+ * A timer run is how a restore writes the timer index: one key for the timers of a
+ * restore batch that fall in one day, instead of one key per customer (the per-key cost
+ * of RocksDB's table files was a third of a restore's write work). tmr_due expands a run
+ * into 't' entries once its min-due comes (see tmr.c); until then none of its entries
+ * can be due.
  *
  * Times are 8 bytes big-endian with the sign bit flipped (byte order = time order). The
  * customer's record carries its pending due time (STORE_NO_DUE = none), so one lookup
@@ -28,6 +36,10 @@
 #define KEY_CUSTOMER   'c'
 #define KEY_TIMER      't'
 #define KEY_CHECKPOINT 'k'
+#define KEY_TIMER_RUN  'u'
+
+/* tag + min due + run id (12 bytes: an id of the restore, the run's number in it) */
+#define RUN_KEY_LEN (1 + 8 + 12)
 
 /* tag + due + customer */
 #define STORE_KEY_MAX (1 + 8 + STORE_CUSTOMER_MAX)
@@ -61,6 +73,11 @@ struct store {
     pthread_rwlock_t lock;
     store_cf_t *cfs;
     size_t n_cfs, cap_cfs;
+    /* Bulk loading (clog.c, pipeline thread only): restores whose family has compactions
+     * off, and the partitions whose compactions wait for the last of them to end. */
+    int bulk_restores;
+    int32_t *bulk_waiting;
+    size_t n_bulk_waiting, cap_bulk_waiting;
 };
 
 /* One customer staged in the open transaction: its record as the transaction leaves it,
@@ -91,6 +108,9 @@ struct store_task {
      * does not wade through the tombstones that fired timers leave until compaction. Any
      * timer set earlier lowers it; an abort may leave it lower than needed, never higher. */
     int64_t timer_floor;
+    /* No timer run has its min due before this (INT64_MIN = unknown): a due scan looks
+     * for runs to expand only from here. A restore lowers it as it writes runs. */
+    int64_t run_floor;
     /* The last customer read from the committed data and its record, so that
      * get-then-put (the per-event path) reads the database once. Cleared by a commit (the
      * committed data changed) and around a restore (which writes past the stage). */
@@ -112,6 +132,14 @@ size_t store_key_customer(char *out, const char *customer, size_t clen);
 size_t store_key_timer(char *out, int64_t due_ms, const char *customer, size_t clen);
 void store_enc_i64(char *out, int64_t v);
 int64_t store_dec_i64(const char *in);
+
+/* Timer run values: the bytes one entry takes, one entry appended at @p out (which must
+ * have room), and the entry at *pos (advanced past it). store_run_next @returns 1 with an
+ * entry (*customer points into @p v), 0 at the end, -1 if the value is malformed. */
+#define RUN_ENTRY_SIZE(clen) (8 + 1 + (clen))
+size_t store_run_put(char *out, int64_t due_ms, const char *customer, size_t clen);
+int store_run_next(const char *v, size_t vl, size_t *pos, int64_t *due_ms, const char **customer,
+                   size_t *clen);
 
 /* Checks the id length; fills @p err naming it when too long or empty. */
 int store_check_customer(const char *customer, size_t clen, char *err, size_t errlen);

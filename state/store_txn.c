@@ -51,6 +51,31 @@ size_t store_key_timer(char *out, int64_t due_ms, const char *customer, size_t c
     return 9 + clen;
 }
 
+size_t store_run_put(char *out, int64_t due_ms, const char *customer, size_t clen)
+{
+    store_enc_i64(out, due_ms);
+    out[8] = (char)(unsigned char)clen;
+    memcpy(out + 9, customer, clen);
+    return RUN_ENTRY_SIZE(clen);
+}
+
+int store_run_next(const char *v, size_t vl, size_t *pos, int64_t *due_ms, const char **customer,
+                   size_t *clen)
+{
+    if (*pos == vl)
+        return 0;
+    if (vl - *pos < RUN_ENTRY_SIZE(1))
+        return -1;
+    size_t n = (unsigned char)v[*pos + 8];
+    if (n == 0 || vl - *pos < RUN_ENTRY_SIZE(n))
+        return -1;
+    *due_ms = store_dec_i64(v + *pos);
+    *customer = v + *pos + 9;
+    *clen = n;
+    *pos += RUN_ENTRY_SIZE(n);
+    return 1;
+}
+
 int store_check_customer(const char *customer, size_t clen, char *err, size_t errlen)
 {
     if (!customer || clen == 0) {
@@ -558,6 +583,18 @@ static int count_one(void *ctx, const char *k, size_t kl, const char *v, size_t 
     return 0;
 }
 
+/* The entries of a timer run count like index entries. */
+static int count_run(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
+{
+    (void)k, (void)kl;
+    size_t pos = 0, clen;
+    int64_t due;
+    const char *c;
+    while (store_run_next(v, vl, &pos, &due, &c, &clen) == 1)
+        (*(uint64_t *)ctx)++;
+    return 0;
+}
+
 struct counts {
     uint64_t customers, timers;
 };
@@ -579,7 +616,8 @@ int store_task_stats(store_task_t *t, store_task_stats_t *st, char *err, size_t 
     uint64_t entries = 0;
     st->customers = st->timers = st->stale_timer_entries = st->level0_files = 0;
     if (scan_tag(t, KEY_CUSTOMER, count_record, &c, err, errlen) != 0 ||
-        scan_tag(t, KEY_TIMER, count_one, &entries, err, errlen) != 0)
+        scan_tag(t, KEY_TIMER, count_one, &entries, err, errlen) != 0 ||
+        scan_tag(t, KEY_TIMER_RUN, count_run, &entries, err, errlen) != 0)
         return -1;
     st->customers = c.customers;
     st->timers = c.timers; /* the records say what is pending; the index may hold more */

@@ -82,6 +82,23 @@ static void entry_set(tmr_entry_t *e, int64_t due, const char *customer, size_t 
     e->customer[clen] = '\0';
 }
 
+/* Add @p cand to the due timers out[0..*n), keeping the earliest @p max: out is sorted
+ * when full (a candidate then replaces the latest if earlier). One already there (a
+ * timer run's entry may also be in the index) is not added twice. */
+static void offer(tmr_entry_t *out, size_t max, size_t *n, const tmr_entry_t *cand)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (entry_cmp(cand, &out[i]) == 0)
+            return;
+    if (*n < max) {
+        out[(*n)++] = *cand;
+        return;
+    }
+    qsort(out, *n, sizeof(*out), entry_cmp);
+    if (entry_cmp(cand, &out[max - 1]) < 0)
+        out[max - 1] = *cand;
+}
+
 #define STALE_BATCH 256
 
 /* Committed index entries from the floor, due by @p now_ms: those the open transaction
@@ -145,13 +162,125 @@ static int scan_committed(store_task_t *t, int64_t now_ms, tmr_entry_t *out, siz
     return rc;
 }
 
+/* What to do with a timer run that has due entries. */
+typedef struct run_job {
+    int64_t now_ms;
+    tmr_entry_t *out; /* offer_run: the due timers so far */
+    size_t max, *n;
+} run_job_t;
+
+/* One timer run as index entries, in one write that also deletes the run: a crash leaves
+ * either the run or its entries. */
+static int expand_run(store_task_t *t, const run_job_t *job, const char *key, size_t kl,
+                      const char *v, size_t vl, char *err, size_t errlen)
+{
+    (void)job;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    char tk[STORE_KEY_MAX];
+    size_t pos = 0, clen;
+    int64_t due;
+    const char *c;
+    int more;
+    while ((more = store_run_next(v, vl, &pos, &due, &c, &clen)) == 1)
+        rocksdb_writebatch_put_cf(wb, t->cf->h, tk, store_key_timer(tk, due, c, clen), "", 0);
+    int rc = more < 0 ? -1 : 0;
+    if (rc == 0) {
+        rocksdb_writebatch_delete_cf(wb, t->cf->h, key, kl);
+        rc = store_write_plain(t, wb, err, errlen);
+    } else {
+        snprintf(err, errlen, "state store %s task %d: timer run is corrupt (%zu bytes)",
+                 t->store->dir, (int)t->cf->partition, vl);
+    }
+    rocksdb_writebatch_destroy(wb);
+    return rc;
+}
+
+/* A read-only store cannot expand a run: its entries that are due and live (the record
+ * says the same due time) are offered to the due timers like index entries. */
+static int offer_run(store_task_t *t, const run_job_t *job, const char *key, size_t kl,
+                     const char *v, size_t vl, char *err, size_t errlen)
+{
+    (void)key, (void)kl;
+    size_t pos = 0, clen;
+    int64_t due;
+    const char *c;
+    int more;
+    while ((more = store_run_next(v, vl, &pos, &due, &c, &clen)) == 1) {
+        store_rec_t rec;
+        if (due > job->now_ms)
+            continue;
+        if (store_rec_read(t, c, clen, &rec, NULL, NULL, err, errlen) != 0)
+            return -1;
+        if (rec.due != due)
+            continue; /* stale */
+        tmr_entry_t cand;
+        entry_set(&cand, due, c, clen);
+        offer(job->out, job->max, job->n, &cand);
+    }
+    if (more < 0) {
+        snprintf(err, errlen, "state store %s task %d: timer run is corrupt (%zu bytes)",
+                 t->store->dir, (int)t->cf->partition, vl);
+        return -1;
+    }
+    return 0;
+}
+
+/* Call @p fn for each timer run (written by a restore, clog.c) whose min due has come. */
+static int due_runs(store_task_t *t, const run_job_t *job,
+                    int (*fn)(store_task_t *, const run_job_t *, const char *, size_t, const char *,
+                              size_t, char *, size_t),
+                    char *err, size_t errlen)
+{
+    if (job->now_ms < t->run_floor)
+        return 0;
+    store_t *s = t->store;
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, t->cf->h);
+    char start = KEY_TIMER_RUN;
+    int64_t floor = INT64_MAX; /* the first run left, if any */
+    int rc = 0;
+    for (rocksdb_iter_seek(it, &start, 1); rc == 0 && rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (kl != RUN_KEY_LEN || k[0] != KEY_TIMER_RUN)
+            break;
+        int64_t min_due = store_dec_i64(k + 1);
+        if (min_due > job->now_ms) {
+            floor = min_due;
+            break;
+        }
+        const char *v = rocksdb_iter_value(it, &vl);
+        rc = fn(t, job, k, kl, v, vl, err, errlen);
+        if (rc == 0 && min_due < t->timer_floor)
+            t->timer_floor = min_due; /* its entries may lie below what the scan knew */
+    }
+    char *rerr = NULL;
+    rocksdb_iter_get_error(it, &rerr);
+    rocksdb_iter_destroy(it);
+    if (rerr) {
+        snprintf(err, errlen, "state store %s task %d: timer run scan failed: %s", s->dir,
+                 (int)t->cf->partition, rerr);
+        rocksdb_free(rerr);
+        return -1;
+    }
+    if (rc == 0 && fn == expand_run)
+        t->run_floor = floor; /* the runs before it are gone */
+    return rc;
+}
+
 int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_t *n, char *err,
             size_t errlen)
 {
     *n = 0;
     if (max == 0)
         return 0;
-    if (scan_committed(t, now_ms, out, max, n, err, errlen) != 0)
+    /* Runs that came due become index entries before the scan; a read-only store adds
+     * their entries after it. */
+    run_job_t job = {.now_ms = now_ms, .out = out, .max = max, .n = n};
+    bool ro = t->store->cfg.read_only;
+    if ((!ro && due_runs(t, &job, expand_run, err, errlen) != 0) ||
+        scan_committed(t, now_ms, out, max, n, err, errlen) != 0 ||
+        (ro && due_runs(t, &job, offer_run, err, errlen) != 0))
         return -1;
     /* Timers the open transaction set: merged in, then the earliest max kept. They are
      * few (customers staged in one transaction), so a linear pass and a sort will do. */
@@ -160,17 +289,11 @@ int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_
         const stage_ent_t *e = &t->stage[t->stage_order[k]];
         if (e->due == e->base_due || e->due == STORE_NO_DUE || e->due > now_ms)
             continue;
-        if (*n < max) {
-            entry_set(&out[(*n)++], e->due, e->buf, e->clen);
-            continue;
-        }
-        qsort(out, *n, sizeof(*out), entry_cmp); /* full: replace the latest if later */
         tmr_entry_t cand;
         entry_set(&cand, e->due, e->buf, e->clen);
-        if (entry_cmp(&cand, &out[max - 1]) < 0)
-            out[max - 1] = cand;
+        offer(out, max, n, &cand);
     }
-    if (*n > before || t->stage_n)
+    if (*n > before || t->stage_n || ro)
         qsort(out, *n, sizeof(*out), entry_cmp);
     return 0;
 }

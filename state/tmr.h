@@ -16,6 +16,10 @@
  * is stale. A restore leaves such entries (it writes without reading, see clog.c); tmr_due
  * never reports them and deletes them as its scan meets them (at once, outside the
  * transaction: they are garbage whatever the transaction does).
+ *
+ * A restore writes its index entries as timer runs (one key per batch and day, see
+ * store_int.h); tmr_due turns a run into entries when the run's earliest timer comes
+ * due, so a restore costs one key per customer, not two.
  */
 #ifndef LS_TMR_H
 #define LS_TMR_H
