@@ -39,6 +39,7 @@
 #include "pipe.h"
 #include "testkit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
@@ -535,6 +536,42 @@ static double child_cpu_now(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* The busiest thread of a child (its name and CPU seconds so far): with cores enough for
+ * every thread, a restore would take about as long as its busiest thread. */
+static double child_busiest_thread(pid_t pid, char *name, size_t namelen)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    double best = -1;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char stat[300], buf[1024];
+        snprintf(stat, sizeof(stat), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+        FILE *f = fopen(stat, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        unsigned long ut = 0, st = 0;
+        if (!open || !close ||
+            sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+            continue;
+        double cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+        if (cpu > best) {
+            best = cpu;
+            snprintf(name, namelen, "%.*s", (int)(close - open - 1), open + 1);
+        }
+    }
+    if (d)
+        closedir(d);
+    return best;
+}
+
 /* SIGTERM, wait (at most 60 s, then SIGKILL); the peak RSS and CPU from wait4. */
 static int child_stop(child_t *ch)
 {
@@ -1013,6 +1050,8 @@ static int restore_once(bench_t *b, restore_res_t *r, const char *clog, bool war
     r->restore_cpu_s[i] = child_cpu_now(s.ch.pid); /* start-up included */
     r->restore_only_cpu_s[i] = cpu_assigned >= 0 ? r->restore_cpu_s[i] - cpu_assigned : -1;
     r->restore_busy_s[i] = busy_assigned >= 0 ? machine_busy_s() - busy_assigned : -1;
+    char busiest[32] = "?";
+    double busiest_s = child_busiest_thread(s.ch.pid, busiest, sizeof(busiest));
     int code = child_stop(&s.ch);
     r->ch = s.ch;
     if (ls.restored < PARTITIONS || code != 0) {
@@ -1023,9 +1062,10 @@ static int restore_once(bench_t *b, restore_res_t *r, const char *clog, bool war
     r->restore_s[i] = (double)(ls.last_restored_ms - ls.first_assigned_ms) / 1000.0;
     r->restore_total_s[i] = (double)(ls.last_restored_ms - started) / 1000.0;
     printf("  loyalty-stream restore %s%d: %ld records in %.2f s (%.2f s from process start; "
-           "CPU %.2f s, %.2f s of it while restoring; machine busy %.2f s)\n",
+           "CPU %.2f s, %.2f s of it while restoring, busiest thread %s %.2f s; machine busy "
+           "%.2f s)\n",
            warmup ? "warm-up " : "", warmup ? 0 : i + 1, r->restored[i], r->restore_s[i],
-           r->restore_total_s[i], r->restore_cpu_s[i], r->restore_only_cpu_s[i],
+           r->restore_total_s[i], r->restore_cpu_s[i], r->restore_only_cpu_s[i], busiest, busiest_s,
            r->restore_busy_s[i]);
     fflush(stdout);
     if (!warmup)

@@ -40,6 +40,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* jemalloc's control interface when the program links jemalloc (see CMakeLists.txt,
+ * ls_link_allocator); weak, so NULL with glibc's malloc. "arena.<all>" is 4096
+ * (MALLCTL_ARENAS_ALL). */
+extern int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen)
+    __attribute__((weak));
+#define JEMALLOC_ARENAS_ALL "4096"
+
 /* One staged write of a batch: key and value live in the batch's arena. */
 typedef struct op {
     size_t key_off, val_off;
@@ -600,32 +607,28 @@ static op_t *push_op(clog_restore_t *r, const char *key, size_t klen, size_t vle
     return o;
 }
 
-/* Timer runs span at most this much due time each (a day), and a batch gets at most
- * RUN_SLOTS of them: the last takes every later timer. The span decides only how much of
- * the index tmr_due writes at once when a run comes due, not what is due when. */
+/* Timer runs span a day of due times each (days RUN_SLOTS apart share a run, which then
+ * comes due with its earlier day). The span decides only how much of the index tmr_due
+ * writes at once when a run comes due, never what is due when: a run is named by the
+ * earliest due time it holds. */
 #define RUN_SPAN_MS (24LL * 3600 * 1000)
 #define RUN_SLOTS   4096
 
-/* The batch's timers as runs: a counting sort by day after the earliest, then one op per
- * day that has timers, keyed by its earliest due time. @returns 0, -1 with @p err. */
+/* The batch's timers as runs: a counting sort by day, then one op per day that has
+ * timers, keyed by its earliest due time. @returns 0, -1 with @p err. */
 static int add_runs(clog_restore_t *r, char *err, size_t errlen)
 {
     buf_t *b = &r->cur;
     if (b->n_tents == 0)
         return 0;
-    int64_t lo = b->tents[0].due;
-    for (size_t i = 1; i < b->n_tents; i++)
-        lo = b->tents[i].due < lo ? b->tents[i].due : lo;
     uint32_t *start = calloc(RUN_SLOTS + 1, sizeof(*start));
     size_t *order = malloc(b->n_tents * sizeof(*order));
     int rc = start && order ? 0 : -1;
     if (rc != 0)
         snprintf(err, errlen, "state store %s: out of memory for a restore batch's timers",
                  r->t->store->dir);
-#define SLOT(d)                                                              \
-    ((uint64_t)(d) - (uint64_t)lo >= (uint64_t)RUN_SPAN_MS * (RUN_SLOTS - 1) \
-         ? RUN_SLOTS - 1                                                     \
-         : (size_t)(((uint64_t)(d) - (uint64_t)lo) / RUN_SPAN_MS))
+        /* the day (rounded down for times before 1970 too) modulo the slots */
+#define SLOT(d) ((size_t)((uint64_t)((d) / RUN_SPAN_MS - ((d) % RUN_SPAN_MS < 0)) % RUN_SLOTS))
     for (size_t i = 0; rc == 0 && i < b->n_tents; i++)
         start[SLOT(b->tents[i].due) + 1]++;
     for (size_t k = 1; rc == 0 && k <= RUN_SLOTS; k++)
@@ -667,8 +670,6 @@ static int add_runs(clog_restore_t *r, char *err, size_t errlen)
             v += store_run_put(v, b->tents[order[j]].due, b->arena + rec->key_off + 1,
                                rec->key_len - 1);
         }
-        if (min_due < r->t->run_floor)
-            r->t->run_floor = min_due;
     }
     free(start);
     free(order);
@@ -796,7 +797,8 @@ int clog_restore_finish(clog_restore_t *r, int64_t end_offset, char *err, size_t
         return -1;
     if (r->bulk && bulk_end(r, err, errlen) != 0)
         return -1;
-    store_cache_clear(r->t); /* it may describe a record the restore replaced */
+    store_cache_clear(r->t);     /* it may describe a record the restore replaced */
+    r->t->run_floor = INT64_MIN; /* it wrote runs: the next due scan looks again */
     return 0;
 }
 
@@ -822,6 +824,7 @@ void clog_restore_destroy(clog_restore_t *r)
     char err[512];
     if (r->bulk)
         (void)bulk_end(r, err, sizeof(err));
+    r->t->run_floor = INT64_MIN; /* batches it wrote may hold runs */
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
     rocksdb_writebatch_destroy(r->batch);
@@ -835,8 +838,14 @@ void clog_restore_destroy(clog_restore_t *r)
     }
     /* The batches (up to a quarter of the memory budget over all restoring tasks) were
      * freed into the malloc arenas of the pipeline and writer threads, which keep them:
-     * give them back to the system (bench_store: VmHWM of the phases after a restore). */
+     * give them back to the system (bench_store: VmHWM of the phases after a restore).
+     * malloc_trim is glibc's; with jemalloc (the default build) mallctl purges instead,
+     * or jemalloc would keep them a while (processor/alloc_conf.c) as the task's
+     * memtables and cache fill (bench_store: RSS right after the restore 129-135 MiB
+     * without the purge, 50-52 MiB with it). */
     malloc_trim(0);
+    if (mallctl)
+        (void)mallctl("arena." JEMALLOC_ARENAS_ALL ".purge", NULL, NULL, NULL, 0);
     free(r);
 }
 

@@ -177,6 +177,11 @@ void store_stage_free(store_task_t *t);
 #define CHECKPOINT_LEN 16
 void store_enc_checkpoint(char *out, const store_checkpoint_t *cp);
 
+/* Destroy a scan's iterator of task @p t. @returns 0, or -1 with @p err naming @p what
+ * when the scan met an error. */
+int store_iter_end(store_task_t *t, rocksdb_iterator_t *it, const char *what, char *err,
+                   size_t errlen);
+
 /* Write a plain batch of task @p t (and clear it). @returns 0, or -1 with @p err. */
 int store_write_plain(store_task_t *t, rocksdb_writebatch_t *batch, char *err, size_t errlen);
 

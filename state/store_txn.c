@@ -564,16 +564,21 @@ static int scan_tag(store_task_t *t, char tag,
         if (fn(ctx, k + 1, kl - 1, v, vl) != 0)
             break;
     }
+    return store_iter_end(t, it, "scan", err, errlen);
+}
+
+int store_iter_end(store_task_t *t, rocksdb_iterator_t *it, const char *what, char *err,
+                   size_t errlen)
+{
     char *rerr = NULL;
     rocksdb_iter_get_error(it, &rerr);
     rocksdb_iter_destroy(it);
-    if (rerr) {
-        snprintf(err, errlen, "state store %s task %d: scan failed: %s", t->store->dir,
-                 (int)t->cf->partition, rerr);
-        rocksdb_free(rerr);
-        return -1;
-    }
-    return 0;
+    if (!rerr)
+        return 0;
+    snprintf(err, errlen, "state store %s task %d: %s failed: %s", t->store->dir,
+             (int)t->cf->partition, what, rerr);
+    rocksdb_free(rerr);
+    return -1;
 }
 
 static int count_one(void *ctx, const char *k, size_t kl, const char *v, size_t vl)

@@ -148,15 +148,8 @@ static int scan_committed(store_task_t *t, int64_t now_ms, tmr_entry_t *out, siz
         stale_ptr[n_stale] = stale_cust[n_stale];
         stale_len[n_stale++] = clen;
     }
-    char *rerr = NULL;
-    rocksdb_iter_get_error(it, &rerr);
-    rocksdb_iter_destroy(it);
-    if (rerr) {
-        snprintf(err, errlen, "state store %s task %d: timer scan failed: %s", s->dir,
-                 (int)t->cf->partition, rerr);
-        rocksdb_free(rerr);
+    if (store_iter_end(t, it, "timer scan", err, errlen) != 0)
         return -1;
-    }
     if (rc == 0)
         rc = store_drop_stale_timers(t, stale_due, stale_ptr, stale_len, n_stale, err, errlen);
     return rc;
@@ -235,11 +228,13 @@ static int due_runs(store_task_t *t, const run_job_t *job,
         return 0;
     store_t *s = t->store;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, t->cf->h);
-    char start = KEY_TIMER_RUN;
+    /* From the floor when known: expanded runs leave tombstones before it. */
+    char start[9] = {KEY_TIMER_RUN};
+    store_enc_i64(start + 1, t->run_floor);
     int64_t floor = INT64_MAX; /* the first run left, if any */
     int rc = 0;
-    for (rocksdb_iter_seek(it, &start, 1); rc == 0 && rocksdb_iter_valid(it);
-         rocksdb_iter_next(it)) {
+    for (rocksdb_iter_seek(it, start, t->run_floor == INT64_MIN ? 1 : sizeof(start));
+         rc == 0 && rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
         size_t kl, vl;
         const char *k = rocksdb_iter_key(it, &kl);
         if (kl != RUN_KEY_LEN || k[0] != KEY_TIMER_RUN)
@@ -254,15 +249,8 @@ static int due_runs(store_task_t *t, const run_job_t *job,
         if (rc == 0 && min_due < t->timer_floor)
             t->timer_floor = min_due; /* its entries may lie below what the scan knew */
     }
-    char *rerr = NULL;
-    rocksdb_iter_get_error(it, &rerr);
-    rocksdb_iter_destroy(it);
-    if (rerr) {
-        snprintf(err, errlen, "state store %s task %d: timer run scan failed: %s", s->dir,
-                 (int)t->cf->partition, rerr);
-        rocksdb_free(rerr);
+    if (store_iter_end(t, it, "timer run scan", err, errlen) != 0)
         return -1;
-    }
     if (rc == 0 && fn == expand_run)
         t->run_floor = floor; /* the runs before it are gone */
     return rc;

@@ -422,6 +422,7 @@ static void test_restored_timers_come_as_runs_indexed_when_due(void **state)
     static char names[RUN_N][16];
     for (int batch = 0; batch < 2; batch++) { /* one ingested batch; small batches */
         store_task_t *t = store_task_open(s, batch, err, sizeof(err));
+        assert_non_null(t);
         due_model_t m;
         run_records(r, names, &m);
         assert_int_equal(clog_apply(t, r, RUN_N, RUN_N, batch ? 200 : 0, err, sizeof(err)), 0);
@@ -462,6 +463,7 @@ static void test_runs_of_two_restores_and_a_read_only_store(void **state)
     char *dir = tsu_tmpdir(), err[256];
     store_t *s = tsu_open(dir, T0);
     store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    assert_non_null(t);
     static char names[200][16];
     for (int i = 0; i < 200; i++) {
         snprintf(names[i], 16, "c%03d", i);
@@ -469,6 +471,9 @@ static void test_runs_of_two_restores_and_a_read_only_store(void **state)
         assert_int_equal(clog_apply(t, &one, 1, i + 1, 0, err, sizeof(err)), 0);
     }
     assert_int_equal(count_tag(t, KEY_TIMER_RUN), 200);
+    /* c000 again, due later: its first run's entry is stale and must not be reported */
+    clog_record_t again = rec(200, names[0], "s2", T0 + 1000);
+    assert_int_equal(clog_apply(t, &again, 1, 201, 0, err, sizeof(err)), 0);
     store_destroy(s);
     store_config_t cfg;
     store_config_default(&cfg);
@@ -485,14 +490,19 @@ static void test_runs_of_two_restores_and_a_read_only_store(void **state)
     assert_int_equal(tmr_due(t, T0 + 5, e, 150, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 150);
     for (int i = 0; i < 150; i++)
-        assert_string_equal(e[i].customer, names[i]);
+        assert_string_equal(e[i].customer, names[i + 1]);
+    assert_int_equal(tmr_due(t, T0 + 1000, e, 256, &n, err, sizeof(err)), 0);
+    assert_int_equal(n, 200);
+    assert_string_equal(e[199].customer, names[0]);
+    assert_int_equal(e[199].due_ms, T0 + 1000);
     store_destroy(s);
     s = tsu_open(dir, T0);
     t = store_task_open(s, 0, err, sizeof(err));
+    assert_non_null(t);
     assert_int_equal(tmr_due(t, T0 + 5, e, 256, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 200);
-    assert_int_equal(count_tag(t, KEY_TIMER_RUN), 0);
-    assert_int_equal(count_tag(t, KEY_TIMER), 200);
+    assert_int_equal(n, 199);
+    assert_int_equal(count_tag(t, KEY_TIMER_RUN), 1); /* c000's later run */
+    assert_int_equal(count_tag(t, KEY_TIMER), 199);   /* c000's stale one: removed by the scan */
     store_destroy(s);
     tsu_rmtree(dir);
 }
