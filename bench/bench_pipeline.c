@@ -519,21 +519,32 @@ static bool child_alive(child_t *ch)
     return false;
 }
 
-static double child_cpu_now(pid_t pid)
+/* CPU seconds (user + system) from a /proc stat file of a process or thread, and its
+ * name into @p name when given; -1 if unreadable. */
+static double stat_cpu_s(const char *path, char *name, size_t namelen)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    char buf[1024];
     FILE *f = fopen(path, "r");
     if (!f)
         return -1;
     size_t n = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[n] = '\0';
-    const char *p = strrchr(buf, ')');
+    const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
     unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+    if (!open || !close ||
+        sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
+    if (name)
+        snprintf(name, namelen, "%.*s", (int)(close - open - 1), open + 1);
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double child_cpu_now(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    return stat_cpu_s(path, NULL, 0);
 }
 
 /* The busiest thread of a child (its name and CPU seconds so far): with cores enough for
@@ -548,23 +559,12 @@ static double child_busiest_thread(pid_t pid, char *name, size_t namelen)
     while (d && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char stat[300], buf[1024];
+        char stat[300], comm[32];
         snprintf(stat, sizeof(stat), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
-        FILE *f = fopen(stat, "r");
-        if (!f)
-            continue;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-        unsigned long ut = 0, st = 0;
-        if (!open || !close ||
-            sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-            continue;
-        double cpu = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+        double cpu = stat_cpu_s(stat, comm, sizeof(comm));
         if (cpu > best) {
             best = cpu;
-            snprintf(name, namelen, "%.*s", (int)(close - open - 1), open + 1);
+            snprintf(name, namelen, "%s", comm);
         }
     }
     if (d)

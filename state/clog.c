@@ -448,6 +448,7 @@ static int bulk_begin(clog_restore_t *r, char *err, size_t errlen)
     if (set_compactions(r->t->store, r->cf, r->partition, false, err, errlen) != 0)
         return -1;
     r->bulk = true;
+    r->t->cf->compactions_off = true;
     r->t->store->bulk_restores++;
     return 0;
 }
@@ -457,30 +458,15 @@ static int bulk_end(clog_restore_t *r, char *err, size_t errlen)
 {
     store_t *s = r->t->store;
     r->bulk = false;
-    s->bulk_restores--;
-    size_t i = 0;
-    while (i < s->n_bulk_waiting && s->bulk_waiting[i] != r->partition)
-        i++;
-    if (i == s->n_bulk_waiting) {
-        if (s->n_bulk_waiting == s->cap_bulk_waiting) {
-            size_t cap = s->cap_bulk_waiting ? 2 * s->cap_bulk_waiting : 16;
-            int32_t *w = realloc(s->bulk_waiting, cap * sizeof(*w));
-            if (!w) /* now rather than never */
-                return set_compactions(s, r->cf, r->partition, true, err, errlen);
-            s->bulk_waiting = w;
-            s->cap_bulk_waiting = cap;
-        }
-        s->bulk_waiting[s->n_bulk_waiting++] = r->partition;
-    }
-    if (s->bulk_restores > 0)
+    if (--s->bulk_restores > 0)
         return 0;
     int rc = 0;
-    for (i = 0; i < s->n_bulk_waiting; i++) /* a family dropped meanwhile is skipped */
-        for (size_t k = 0; k < s->n_cfs; k++)
-            if (s->cfs[k].partition == s->bulk_waiting[i] &&
-                set_compactions(s, s->cfs[k].h, s->cfs[k].partition, true, err, errlen) != 0)
-                rc = -1;
-    s->n_bulk_waiting = 0;
+    for (size_t k = 0; k < s->n_cfs; k++) { /* a family dropped meanwhile is not listed */
+        store_cf_t *cf = &s->cfs[k];
+        if (cf->compactions_off && set_compactions(s, cf->h, cf->partition, true, err, errlen) != 0)
+            rc = -1;
+        cf->compactions_off = false;
+    }
     return rc;
 }
 
@@ -607,12 +593,36 @@ static op_t *push_op(clog_restore_t *r, const char *key, size_t klen, size_t vle
     return o;
 }
 
+/* Note the timer due at @p due of the batch's last op (a customer's record), for
+ * add_runs. @returns 0, -1 = out of memory. */
+static int push_tent(buf_t *b, int64_t due)
+{
+    if (b->n_tents == b->cap_tents) {
+        size_t cap = b->cap_tents ? b->cap_tents * 2 : 1024;
+        tent_t *n = realloc(b->tents, cap * sizeof(*n));
+        if (!n)
+            return -1;
+        b->tents = n;
+        b->cap_tents = cap;
+    }
+    b->tents[b->n_tents++] = (tent_t){.due = due, .op = b->n_ops - 1};
+    return 0;
+}
+
 /* Timer runs span a day of due times each (days RUN_SLOTS apart share a run, which then
  * comes due with its earlier day). The span decides only how much of the index tmr_due
  * writes at once when a run comes due, never what is due when: a run is named by the
  * earliest due time it holds. */
 #define RUN_SPAN_MS (24LL * 3600 * 1000)
 #define RUN_SLOTS   4096
+
+/* The run slot of @p due: its day (rounded down for times before 1970 too) modulo the
+ * slots. */
+static inline size_t run_slot(int64_t due)
+{
+    int64_t day = due / RUN_SPAN_MS - (due % RUN_SPAN_MS < 0);
+    return (size_t)((uint64_t)day % RUN_SLOTS);
+}
 
 /* The batch's timers as runs: a counting sort by day, then one op per day that has
  * timers, keyed by its earliest due time. @returns 0, -1 with @p err. */
@@ -627,15 +637,12 @@ static int add_runs(clog_restore_t *r, char *err, size_t errlen)
     if (rc != 0)
         snprintf(err, errlen, "state store %s: out of memory for a restore batch's timers",
                  r->t->store->dir);
-        /* the day (rounded down for times before 1970 too) modulo the slots */
-#define SLOT(d) ((size_t)((uint64_t)((d) / RUN_SPAN_MS - ((d) % RUN_SPAN_MS < 0)) % RUN_SLOTS))
     for (size_t i = 0; rc == 0 && i < b->n_tents; i++)
-        start[SLOT(b->tents[i].due) + 1]++;
+        start[run_slot(b->tents[i].due) + 1]++;
     for (size_t k = 1; rc == 0 && k <= RUN_SLOTS; k++)
         start[k] += start[k - 1];
     for (size_t i = 0; rc == 0 && i < b->n_tents; i++)
-        order[start[SLOT(b->tents[i].due)]++] = i; /* start[k] ends as slot k's end */
-#undef SLOT
+        order[start[run_slot(b->tents[i].due)]++] = i; /* start[k] ends as slot k's end */
     for (size_t k = 0, from = 0; rc == 0 && k < RUN_SLOTS; from = start[k++]) {
         if (start[k] == from)
             continue;
@@ -755,20 +762,10 @@ int clog_restore_add(clog_restore_t *r, const clog_record_t *rec, char *err, siz
         store_enc_i64(v + 1, rec->next_due_ms);
         memcpy(v + REC_HEADER, rec->state, rec->state_len);
     }
-    if (rec->state && rec->next_due_ms != STORE_NO_DUE) {
-        buf_t *b = &r->cur;
-        if (b->n_tents == b->cap_tents) {
-            size_t cap = b->cap_tents ? b->cap_tents * 2 : 1024;
-            tent_t *n = realloc(b->tents, cap * sizeof(*n));
-            if (!n) {
-                snprintf(err, errlen, "state store %s: out of memory for a restore batch",
-                         t->store->dir);
-                return -1;
-            }
-            b->tents = n;
-            b->cap_tents = cap;
-        }
-        b->tents[b->n_tents++] = (tent_t){.due = rec->next_due_ms, .op = b->n_ops - 1};
+    if (rec->state && rec->next_due_ms != STORE_NO_DUE &&
+        push_tent(&r->cur, rec->next_due_ms) != 0) {
+        snprintf(err, errlen, "state store %s: out of memory for a restore batch", t->store->dir);
+        return -1;
     }
     r->last_offset = rec->offset;
     r->count++;

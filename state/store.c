@@ -384,7 +384,6 @@ void store_destroy(store_t *s)
         rocksdb_column_family_handle_destroy(s->cfs[i].h);
     }
     free(s->cfs);
-    free(s->bulk_waiting);
     if (s->default_cf)
         rocksdb_column_family_handle_destroy(s->default_cf);
     if (s->db)

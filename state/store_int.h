@@ -53,6 +53,9 @@ typedef struct store_cf {
     rocksdb_column_family_handle_t *h;
     int64_t closed_ms;  /* close time when not open */
     store_task_t *task; /* NULL when the task is not assigned */
+    /* A restore's bulk load turned its compactions off (clog.c): back on when the
+     * store's last restore ends. */
+    bool compactions_off;
 } store_cf_t;
 
 struct store {
@@ -73,11 +76,9 @@ struct store {
     pthread_rwlock_t lock;
     store_cf_t *cfs;
     size_t n_cfs, cap_cfs;
-    /* Bulk loading (clog.c, pipeline thread only): restores whose family has compactions
-     * off, and the partitions whose compactions wait for the last of them to end. */
+    /* Restores bulk loading (clog.c, pipeline thread only): while any is, the families
+     * with compactions_off keep them off. */
     int bulk_restores;
-    int32_t *bulk_waiting;
-    size_t n_bulk_waiting, cap_bulk_waiting;
 };
 
 /* One customer staged in the open transaction: its record as the transaction leaves it,

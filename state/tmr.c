@@ -155,19 +155,18 @@ static int scan_committed(store_task_t *t, int64_t now_ms, tmr_entry_t *out, siz
     return rc;
 }
 
-/* What to do with a timer run that has due entries. */
-typedef struct run_job {
-    int64_t now_ms;
-    tmr_entry_t *out; /* offer_run: the due timers so far */
-    size_t max, *n;
-} run_job_t;
+static int run_corrupt(const store_task_t *t, size_t vl, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "state store %s task %d: timer run is corrupt (%zu bytes)", t->store->dir,
+             (int)t->cf->partition, vl);
+    return -1;
+}
 
 /* One timer run as index entries, in one write that also deletes the run: a crash leaves
  * either the run or its entries. */
-static int expand_run(store_task_t *t, const run_job_t *job, const char *key, size_t kl,
-                      const char *v, size_t vl, char *err, size_t errlen)
+static int expand_run(store_task_t *t, const char *key, size_t kl, const char *v, size_t vl,
+                      char *err, size_t errlen)
 {
-    (void)job;
     rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
     char tk[STORE_KEY_MAX];
     size_t pos = 0, clen;
@@ -176,31 +175,30 @@ static int expand_run(store_task_t *t, const run_job_t *job, const char *key, si
     int more;
     while ((more = store_run_next(v, vl, &pos, &due, &c, &clen)) == 1)
         rocksdb_writebatch_put_cf(wb, t->cf->h, tk, store_key_timer(tk, due, c, clen), "", 0);
-    int rc = more < 0 ? -1 : 0;
-    if (rc == 0) {
+    int rc;
+    if (more < 0) {
+        rc = run_corrupt(t, vl, err, errlen);
+    } else {
         rocksdb_writebatch_delete_cf(wb, t->cf->h, key, kl);
         rc = store_write_plain(t, wb, err, errlen);
-    } else {
-        snprintf(err, errlen, "state store %s task %d: timer run is corrupt (%zu bytes)",
-                 t->store->dir, (int)t->cf->partition, vl);
     }
     rocksdb_writebatch_destroy(wb);
     return rc;
 }
 
-/* A read-only store cannot expand a run: its entries that are due and live (the record
- * says the same due time) are offered to the due timers like index entries. */
-static int offer_run(store_task_t *t, const run_job_t *job, const char *key, size_t kl,
-                     const char *v, size_t vl, char *err, size_t errlen)
+/* A read-only store cannot expand a run: its entries that are due by @p now_ms and live
+ * (the record says the same due time) are offered to the due timers out[0..*n) like index
+ * entries. */
+static int offer_run(store_task_t *t, const char *v, size_t vl, int64_t now_ms, tmr_entry_t *out,
+                     size_t max, size_t *n, char *err, size_t errlen)
 {
-    (void)key, (void)kl;
     size_t pos = 0, clen;
     int64_t due;
     const char *c;
     int more;
     while ((more = store_run_next(v, vl, &pos, &due, &c, &clen)) == 1) {
         store_rec_t rec;
-        if (due > job->now_ms)
+        if (due > now_ms)
             continue;
         if (store_rec_read(t, c, clen, &rec, NULL, NULL, err, errlen) != 0)
             return -1;
@@ -208,25 +206,20 @@ static int offer_run(store_task_t *t, const run_job_t *job, const char *key, siz
             continue; /* stale */
         tmr_entry_t cand;
         entry_set(&cand, due, c, clen);
-        offer(job->out, job->max, job->n, &cand);
+        offer(out, max, n, &cand);
     }
-    if (more < 0) {
-        snprintf(err, errlen, "state store %s task %d: timer run is corrupt (%zu bytes)",
-                 t->store->dir, (int)t->cf->partition, vl);
-        return -1;
-    }
-    return 0;
+    return more < 0 ? run_corrupt(t, vl, err, errlen) : 0;
 }
 
-/* Call @p fn for each timer run (written by a restore, clog.c) whose min due has come. */
-static int due_runs(store_task_t *t, const run_job_t *job,
-                    int (*fn)(store_task_t *, const run_job_t *, const char *, size_t, const char *,
-                              size_t, char *, size_t),
+/* The timer runs (written by a restore, clog.c) whose min due has come by @p now_ms:
+ * expanded into index entries, or in a read-only store offered to out[0..*n). */
+static int due_runs(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_t *n,
                     char *err, size_t errlen)
 {
-    if (job->now_ms < t->run_floor)
+    if (now_ms < t->run_floor)
         return 0;
     store_t *s = t->store;
+    bool expand = !s->cfg.read_only;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->db, s->ropts, t->cf->h);
     /* From the floor when known: expanded runs leave tombstones before it. */
     char start[9] = {KEY_TIMER_RUN};
@@ -240,18 +233,19 @@ static int due_runs(store_task_t *t, const run_job_t *job,
         if (kl != RUN_KEY_LEN || k[0] != KEY_TIMER_RUN)
             break;
         int64_t min_due = store_dec_i64(k + 1);
-        if (min_due > job->now_ms) {
+        if (min_due > now_ms) {
             floor = min_due;
             break;
         }
         const char *v = rocksdb_iter_value(it, &vl);
-        rc = fn(t, job, k, kl, v, vl, err, errlen);
+        rc = expand ? expand_run(t, k, kl, v, vl, err, errlen)
+                    : offer_run(t, v, vl, now_ms, out, max, n, err, errlen);
         if (rc == 0 && min_due < t->timer_floor)
             t->timer_floor = min_due; /* its entries may lie below what the scan knew */
     }
     if (store_iter_end(t, it, "timer run scan", err, errlen) != 0)
         return -1;
-    if (rc == 0 && fn == expand_run)
+    if (rc == 0 && expand)
         t->run_floor = floor; /* the runs before it are gone */
     return rc;
 }
@@ -264,11 +258,10 @@ int tmr_due(store_task_t *t, int64_t now_ms, tmr_entry_t *out, size_t max, size_
         return 0;
     /* Runs that came due become index entries before the scan; a read-only store adds
      * their entries after it. */
-    run_job_t job = {.now_ms = now_ms, .out = out, .max = max, .n = n};
     bool ro = t->store->cfg.read_only;
-    if ((!ro && due_runs(t, &job, expand_run, err, errlen) != 0) ||
+    if ((!ro && due_runs(t, now_ms, out, max, n, err, errlen) != 0) ||
         scan_committed(t, now_ms, out, max, n, err, errlen) != 0 ||
-        (ro && due_runs(t, &job, offer_run, err, errlen) != 0))
+        (ro && due_runs(t, now_ms, out, max, n, err, errlen) != 0))
         return -1;
     /* Timers the open transaction set: merged in, then the earliest max kept. They are
      * few (customers staged in one transaction), so a linear pass and a sort will do. */
