@@ -694,8 +694,13 @@ static int passthrough_main(const char *props)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    pipe_t *pp = pipe_new(cfg, &hooks, err, sizeof(err));
-    int rc = pp ? pipe_run(pp, &child_stop_flag, err, sizeof(err)) : PIPE_FATAL;
+    const char *out = cfg->topic_out[ENG_OUT_BONUS_EARNED];
+    pipe_conf_t pc;
+    cfg_pipe_conf(cfg, &out, 1, &pc);
+    pipe_t *pp = NULL;
+    int rc = pipe_new(&pc, &hooks, &pp, err, sizeof(err));
+    if (rc == PIPE_OK)
+        rc = pipe_run(pp, &child_stop_flag, err, sizeof(err));
     pipe_destroy(pp);
     cfg_destroy(cfg);
     if (rc != PIPE_OK)

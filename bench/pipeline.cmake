@@ -6,7 +6,7 @@ if(NOT TARGET ls_testkit)
     return()
 endif()
 add_executable(bench_pipeline ${CMAKE_CURRENT_LIST_DIR}/bench_pipeline.c)
-target_link_libraries(bench_pipeline PRIVATE ls_processor ls_testkit)
+target_link_libraries(bench_pipeline PRIVATE ls_commands ls_testkit)
 ls_link_allocator(bench_pipeline) # the raw reader and the pass-through: as loyalty-stream
 add_dependencies(bench_pipeline loyalty-stream)
 target_compile_definitions(bench_pipeline PRIVATE

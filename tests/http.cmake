@@ -1,7 +1,7 @@
-# Units of the HTTP group: the metrics registry and the HTTP server (processor/metrics.c,
-# processor/http.c), and checks of the Helm chart (no helm binary on the build machines).
-ls_add_unit_test(test_metrics SOURCES unit/test_metrics.c LIBS ls_http)
-ls_add_unit_test(test_http SOURCES unit/test_http.c LIBS ls_http PkgConfig::CURL)
+# Units of the HTTP group: the metrics registry and the HTTP server (processor/ops/metrics.c,
+# processor/ops/http.c), and checks of the Helm chart (no helm binary on the build machines).
+ls_add_unit_test(test_metrics SOURCES unit/test_metrics.c LIBS ls_ops)
+ls_add_unit_test(test_http SOURCES unit/test_http.c LIBS ls_ops PkgConfig::CURL)
 
 # Static checks of the chart's files, and proof that each of those checks can fail.
 set(LS_CHART_DIR ${CMAKE_SOURCE_DIR}/helm/loyalty-stream)

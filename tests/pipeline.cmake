@@ -2,5 +2,5 @@
 # judged against `loyalty-stream replay`. LS_KILLS sets the number of random SIGKILLs
 # (default 50); LS_KEEP_TEST_DIRS=1 keeps /tmp/<scenario> (logs, stores) for a look.
 add_library(ls_lskit STATIC it/lskit.c)
-target_link_libraries(ls_lskit PUBLIC ls_processor ls_testkit)
+target_link_libraries(ls_lskit PUBLIC ls_commands ls_testkit)
 ls_add_it_test(test_processor SOURCES it/test_processor.c LIBS ls_lskit TIMEOUT 1500)

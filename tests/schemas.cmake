@@ -30,7 +30,7 @@ set_tests_properties(test_avtool PROPERTIES LABELS cli TIMEOUT 60)
 
 # The decode / encode tools against Kafka (the in-process mock cluster).
 add_executable(test_avro_tool_kafka unit/test_avro_tool_kafka.c)
-target_link_libraries(test_avro_tool_kafka PRIVATE ls_processor PkgConfig::CMOCKA)
+target_link_libraries(test_avro_tool_kafka PRIVATE ls_commands PkgConfig::CMOCKA)
 add_test(NAME test_avro_tool_kafka COMMAND test_avro_tool_kafka $<TARGET_FILE:loyalty-stream>)
 set_tests_properties(test_avro_tool_kafka PROPERTIES LABELS cli TIMEOUT 120
                      ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout")

@@ -4,7 +4,7 @@ ls_add_unit_test(test_store_tmr SOURCES unit/test_store_tmr.c unit/test_store_ut
                  LIBS ls_state)
 ls_add_unit_test(test_clog SOURCES unit/test_clog.c unit/test_store_util.c LIBS ls_state)
 ls_add_unit_test(test_store_inspect SOURCES unit/test_store_inspect.c unit/test_store_util.c
-                 LIBS ls_processor)
+                 LIBS ls_commands)
 # 1,000 SIGKILLs of a child process in the middle of commits.
 ls_add_unit_test(test_store_crash SOURCES unit/test_store_crash.c unit/test_store_util.c
                  LIBS ls_state)

@@ -1,5 +1,5 @@
 /*
- * pipe_counter: the exactly-once pipeline (processor/pipe.c) driving a minimal stateful
+ * pipe_counter: the exactly-once pipeline (processor/pipeline/pipe.c) driving a minimal stateful
  * app, so the integration tests can judge the pipeline on the real broker before and
  * apart from the loyalty engine. Input values are unique record ids ("r123"), keys are
  * customers. The app counts records per key; for each input it emits
@@ -169,8 +169,10 @@ int main(int argc, char **argv)
                           .aborted = h_aborted};
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
-    pipe_t *pp = pipe_new(cfg, &hooks, err, sizeof(err));
-    if (!pp) {
+    pipe_conf_t pc;
+    cfg_pipe_conf(cfg, &app.out_topic, 1, &pc);
+    pipe_t *pp;
+    if (pipe_new(&pc, &hooks, &pp, err, sizeof(err)) != PIPE_OK) {
         fprintf(stderr, "pipe_counter: %s\n", err);
         cfg_destroy(cfg);
         return 1;

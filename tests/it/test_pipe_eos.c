@@ -1,5 +1,5 @@
 /*
- * The exactly-once pipeline (processor/pipe.c) on the real broker, judged with the
+ * The exactly-once pipeline (processor/pipeline/pipe.c) on the real broker, judged with the
  * pipe_counter app (tests/it/pipe_counter.c) running as a separate process:
  *  - a clean run, then SIGTERM: exit 0, every input once in the output, counts 1..n;
  *  - a crash at each named crash point (after producing before commit; after commit

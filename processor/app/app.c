@@ -150,6 +150,7 @@ struct app {
     avro_codec_t *codec;
     sr_client_t *registry; /* NULL without schema.registry.url */
     pipe_hooks_t hooks;
+    const char *topics_out[ENG_OUT_KIND_COUNT + 1]; /* dead-letter topic, then each output */
     task_t *tasks;
     int32_t n_tasks;
     eng_state_t state; /* scratch: the customer being worked on */
@@ -662,6 +663,9 @@ app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen)
         avro_codec_add_writer_schema(
             a->q_codec, state_id, avro_codec_schema_json(AVRO_CODEC_TYPE_STATE), err, errlen) != 0)
         goto fail;
+    a->topics_out[0] = cfg->topic_dead_letter;
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        a->topics_out[k + 1] = cfg->topic_out[k];
     a->hooks = (pipe_hooks_t){.opaque = a,
                               .task_open = h_task_open,
                               .offset_metadata = h_offset_metadata,
@@ -708,6 +712,12 @@ int app_query_customer(void *opaque, const char *customer, char **json)
     *json = eng_json_line(j);
     json_decref(j);
     return *json ? 0 : -1;
+}
+
+const char *const *app_topics_out(const app_t *a, size_t *n)
+{
+    *n = sizeof(a->topics_out) / sizeof(a->topics_out[0]);
+    return a->topics_out;
 }
 
 const pipe_hooks_t *app_hooks(app_t *a)

@@ -164,9 +164,14 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
         log_info("run", "HTTP server listening", "bind=%s port=%u", cfg->http_bind,
                  (unsigned)http_port(r.http));
     }
-    pp = pipe_new(cfg, app_hooks(r.app), err, sizeof(err));
-    if (!pp) {
+    size_t n_out;
+    const char *const *outs = app_topics_out(r.app, &n_out);
+    pipe_conf_t pc;
+    cfg_pipe_conf(cfg, outs, n_out, &pc);
+    int prc = pipe_new(&pc, app_hooks(r.app), &pp, err, sizeof(err));
+    if (prc != PIPE_OK) {
         log_error("run", "cannot start the pipeline", "err=\"%s\"", err);
+        code = prc == PIPE_CONFIG ? 2 : 1; /* a missing topic stays missing: exit 2 */
         goto out;
     }
     pipe_set_tick(pp, on_tick, &r);

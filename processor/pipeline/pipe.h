@@ -22,13 +22,38 @@
 #ifndef LS_PIPE_H
 #define LS_PIPE_H
 
-#include "cfg.h"
-
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct pipe pipe_t;
+
+struct rd_kafka_conf_s;
+
+/**
+ * What the pipeline needs to know, and nothing of the app's domain. Strings and arrays
+ * are borrowed and must outlive the pipeline.
+ */
+typedef struct pipe_conf {
+    const char *application_id; /* group.id; transactional.id = application_id-instance_id */
+    const char *instance_id;    /* client.id; group.instance.id when static_membership */
+    bool static_membership;
+    const char *topic_input;
+    const char *topic_changelog;   /* NULL or "" = "<application_id>-changelog" */
+    const char *const *topics_out; /* every topic the app produces to (checked, created) */
+    size_t n_topics_out;
+    bool topics_create;    /* create missing topics (the input included) */
+    int topics_partitions; /* partitions of a created input topic */
+    int topics_replication_factor;
+    int64_t commit_interval_ms;
+    int64_t commit_max_records;
+    int64_t timers_interval_ms;
+    /** Applies the connection settings (bootstrap.servers, security, passthrough keys) to
+     *  each client's configuration. @returns 0, or -1 with the reason in @p err. */
+    int (*kafka_conf)(void *ctx, struct rd_kafka_conf_s *conf, char *err, size_t errlen);
+    void *kafka_conf_ctx;
+} pipe_conf_t;
 
 /** A consumed record, borrowed for the duration of a hook call. */
 typedef struct pipe_rec {
@@ -56,8 +81,9 @@ int pipe_rec_header(const pipe_rec_t *rec, const char *name, const void **value,
 /** Result classes of the hooks and of pipe_produce (librdkafka's taxonomy). */
 enum {
     PIPE_OK = 0,
-    PIPE_ABORT = 1, /* abort the transaction, rewind, go on */
-    PIPE_FATAL = 2, /* stop the processor, exit non-zero */
+    PIPE_ABORT = 1,  /* abort the transaction, rewind, go on */
+    PIPE_FATAL = 2,  /* stop the processor, exit non-zero */
+    PIPE_CONFIG = 3, /* pipe_new only: a setting or a topic is wrong; a restart will not help */
 };
 
 /**
@@ -112,14 +138,18 @@ typedef struct pipe_stats {
 } pipe_stats_t;
 
 /**
- * @brief Create the pipeline: check topics (the input exists; the changelog is created
- *        when missing with the input's partition count and refused when the counts
- *        differ; outputs and the dead-letter topic exist or are created when
- *        topics.create), create the consumer and the transactional producer and init
- *        transactions. @p cfg and @p hooks are borrowed and must outlive the pipeline.
- * @returns the pipeline (pipe_destroy), or NULL with the reason in @p err.
+ * @brief Create the pipeline: check topics (the input exists or, with topics_create, is
+ *        created with topics_partitions partitions; the changelog is created when
+ *        missing with the input's partition count and refused when the counts differ;
+ *        every topics_out exists or is created when topics_create), create the consumer
+ *        and the transactional producer and init transactions. @p conf and @p hooks are
+ *        borrowed and must outlive the pipeline.
+ * @returns PIPE_OK with *out set (pipe_destroy); PIPE_CONFIG when a topic is missing or
+ *          does not fit (a restart will not help); PIPE_FATAL otherwise (e.g. brokers out
+ *          of reach: a restart may help). The reason is in @p err.
  */
-pipe_t *pipe_new(const cfg_t *cfg, const pipe_hooks_t *hooks, char *err, size_t errlen);
+int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, char *err,
+             size_t errlen);
 
 /**
  * @brief Run until *stop becomes non-zero (set by a signal handler), then finish the
@@ -163,11 +193,11 @@ void pipe_get_stats(const pipe_t *pipe, pipe_stats_t *out);
 int32_t pipe_partition_count(const pipe_t *pipe);
 
 /**
- * @brief Create @p topic with @p partitions partitions (replication factor from
- *        topics.replication.factor) through an admin client configured from @p cfg;
- *        an existing topic is fine. @returns 0, or -1 with the reason in @p err.
+ * @brief Create @p topic with @p partitions partitions (replication factor
+ *        conf->topics_replication_factor) through an admin client configured from
+ *        @p conf; an existing topic is fine. @returns 0, or -1 with the reason in @p err.
  */
-int pipe_create_topic(const cfg_t *cfg, const char *topic, int partitions, char *err,
+int pipe_create_topic(const pipe_conf_t *conf, const char *topic, int partitions, char *err,
                       size_t errlen);
 
 /** @brief Destroy the pipeline (consumer closed, producer flushed). NULL is a no-op. */

@@ -41,9 +41,9 @@ typedef struct task {
 typedef enum { CRASH_NONE, CRASH_AFTER_PRODUCE, CRASH_AFTER_COMMIT, CRASH_AFTER_STORE } crash_t;
 
 struct pipe {
-    const cfg_t *cfg;
+    pipe_conf_t conf; /* a copy; its strings are borrowed */
     const pipe_hooks_t *hooks;
-    char changelog[256];
+    char changelog[256]; /* topic_changelog, or "<application_id>-changelog" */
     int32_t n_parts;
     task_t *tasks; /* indexed by partition */
     rd_kafka_t *consumer;
@@ -278,7 +278,7 @@ static int txn_abort(pipe_t *pp, const char *why, char *err, size_t errlen)
         if (t->in_txn && pp->hooks->aborted)
             pp->hooks->aborted(pp->hooks->opaque, p);
         if (t->txn_first_offset >= 0 && t->state == TASK_ACTIVE) {
-            rd_kafka_topic_partition_list_add(seek, pp->cfg->topic_input, p)->offset =
+            rd_kafka_topic_partition_list_add(seek, pp->conf.topic_input, p)->offset =
                 t->txn_first_offset;
             t->next_offset = t->txn_first_offset;
         }
@@ -313,7 +313,7 @@ static int txn_send_offsets(pipe_t *pp, char *err, size_t errlen)
         if (pp->tasks[p].txn_first_offset < 0)
             continue;
         rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_add(offs, pp->cfg->topic_input, p);
+            rd_kafka_topic_partition_list_add(offs, pp->conf.topic_input, p);
         tp->offset = pp->tasks[p].next_offset;
         if (pp->hooks->offset_metadata) {
             char md[256] = "";
@@ -476,7 +476,7 @@ static int task_activate(pipe_t *pp, int32_t p, int64_t end_offset, char *err, s
     t->state = TASK_ACTIVE;
     pp->stats.restoring--;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, pp->cfg->topic_input, p);
+    rd_kafka_topic_partition_list_add(l, pp->conf.topic_input, p);
     rd_kafka_resp_err_t e = rd_kafka_resume_partitions(pp->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
@@ -654,13 +654,12 @@ static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, con
         log_emit(l, "rdkafka", buf, "client=%s facility=%s", rd_kafka_name(rk), fac);
 }
 
-static rd_kafka_conf_t *base_conf(const cfg_t *cfg, char *err, size_t errlen)
+static rd_kafka_conf_t *base_conf(const pipe_conf_t *pc, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
-    char rderr[256];
-    if (rd_kafka_conf_set(conf, "client.id", cfg->instance_id, rderr, sizeof(rderr)) ||
-        cfg_apply_kafka(cfg, conf, err, errlen) != 0) {
+    if (rd_kafka_conf_set(conf, "client.id", pc->instance_id, err, errlen) ||
+        (pc->kafka_conf && pc->kafka_conf(pc->kafka_conf_ctx, conf, err, errlen) != 0)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -719,9 +718,13 @@ static int topic_create(rd_kafka_t *rk, const char *topic, int partitions, int r
             rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
         rd_kafka_resp_err_t te =
             cnt ? rd_kafka_topic_result_error(res[0]) : RD_KAFKA_RESP_ERR__FAIL;
-        if (te == RD_KAFKA_RESP_ERR_NO_ERROR || te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        if (te == RD_KAFKA_RESP_ERR_NO_ERROR) {
             rc = 0;
-        else
+            log_info("pipe", "topic created", "topic=%s partitions=%d compacted=%d", topic,
+                     partitions, (int)compacted);
+        } else if (te == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            rc = 0; /* another instance was first */
+        } else
             snprintf(err, errlen, "creating topic %s: %s", topic,
                      cnt ? rd_kafka_topic_result_error_string(res[0]) : "no result");
     }
@@ -729,15 +732,13 @@ static int topic_create(rd_kafka_t *rk, const char *topic, int partitions, int r
         rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
-    if (rc == 0)
-        log_info("pipe", "topic created", "topic=%s partitions=%d compacted=%d", topic, partitions,
-                 (int)compacted);
     return rc;
 }
 
-int pipe_create_topic(const cfg_t *cfg, const char *topic, int partitions, char *err, size_t errlen)
+int pipe_create_topic(const pipe_conf_t *pc, const char *topic, int partitions, char *err,
+                      size_t errlen)
 {
-    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    rd_kafka_conf_t *conf = base_conf(pc, err, errlen);
     if (!conf)
         return -1;
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
@@ -745,8 +746,7 @@ int pipe_create_topic(const cfg_t *cfg, const char *topic, int partitions, char 
         rd_kafka_conf_destroy(conf);
         return -1;
     }
-    int rc = topic_create(rk, topic, partitions, (int)cfg->topics_replication_factor, false, err,
-                          errlen);
+    int rc = topic_create(rk, topic, partitions, pc->topics_replication_factor, false, err, errlen);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -771,65 +771,88 @@ static int prime_restorer(pipe_t *pp, char *err, size_t errlen)
     return 0;
 }
 
+/* A missing topic without topics.create: a configuration error that names the topic. */
+static int missing_topic(const pipe_conf_t *pc, const char *what, const char *topic, int partitions,
+                         char *err, size_t errlen)
+{
+    char rf[48] = "";
+    if (pc->topics_replication_factor > 0)
+        snprintf(rf, sizeof(rf), " --replication-factor %d", pc->topics_replication_factor);
+    snprintf(err, errlen,
+             "%s topic %s does not exist: create it (for example kafka-topics.sh --create "
+             "--topic %s --partitions %d%s), or set topics.create = true to let the processor "
+             "create every topic it needs",
+             what, topic, topic, partitions, rf);
+    return PIPE_CONFIG;
+}
+
+/* Partition count of @p topic after creating it when missing (and allowed): *n > 0 on
+ * PIPE_OK. Metadata may lag a creation, and another instance may create the topic at the
+ * same moment, so the count is read back until the brokers report it. */
+static int ensure_topic(pipe_t *pp, const char *what, const char *topic, int partitions,
+                        bool allowed, bool compacted, int *n, char *err, size_t errlen)
+{
+    if ((*n = topic_partitions(pp->producer, topic, err, errlen)) < 0)
+        return PIPE_FATAL;
+    if (*n > 0)
+        return PIPE_OK;
+    if (!allowed)
+        return missing_topic(&pp->conf, what, topic, partitions, err, errlen);
+    if (topic_create(pp->producer, topic, partitions, pp->conf.topics_replication_factor, compacted,
+                     err, errlen) != 0)
+        return PIPE_CONFIG; /* e.g. a replication factor above the broker count */
+    for (int i = 0; i < 50 && *n == 0; i++) {
+        if ((*n = topic_partitions(pp->producer, topic, err, errlen)) < 0)
+            return PIPE_FATAL;
+        if (*n == 0)
+            usleep(100 * 1000);
+    }
+    if (*n == 0) {
+        snprintf(err, errlen, "topic %s was created but the brokers do not report it yet", topic);
+        return PIPE_FATAL;
+    }
+    return PIPE_OK;
+}
+
 static int check_topics(pipe_t *pp, char *err, size_t errlen)
 {
-    const cfg_t *cfg = pp->cfg;
-    int rf = (int)cfg->topics_replication_factor;
-    int n = topic_partitions(pp->producer, cfg->topic_input, err, errlen);
-    if (n < 0)
-        return -1;
-    if (n == 0) {
-        snprintf(err, errlen, "input topic %s does not exist (key 'topic.input')",
-                 cfg->topic_input);
-        return -1;
-    }
+    const pipe_conf_t *pc = &pp->conf;
+    int n, rc = ensure_topic(pp, "input", pc->topic_input, pc->topics_partitions, pc->topics_create,
+                             false, &n, err, errlen);
+    if (rc != PIPE_OK)
+        return rc;
     pp->n_parts = n;
-    int c = topic_partitions(pp->producer, pp->changelog, err, errlen);
-    if (c < 0)
-        return -1;
-    if (c == 0 && topic_create(pp->producer, pp->changelog, n, rf, true, err, errlen) != 0)
-        return -1;
-    if (c > 0 && c != n) {
+    int c;
+    if ((rc = ensure_topic(pp, "changelog", pp->changelog, n, true, true, &c, err, errlen)) !=
+        PIPE_OK)
+        return rc;
+    if (c != n) {
         snprintf(err, errlen,
                  "changelog topic %s has %d partitions but input topic %s has %d: they must "
                  "match (co-partitioned); nothing was changed",
-                 pp->changelog, c, cfg->topic_input, n);
-        return -1;
+                 pp->changelog, c, pc->topic_input, n);
+        return PIPE_CONFIG;
     }
     if (prime_restorer(pp, err, errlen) != 0)
-        return -1;
-    const char *outs[ENG_OUT_KIND_COUNT + 1];
-    size_t no = 0;
-    outs[no++] = cfg->topic_dead_letter;
-    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
-        outs[no++] = cfg->topic_out[k];
-    for (size_t i = 0; i < no; i++) {
+        return PIPE_FATAL;
+    for (size_t i = 0; i < pc->n_topics_out; i++) {
         bool dup = false;
         for (size_t j = 0; j < i; j++)
-            dup = dup || strcmp(outs[i], outs[j]) == 0;
-        if (dup)
-            continue;
-        int o = topic_partitions(pp->producer, outs[i], err, errlen);
-        if (o < 0)
-            return -1;
-        if (o == 0 && !cfg->topics_create) {
-            snprintf(err, errlen,
-                     "output topic %s does not exist: create it, or set topics.create = true",
-                     outs[i]);
-            return -1;
-        }
-        if (o == 0 && topic_create(pp->producer, outs[i], n, rf, false, err, errlen) != 0)
-            return -1;
+            dup = dup || strcmp(pc->topics_out[i], pc->topics_out[j]) == 0;
+        int o;
+        if (!dup && (rc = ensure_topic(pp, "output", pc->topics_out[i], n, pc->topics_create, false,
+                                       &o, err, errlen)) != PIPE_OK)
+            return rc;
     }
-    return 0;
+    return PIPE_OK;
 }
 
 static int create_clients(pipe_t *pp, char *err, size_t errlen)
 {
-    const cfg_t *cfg = pp->cfg;
+    const pipe_conf_t *pc = &pp->conf;
     char txn_id[512], rgroup[512];
-    snprintf(txn_id, sizeof(txn_id), "%s-%s", cfg->application_id, cfg->instance_id);
-    snprintf(rgroup, sizeof(rgroup), "%s-restore", cfg->application_id); /* never joins */
+    snprintf(txn_id, sizeof(txn_id), "%s-%s", pc->application_id, pc->instance_id);
+    snprintf(rgroup, sizeof(rgroup), "%s-restore", pc->application_id); /* never joins */
     const char *pkv[] = {"transactional.id",
                          txn_id,
                          "partitioner",
@@ -840,7 +863,7 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
                          "all",
                          NULL};
     const char *ckv[] = {"group.id",
-                         cfg->application_id,
+                         pc->application_id,
                          "enable.auto.commit",
                          "false",
                          "enable.auto.offset.store",
@@ -877,7 +900,7 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
                          NULL};
 
     /* conf is ours until rd_kafka_new takes it; the one exit below frees what is left. */
-    rd_kafka_conf_t *conf = base_conf(cfg, err, errlen);
+    rd_kafka_conf_t *conf = base_conf(pc, err, errlen);
     if (!conf || conf_set_all(conf, pkv, err, errlen) != 0)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -885,11 +908,11 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
     if (!(pp->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)))
         goto fail;
 
-    conf = base_conf(cfg, err, errlen);
+    conf = base_conf(pc, err, errlen);
     if (!conf || conf_set_all(conf, ckv, err, errlen) != 0)
         goto fail;
-    if (cfg->group_static_membership &&
-        rd_kafka_conf_set(conf, "group.instance.id", cfg->instance_id, err, errlen))
+    if (pc->static_membership &&
+        rd_kafka_conf_set(conf, "group.instance.id", pc->instance_id, err, errlen))
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     rd_kafka_conf_set_opaque(conf, pp);
@@ -897,7 +920,7 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
         goto fail;
     rd_kafka_poll_set_consumer(pp->consumer);
 
-    conf = base_conf(cfg, err, errlen);
+    conf = base_conf(pc, err, errlen);
     if (!conf || conf_set_all(conf, rkv, err, errlen) != 0)
         goto fail;
     if (!(pp->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen)))
@@ -910,21 +933,26 @@ fail:
     return -1;
 }
 
-pipe_t *pipe_new(const cfg_t *cfg, const pipe_hooks_t *hooks, char *err, size_t errlen)
+int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, char *err,
+             size_t errlen)
 {
+    *out = NULL;
     pipe_t *pp = calloc(1, sizeof(*pp));
     if (!pp) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return PIPE_FATAL;
     }
-    pp->cfg = cfg;
+    pp->conf = *conf;
     pp->hooks = hooks;
-    char clog[sizeof(pp->changelog)];
-    snprintf(pp->changelog, sizeof(pp->changelog), "%s",
-             cfg_changelog_topic(cfg, clog, sizeof(clog)));
+    if (conf->topic_changelog && *conf->topic_changelog)
+        snprintf(pp->changelog, sizeof(pp->changelog), "%s", conf->topic_changelog);
+    else
+        snprintf(pp->changelog, sizeof(pp->changelog), "%s-changelog", conf->application_id);
     crash_points_init(pp);
-    if (create_clients(pp, err, errlen) != 0 || check_topics(pp, err, errlen) != 0)
+    int rc = PIPE_FATAL;
+    if (create_clients(pp, err, errlen) != 0 || (rc = check_topics(pp, err, errlen)) != PIPE_OK)
         goto fail;
+    rc = PIPE_FATAL;
     pp->tasks = calloc((size_t)pp->n_parts, sizeof(*pp->tasks));
     if (!pp->tasks) {
         snprintf(err, errlen, "out of memory");
@@ -932,25 +960,26 @@ pipe_t *pipe_new(const cfg_t *cfg, const pipe_hooks_t *hooks, char *err, size_t 
     }
     rd_kafka_error_t *e = rd_kafka_init_transactions(pp->producer, 60000);
     if (e) {
-        snprintf(err, errlen, "init_transactions (transactional.id %s-%s): %s", cfg->application_id,
-                 cfg->instance_id, rd_kafka_error_string(e));
+        snprintf(err, errlen, "init_transactions (transactional.id %s-%s): %s",
+                 conf->application_id, conf->instance_id, rd_kafka_error_string(e));
         rd_kafka_error_destroy(e);
         goto fail;
     }
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, cfg->topic_input, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, conf->topic_input, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t se = rd_kafka_subscribe(pp->consumer, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (se) {
-        snprintf(err, errlen, "subscribing to %s: %s", cfg->topic_input, rd_kafka_err2str(se));
+        snprintf(err, errlen, "subscribing to %s: %s", conf->topic_input, rd_kafka_err2str(se));
         goto fail;
     }
     log_info("pipe", "pipeline ready", "input=%s partitions=%d changelog=%s group=%s",
-             cfg->topic_input, (int)pp->n_parts, pp->changelog, cfg->application_id);
-    return pp;
+             conf->topic_input, (int)pp->n_parts, pp->changelog, conf->application_id);
+    *out = pp;
+    return PIPE_OK;
 fail:
     pipe_destroy(pp);
-    return NULL;
+    return rc;
 }
 
 /* ------------------------------------------------------------------ the loop */
@@ -1058,14 +1087,14 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
                 break;
         }
         int64_t mono = mono_ms();
-        if (mono - last_timers >= pp->cfg->timers_interval_ms) {
+        if (mono - last_timers >= pp->conf.timers_interval_ms) {
             last_timers = mono;
             rc = settle(pp, fire_timers(pp, err, errlen), err, errlen);
             if (rc == PIPE_FATAL)
                 break;
         }
-        if (pp->txn_open && (pp->txn_records >= pp->cfg->commit_max_records ||
-                             mono - pp->txn_started_ms >= pp->cfg->commit_interval_ms)) {
+        if (pp->txn_open && (pp->txn_records >= pp->conf.commit_max_records ||
+                             mono - pp->txn_started_ms >= pp->conf.commit_interval_ms)) {
             rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
             if (rc == PIPE_FATAL)
                 break;

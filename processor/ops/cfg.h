@@ -15,7 +15,8 @@
 #ifndef LS_CFG_H
 #define LS_CFG_H
 
-#include "engine/eng_types.h"
+#include "eng_types.h"
+#include "pipe.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +43,7 @@ typedef struct cfg {
     char *topic_dead_letter;
     char *topic_out[ENG_OUT_KIND_COUNT]; /* indexed by eng_out_kind_t */
     bool topics_create;
+    int64_t topics_partitions;
     int64_t topics_replication_factor;
     char *state_dir;
     int64_t state_cleanup_delay_ms;
@@ -93,6 +95,13 @@ int cfg_validate(const cfg_t *cfg, char *err, size_t errlen);
  */
 struct rd_kafka_conf_s;
 int cfg_apply_kafka(const cfg_t *cfg, struct rd_kafka_conf_s *conf, char *err, size_t errlen);
+
+/**
+ * @brief The pipeline's settings from @p cfg, with @p topics_out (the topics the app
+ *        produces to) as given. Borrows @p cfg and @p topics_out: both must outlive @p out.
+ */
+void cfg_pipe_conf(const cfg_t *cfg, const char *const *topics_out, size_t n_topics_out,
+                   pipe_conf_t *out);
 
 /** @brief cfg_apply_kafka on a scratch configuration: librdkafka's verdict at load time. */
 int cfg_check_kafka(const cfg_t *cfg, char *err, size_t errlen);

@@ -457,7 +457,9 @@ int demo_main(int argc, char **argv)
                         NULL};
     if (set_all(cfg, kv, err, sizeof(err)) != 0)
         goto fail;
-    if (o.bootstrap && pipe_create_topic(cfg, input, o.partitions, err, sizeof(err)) != 0)
+    pipe_conf_t pc;
+    cfg_pipe_conf(cfg, NULL, 0, &pc);
+    if (o.bootstrap && pipe_create_topic(&pc, input, o.partitions, err, sizeof(err)) != 0)
         goto fail;
     double sum = 0;
     for (int c = 0; c < o.customers; c++)

@@ -46,6 +46,12 @@ app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen);
 /** @brief The hooks to give pipe_new (borrowed; valid while the app lives). */
 const pipe_hooks_t *app_hooks(app_t *app);
 
+/**
+ * @brief The topics the app produces to (the dead-letter topic and one per output kind),
+ *        for pipe_conf_t.topics_out; *n is set to their count. Borrowed from the app.
+ */
+const char *const *app_topics_out(const app_t *app, size_t *n);
+
 /** @brief Totals so far. */
 void app_get_stats(const app_t *app, app_stats_t *out);
 
