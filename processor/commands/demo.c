@@ -3,7 +3,11 @@
  * (or uses --bootstrap HOST:PORT), creates the topics, generates realistic traffic for
  * the cosmetics chain of DOMAIN.md (a few customers buy most: Zipf popularity; several
  * months compressed; returns and redemptions), runs the real pipeline with exactly-once
- * on, shows live progress, then prints decoded sample output events and totals.
+ * on, shows live progress, then prints one decoded sample output event of each kind and
+ * totals per kind. The chain's program adds a monthly status (tiers promoted at once and
+ * set again at each month's end) to its monthly award, so that every headline output
+ * appears: tier changes up and down, bonuses, expiry warnings and expiries, redemptions,
+ * downgrade warnings and progress nudges (tests/cli/test_demo.sh checks that they do).
  *
  * The one idea: nothing here is a special path of the processor. The generator is an
  * ordinary Kafka producer of Avro records on its own thread; the processor is
@@ -37,9 +41,28 @@ static const char demo_program[] =
     "# The cosmetics chain of DOMAIN.md (seed rows 2 and 3): last month's total purchases\n"
     "# decide the rate (up to 1,000 RUB: 3%; 1,000-1,500: 10%; from 1,500: 15%), credited\n"
     "# as one lot at the start of the next month, usable in it, wiped at its end.\n"
+    "# On top, a monthly status: the month's spend so far makes a customer Silver (from\n"
+    "# 5,000 RUB) or Gold (from 15,000 RUB) at once; at each month's end the status becomes\n"
+    "# the one that month's total reached, so a quieter month drops it (warned 7 days\n"
+    "# before). Silver earns 3% of every purchase at once, Gold 5%; a customer 1,000 RUB or\n"
+    "# less short of the next status is told so.\n"
     "name: cosmetics-chain\n"
     "currency: RUB\n"
     "timezone: Europe/Moscow\n"
+    "qualification:\n"
+    "  metric: spend\n"
+    "  window: calendar_month\n"
+    "tiers:\n"
+    "  - { name: Classic, threshold: 0 }\n"
+    "  - { name: Silver, threshold: 5000, earn_percent: 3 }\n"
+    "  - { name: Gold, threshold: 15000, earn_percent: 5 }\n"
+    "demotion:\n"
+    "  mode: at_period_end\n"
+    "  period: calendar_month\n"
+    "  warning_days: [7]\n"
+    "nudges:\n"
+    "  progress: true\n"
+    "  within: 1000\n"
     "period_award:\n"
     "  period: calendar_month\n"
     "  bands: lower_inclusive\n"
@@ -205,7 +228,9 @@ out:
 
 /* ------------------------------------------------------------------ the view */
 
-#define SAMPLES_PER_KIND 2
+/* One sample per kind of output, and one more for the second face of two kinds: a tier
+ * change down as well as up, a purchase's bonus as well as the monthly award. */
+enum { SAMPLE_TIER_DOWN = ENG_OUT_KIND_COUNT, SAMPLE_BONUS_PURCHASE, SAMPLE_SLOTS };
 
 typedef struct view {
     gen_t *gen;
@@ -213,8 +238,11 @@ typedef struct view {
     bool tty;
     int64_t last_print;
     int64_t done_at; /* when the last generated record was processed, 0 = not yet */
-    eng_output_t samples[ENG_OUT_KIND_COUNT][SAMPLES_PER_KIND];
-    int n_samples[ENG_OUT_KIND_COUNT];
+    eng_output_t samples[SAMPLE_SLOTS];
+    bool sampled[SAMPLE_SLOTS];
+    /* TierChanged by direction, counted as produced (the app's totals count committed
+     * outputs only; the two differ only if a transaction aborted and was redone) */
+    int64_t tier_up, tier_down;
     pipe_stats_t ps;
     app_stats_t as;
 } view_t;
@@ -226,11 +254,29 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int sample_slot(const eng_output_t *o)
+{
+    if (o->kind == ENG_OUT_TIER_CHANGED && o->u.tier_changed.direction < 0)
+        return SAMPLE_TIER_DOWN;
+    if (o->kind == ENG_OUT_BONUS_EARNED && strcmp(o->u.bonus_earned.source, "purchase") == 0)
+        return SAMPLE_BONUS_PURCHASE;
+    return (int)o->kind;
+}
+
 static void on_output(void *ctx, const eng_output_t *o)
 {
     view_t *v = ctx;
-    if (v->n_samples[o->kind] < SAMPLES_PER_KIND)
-        v->samples[o->kind][v->n_samples[o->kind]++] = *o;
+    if (o->kind == ENG_OUT_TIER_CHANGED) {
+        if (o->u.tier_changed.direction < 0)
+            v->tier_down++;
+        else
+            v->tier_up++;
+    }
+    int slot = sample_slot(o);
+    if (!v->sampled[slot]) {
+        v->samples[slot] = *o;
+        v->sampled[slot] = true;
+    }
 }
 
 static void on_tick(void *ctx, const pipe_stats_t *ps, const app_stats_t *as)
@@ -257,18 +303,27 @@ static void on_tick(void *ctx, const pipe_stats_t *ps, const app_stats_t *as)
             (long long)ps->transactions, (long long)as->points_issued, v->tty ? "   " : "\n");
 }
 
+static void print_sample(const eng_output_t *o)
+{
+    json_t *j = eng_json_output(o);
+    char *line = j ? eng_json_line(j) : NULL;
+    if (line)
+        printf("  %s", line);
+    free(line);
+    json_decref(j);
+}
+
 static void print_report(const view_t *v)
 {
-    printf("\n\nSample output events (decoded from the records the processor produced):\n");
+    printf("\n\nSample output events, one of each kind (decoded from the records the processor "
+           "produced):\n");
     for (int k = 0; k < ENG_OUT_KIND_COUNT; k++) {
-        for (int i = 0; i < v->n_samples[k]; i++) {
-            json_t *j = eng_json_output(&v->samples[k][i]);
-            char *line = j ? eng_json_line(j) : NULL;
-            if (line)
-                printf("  %s", line);
-            free(line);
-            json_decref(j);
-        }
+        if (v->sampled[k])
+            print_sample(&v->samples[k]);
+        if (k == ENG_OUT_TIER_CHANGED && v->sampled[SAMPLE_TIER_DOWN])
+            print_sample(&v->samples[SAMPLE_TIER_DOWN]);
+        if (k == ENG_OUT_BONUS_EARNED && v->sampled[SAMPLE_BONUS_PURCHASE])
+            print_sample(&v->samples[SAMPLE_BONUS_PURCHASE]);
     }
     printf("\nTotals:\n");
     printf("  input events processed   %lld (applied %lld, repeats %lld, dead-lettered %lld)\n",
@@ -278,10 +333,13 @@ static void print_report(const view_t *v)
            (long long)v->ps.aborts);
     printf("  customers with timers    %lld fired\n", (long long)v->as.timers_fired);
     printf("  points issued            %lld\n", (long long)v->as.points_issued);
-    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
-        if (v->as.outputs[k])
-            printf("  %-24s %lld\n", eng_out_kind_name((eng_out_kind_t)k),
-                   (long long)v->as.outputs[k]);
+    printf("Output events by kind:\n");
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++) {
+        printf("  %-24s %lld", eng_out_kind_name((eng_out_kind_t)k), (long long)v->as.outputs[k]);
+        if (k == ENG_OUT_TIER_CHANGED)
+            printf(" (up %lld, down %lld)", (long long)v->tier_up, (long long)v->tier_down);
+        printf("\n");
+    }
 }
 
 /* ------------------------------------------------------------------ set-up */
@@ -469,8 +527,13 @@ int demo_main(int argc, char **argv)
         acc += 1.0 / pow(c + 1, 1.1) / sum;
         g.cdf[c] = acc;
     }
-    printf("Program: the cosmetics chain (monthly 3%% / 10%% / 15%% award, end-of-next-month "
-           "expiry, warnings 30/7/1 days)\n");
+    printf(
+        "Program: the cosmetics chain: monthly 3%% / 10%% / 15%% award, end-of-next-month "
+        "expiry, warnings 30/7/1 days;\n"
+        "         a monthly status, Silver from 5,000 RUB (earns 3%%) or Gold from 15,000 (5%%), "
+        "reached at once,\n"
+        "         set again at each month's end (warned 7 days before); a nudge within 1,000 "
+        "RUB of the next\n");
     printf("Traffic: %d events of %d customers (Zipf popularity) over %d months, %d partitions; "
            "returns and redemptions included\n\n",
            o.events, o.customers, o.months, o.partitions);
