@@ -1100,9 +1100,9 @@ static int restore_phase(bench_t *b, restore_res_t *r)
                 r->customers);
         return -1;
     }
-    /* A first restore warms the broker up (its JIT compiled code paths the raw reads never
-     * take: the group's join, the transactional producer; ~15 % of the machine's CPU
-     * during the first restore) and is not counted; the raw read is taken again after it. */
+    /* A first restore warms the broker up (its JIT compiles code paths the raw reads never
+     * take: the group's join, the transactional producer, a noticeable load on the
+     * machine) and is not counted; the raw read is taken again after it. */
     if (restore_once(b, r, clog, true) != 0)
         return -1;
     sync();
