@@ -3,7 +3,7 @@
  * it starts itself (tests/kafka/kafka-test-broker.sh, a temporary directory, free
  * ports) and stops at the end.
  *
- * The one idea: both sides run the same way (a child process on processor/pipe.c with
+ * The one idea: both sides run the same way (a child process on processor/pipeline/pipe.c with
  * the same properties file and transaction settings) over byte-identical input, and are
  * timed by the same observer, so the ratio says what the loyalty app costs on top of the
  * exactly-once loop itself. Phases, in one run:
@@ -1105,9 +1105,9 @@ static int restore_phase(bench_t *b, restore_res_t *r)
                 r->customers);
         return -1;
     }
-    /* A first restore warms the broker up (its JIT compiled code paths the raw reads never
-     * take: the group's join, the transactional producer; ~15 % of the machine's CPU
-     * during the first restore) and is not counted; the raw read is taken again after it. */
+    /* A first restore warms the broker up (its JIT compiles code paths the raw reads never
+     * take: the group's join, the transactional producer, a noticeable load on the
+     * machine) and is not counted; the raw read is taken again after it. */
     if (restore_once(b, r, clog, true) != 0)
         return -1;
     sync();

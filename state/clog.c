@@ -5,15 +5,16 @@
  * record (state and due time); nothing is read. Its timer goes into a timer run of the
  * batch (one key per day of due times, store_int.h), which tmr_due turns into index
  * entries when the run's first timer comes due: a key per customer instead of two
- * (RocksDB's per-key cost in the table files and the sort were a third of the restore's
- * writing). The entry of the customer's previous due time (from an older record in the
- * changelog, or in the store before the restore) stays behind as a stale entry, which
- * tmr_due recognises (the record says another time) and removes when it comes due. That
- * keeps the restore at the speed of RocksDB's writes rather than of one lookup per record
- * (bench_store and bench_pipeline: several times faster). A batch is handed to RocksDB in
- * key order (stable: a customer's later record stays later, so it still wins): inserting
- * sorted keys into the memtable's skip list reuses the previous insert's position, which
- * random keys cannot (the memtable insert was ~70% of a restore's CPU).
+ * (RocksDB's per-key cost in the table files and the sort is a large part of the
+ * restore's writing). The entry of the customer's previous due time (from an older record
+ * in the changelog, or in the store before the restore) stays behind as a stale entry,
+ * which tmr_due recognises (the record says another time) and removes when it comes
+ * due. That keeps the restore at the speed of RocksDB's writes rather than of one lookup
+ * per record (several times faster in bench_store and bench_pipeline). A batch is handed
+ * to RocksDB in key order (stable: a customer's later record stays later, so it still
+ * wins): inserting sorted keys into the memtable's skip list reuses the previous insert's
+ * position, which random keys cannot (the memtable insert of random keys would dominate
+ * a restore's CPU).
  *
  * Batches are written with a checkpoint like a commit, so a crash mid-restore leaves a
  * prefix of whole batches and the restore resumes where the prefix ends. A large batch is
@@ -57,9 +58,8 @@ typedef struct op {
 /* The sort key of one op. Keys of one tag often share a long prefix (ids such as
  * "customer-000123"), so after the tag come the 23 bytes after the prefix all keys of the
  * tag share in the batch (big-endian, zero-padded): most compares end there without
- * touching the arena (when batches held a timer index key per record, 8 bytes of due
- * time and the customer id, 15 bytes were too few: ties went to memcmp for ~9 % of a
- * restore's CPU; a timer run's key is 20 bytes after its tag). Ties on all go to the
+ * touching the arena (a timer run's key is 20 bytes after its tag; with fewer bytes,
+ * more ties go to memcmp, a noticeable part of a restore's CPU). Ties on all go to the
  * whole keys, then to the order of arrival (a customer's later record stays later, so it
  * wins). */
 typedef struct skey {
@@ -159,7 +159,7 @@ clog_restore_t *clog_restore_new(store_task_t *t, size_t batch_records, char *er
 
 /* Grow a batch buffer from @p old to @p n bytes, keeping its contents. A large one is
  * made of huge pages: each buffer's pages are new the first time a batch fills it, and a
- * fault per 4 KiB page cost ~8 % of a restore's CPU (a fault is dear under
+ * fault per 4 KiB page is a noticeable part of a restore's CPU (a fault is dear under
  * virtualisation). @returns the buffer, NULL when out of memory (the old one is kept). */
 #define HUGE_PAGE (2u << 20)
 static void *grow(void *p, size_t old, size_t n)
@@ -238,7 +238,7 @@ static inline int skey_cmp(const buf_t *b, const skey_t *x, const skey_t *y)
 }
 
 /* Merge sort of src[0..n) by skey_cmp: insertion-sorted runs, then bottom-up merges with
- * the compare inlined (qsort's indirect calls and its moves of whole ops were ~15 % of a
+ * the compare inlined (qsort's indirect calls and its moves of whole ops cost more of a
  * restore's CPU). @p dst has room for n. @returns where the sorted keys are (src or dst). */
 #define SORT_RUN 16
 static skey_t *merge_sort(const buf_t *b, skey_t *src, skey_t *dst, size_t n)
@@ -274,8 +274,9 @@ static skey_t *merge_sort(const buf_t *b, skey_t *src, skey_t *dst, size_t n)
 /* Put the batch's ops in key order (keys[]): a stable radix sort on the first 8 bytes of
  * the sort keys (tag and the 7 bytes after the shared prefix: a byte that is the same in
  * every key takes no pass), then the keys that tie on those bytes by the full compare.
- * On a changelog in arrival order, i.e. keys at random, the merge sort alone took ~10 %
- * of a restore's CPU in its compares' branches. @returns 0, -1 = out of memory. */
+ * On a changelog in arrival order, i.e. keys at random, the merge sort alone spends a
+ * noticeable part of a restore's CPU in its compares' branches. @returns 0, -1 = out of
+ * memory. */
 static int sort_buf(buf_t *b)
 {
     size_t n = b->n_ops;
@@ -329,10 +330,10 @@ static const op_t *sorted_op(const buf_t *b, size_t i)
 
 /* A batch this large goes to RocksDB as a table file rather than through the memtable.
  * Measured, not derived: with 4,096, a large restore's last batch (~1,000 records per task
- * in bench_store) went through the memtable, and the next large restore of the same tasks
- * ran at ~150k instead of ~400k records/s (bench_store, "same again"); flushing the
- * memtable before that restore did not help, ingesting the last batch too did. A restart's
- * tail of a few hundred records still takes the memtable. */
+ * in bench_store) goes through the memtable, and the next large restore of the same tasks
+ * runs far slower (bench_store's "same again"); flushing the memtable before that restore
+ * does not help, ingesting the last batch too does. A restart's tail of a few hundred
+ * records still takes the memtable. */
 #define INGEST_MIN_OPS 1024
 
 /* Whether the i-th and (i+1)-th ops of a sorted batch write the same key: the sort keys
@@ -350,8 +351,8 @@ static bool same_key(const buf_t *b, size_t i)
 
 /* How many ops ahead ingest asks for the key and value it will copy: the arena is read in
  * key order, i.e. at random. The op itself is asked for twice as far ahead: reading it
- * to find the bytes missed the cache (80 % of ingest's own time with a scattered
- * changelog). */
+ * to find the bytes misses the cache otherwise (most of ingest's own time with a
+ * scattered changelog). */
 #define INGEST_PREFETCH 8
 
 /* The sorted batch as one table file, ingested: atomic and durable in one step. Keys must
@@ -408,17 +409,16 @@ static int ingest(const clog_restore_t *r, const buf_t *b, char *err, size_t err
 /* Bulk loading: while a large restore ingests its table files, the family's automatic
  * compactions are off. Every file of a restore spans the whole key range of the task (the
  * changelog is in arrival order), so each lands in level 0 and each level-0 compaction
- * would rewrite everything restored so far: quadratic in the restore's size, and ~25 % of
- * the restoring process's CPU in bench_pipeline. With them off, one compaction merges all
- * files after the restore, in the background, while the task already processes. The
- * level-0 triggers go up too, or the ingest would stall on the files it adds. The
- * options are changed in memory only: a store opened after a crash has its usual
- * options, and compacts what the killed restore left.
+ * would rewrite everything restored so far: quadratic in the restore's size, and a large
+ * part of the restoring process's CPU in bench_pipeline. With them off, one compaction
+ * merges all files after the restore, in the background, while the task already
+ * processes. The level-0 triggers go up too, or the ingest would stall on the files it
+ * adds. The options are changed in memory only: a store opened after a crash has its
+ * usual options, and compacts what the killed restore left.
  *
  * Compactions come back when the last restore of the store ends, for every family a
  * restore loaded: a rebalance restores all tasks of the assignment at once, and the
- * compaction of the first task to finish took CPU from the others' restores (~10 % of the
- * restoring process in bench_pipeline). */
+ * compaction of the first task to finish would take CPU from the others' restores. */
 static int set_compactions(store_t *s, rocksdb_column_family_handle_t *cf, int32_t partition,
                            bool on, char *err, size_t errlen)
 {
@@ -741,7 +741,7 @@ int clog_restore_add(clog_restore_t *r, const clog_record_t *rec, char *err, siz
     if (r->batch_bytes_max == 0) {
         /* Two batches per restore (one gathered, one written) for every open task: about
          * a quarter of the memory budget together, so restoring many tasks at once stays
-         * within it (bench_store: 12 tasks at 16 MiB each peaked at 477 MiB). Counted at
+         * within it (12 tasks with two 16 MiB batches each would hold 384 MiB). Counted at
          * the first record, when the whole assignment is open. */
         size_t open = store_open_tasks(t->store);
         size_t limit = t->store->cfg.memory_budget_bytes / 8 / (open ? open : 1);
@@ -837,9 +837,9 @@ void clog_restore_destroy(clog_restore_t *r)
      * freed into the malloc arenas of the pipeline and writer threads, which keep them:
      * give them back to the system (bench_store: VmHWM of the phases after a restore).
      * malloc_trim is glibc's; with jemalloc (the default build) mallctl purges instead,
-     * or jemalloc would keep them a while (processor/alloc_conf.c) as the task's
-     * memtables and cache fill (bench_store: RSS right after the restore 129-135 MiB
-     * without the purge, 50-52 MiB with it). */
+     * or jemalloc would keep them a while (processor/base/alloc_conf.c) as the task's
+     * memtables and cache fill (bench_store's RSS right after the restore, in
+     * bench/RESULTS.md, "State store"). */
     malloc_trim(0);
     if (mallctl)
         (void)mallctl("arena." JEMALLOC_ARENAS_ALL ".purge", NULL, NULL, NULL, 0);

@@ -49,9 +49,9 @@ void store_memory_split(size_t budget, store_memory_split_t *out)
 
 /* The restore's table files (clog.c): uncompressed and without a Bloom filter, whatever
  * level they land on. The files of a restore overlap, so the compaction after it rewrites
- * them anyway, and compresses and builds the filter then (LZ4 here was ~5 % of a restore's
- * CPU, hashing every key for the filter ~3 %). Until that compaction a lookup reads the
- * index of each restore file, a handful per task. */
+ * them anyway, and compresses and builds the filter then (LZ4 and hashing every key for
+ * the filter here would cost a restore's CPU for nothing). Until that compaction a lookup
+ * reads the index of each restore file, a handful per task. */
 static rocksdb_options_t *restore_options(rocksdb_options_t *opts)
 {
     rocksdb_options_t *o = rocksdb_options_create_copy(opts);

@@ -14,9 +14,9 @@
  *
  * A timer run is how a restore writes the timer index: one key for the timers of a
  * restore batch that fall in one day, instead of one key per customer (the per-key cost
- * of RocksDB's table files was a third of a restore's write work). tmr_due expands a run
- * into 't' entries once its min-due comes (see tmr.c); until then none of its entries
- * can be due.
+ * of RocksDB's table files is a large part of a restore's write work). tmr_due expands a
+ * run into 't' entries once its min-due comes (see tmr.c); until then none of its
+ * entries can be due.
  *
  * Times are 8 bytes big-endian with the sign bit flipped (byte order = time order). The
  * customer's record carries its pending due time (STORE_NO_DUE = none), so one lookup

@@ -9,8 +9,9 @@
  * disagree, even after SIGKILL or power loss (the WAL is replayed up to its last whole
  * record). The stage is ours rather than RocksDB's write batch with index: a customer is
  * one hash lookup instead of a skip-list search on every read and write, and the commit
- * hands RocksDB the records in key order (bench_pipeline's profile: the batch with index
- * and its random-order insert were ~20 % of the pipeline thread).
+ * hands RocksDB the records in key order (in bench_pipeline's profile the batch with
+ * index and its random-order insert are a large part of the pipeline thread's work;
+ * docs/STATE.md).
  */
 #include "store_int.h"
 

@@ -115,8 +115,8 @@ static void dirty_free(dirty_t *d)
 /* ------------------------------------------------------------------ state cache */
 
 /* Decoded states of recently used customers, per task, direct-mapped. Decoding the Avro
- * state was the largest cost per event (bench_pipeline's profile: 32%); popular
- * customers now skip it. An entry always mirrors the customer's latest state as the
+ * state is the largest cost per event in bench_pipeline's profile without this cache;
+ * popular customers skip it. An entry always mirrors the customer's latest state as the
  * task sees it (staged or committed): saves update it, and an abort drops the entries
  * of every customer the transaction touched (the dirty set), so it never outlives what
  * it mirrors. Keyed by the state's own customer_id. */

@@ -631,7 +631,7 @@ static void normalise(const prog_t *p, eng_state_t *s)
  * is not in cache: a customer seen rarely has few buckets, lots, purchases and seen ids; a
  * frequent one is in cache anyway), asked for at once: a state that is not in cache then
  * costs about one memory latency, not one per part. About 16 lines of the 58; larger
- * sets (25 lines, or the whole purchase ring) were not faster in place in bench_engine
+ * sets (25 lines, or the whole purchase ring) are not faster in place in bench_engine
  * (bandwidth and cache space). A hint only: nothing is read or written through it. */
 void eng_prefetch(const eng_state_t *s)
 {

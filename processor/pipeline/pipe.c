@@ -50,9 +50,9 @@ struct pipe {
     rd_kafka_t *producer;
     rd_kafka_t *restorer; /* reads changelog partitions of restoring tasks */
     /* The changelog as the restorer's topic, held from start-up so that it knows the
-     * partitions' leaders before the first assignment: without it, every restore began
-     * with a metadata refresh on the restorer's next 1 s timer tick (0.5-1.0 s of a 1.4 s
-     * restore of 1M states in bench_pipeline). */
+     * partitions' leaders before the first assignment: without it, every restore would
+     * begin by waiting for a metadata refresh on the restorer's next 1 s timer tick, a
+     * large part of a whole restore (docs/KAFKA.md). */
     rd_kafka_topic_t *restorer_clog;
     bool txn_open;
     int64_t txn_started_ms;
@@ -145,7 +145,8 @@ static int txn_error(pipe_t *pp, rd_kafka_error_t *e, const char *what, char *er
 int pipe_rec_header(const pipe_rec_t *rec, const char *name, const void **value, size_t *size)
 {
     /* Parsed on first use (most records are never asked): librdkafka builds the header
-     * list of a message when asked, which cost ~7 % of a restore when done for each. */
+     * list of a message when asked, a noticeable part of a restore's CPU if done for each
+     * record. */
     rd_kafka_headers_t *hdrs = NULL;
     rd_kafka_message_t *m = (rd_kafka_message_t *)rec->headers_;
     if (!m || rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -877,12 +878,12 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
      * unless set): librdkafka 2.0 stops fetching a partition whose queue holds
      * queued.min.messages (100,000 by default) and then fetches again only when its
      * broker thread wakes, up to a second later. A restore drains 100,000 small records
-     * in well under a second, so it sat idle for most of each second: the restore of 1M
-     * states in bench_pipeline went from ~3.1 s to ~1.5 s without that limit.
+     * in well under a second, so with that limit it would sit idle for most of each
+     * second (docs/KAFKA.md).
      * A restore ends at the partition-EOF event, which comes with the first fetch response
      * after the last record; once every restoring partition is at its end, the broker
      * holds that empty fetch for fetch.wait.max.ms (500 ms by default) before answering,
-     * so the last task of a restore waited up to half a second for nothing. */
+     * so the last task of a restore would wait up to half a second for nothing. */
     const char *rkv[] = {"queued.min.messages",
                          "10000000",
                          "fetch.wait.max.ms",
@@ -1070,7 +1071,7 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
         if (rc == PIPE_FATAL)
             break;
         /* While tasks restore, restore_step does the waiting: the input must not block the
-         * loop (a 50 ms poll per 1,024 restored records capped restores at ~20k/s). */
+         * loop (a 50 ms poll per restore step would cap the restore's rate). */
         int poll_ms = pp->stats.restoring ? 0 : pp->txn_open ? 5 : 50;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(pp->consumer, poll_ms);
         if (pp->fatal) {
