@@ -15,6 +15,7 @@
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef int (*cmd_fn)(int argc, char **argv);
@@ -58,6 +59,8 @@ static void usage(FILE *out)
     fprintf(out, "\noptions:\n"
                  "  --log-level LEVEL   debug, info (default), warn, error, off\n"
                  "  --log-json          one JSON object per log line\n"
+                 "  (both apply to every command; for `run` they win over the configuration\n"
+                 "  file, as LOYALTY_LOG_LEVEL and LOYALTY_LOG_FORMAT do)\n"
                  "  -h, --help          this text; COMMAND --help for a command's own\n"
                  "  -V, --version       the version of this build\n");
 }
@@ -92,9 +95,12 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return 2;
             }
+            /* As LOYALTY_LOG_LEVEL: above the configuration file of `run`. */
+            setenv("LOYALTY_LOG_LEVEL", optarg, 1);
             break;
         case 'j':
             json = 1;
+            setenv("LOYALTY_LOG_FORMAT", "json", 1);
             break;
         default:
             fputc('\n', stderr);

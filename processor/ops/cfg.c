@@ -107,7 +107,7 @@ static const setting_t settings[] = {
      "Port of the HTTP server; -1 = no HTTP server."},
     {"shutdown.timeout.ms", T_INT, "30000", OFF(shutdown_timeout_ms), 100, 600000, NULL,
      "On SIGTERM/SIGINT: how long to finish the open transaction and leave the group."},
-    {"log.level", T_ENUM, "info", OFF(log_level), 0, 0, "debug|info|warn|error",
+    {"log.level", T_ENUM, "info", OFF(log_level), 0, 0, "debug|info|warn|error|off",
      "Minimum level logged."},
     {"log.format", T_ENUM, "text", OFF(log_format), 0, 0, "text|json",
      "text = key=value lines; json = one JSON object per line."},

@@ -33,6 +33,10 @@ printf 'name: t\ncurrency: USD\ntimezone: UTC\nearning:\n  base_pecent: 1\n' >"$
 printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\nschema.registry.url = http://127.0.0.1:1\n' \
     "$tmp/ok.yaml" "$tmp/state" >"$tmp/registry.properties"
 check run_registry_unreachable_exits_1 1 'registering .*subject' -- run --config "$tmp/registry.properties"
+# Global flags before the command win over the configuration file.
+printf 'log.level = debug\nlog.format = text\n' >>"$tmp/registry.properties"
+check global_log_json_applies_to_run 1 '^\{"ts":.*"msg":"starting"' -- --log-json run --config "$tmp/registry.properties"
+check global_log_level_applies_to_run 1 '^[^"]*$' -- --log-level off run --config "$tmp/registry.properties"
 printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\n' "$tmp/bad.yaml" \
     "$tmp/state" >"$tmp/badprog.properties"
 check run_bad_program_exits_2 2 "bad.yaml:5:[0-9]+.*base_pecent" -- run --config "$tmp/badprog.properties"
