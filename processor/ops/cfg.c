@@ -5,6 +5,8 @@
  */
 #include "cfg.h"
 
+#include "log.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
@@ -413,6 +415,49 @@ static const char *env_lookup(char *const *envp, const char *name)
     return NULL;
 }
 
+/* Variables the processor reads outside the table: test switches (docs/ARCHITECTURE.md). */
+static const char *const env_switches[] = {"LOYALTY_CRASH_POINT", "LOYALTY_CRASH_AFTER",
+                                           "LOYALTY_ABORT_EVERY"};
+
+/* A LOYALTY_* variable that names no setting is most likely a typo of one: say so,
+ * with the nearest name, instead of ignoring it silently. */
+static void warn_unknown_env(char *const *envp)
+{
+    char name[160], known[160];
+    for (size_t i = 0; envp && envp[i]; i++) {
+        const char *eq = strchr(envp[i], '=');
+        size_t n = eq ? (size_t)(eq - envp[i]) : strlen(envp[i]);
+        if (strncmp(envp[i], "LOYALTY_", 8) != 0 || strncmp(envp[i], "LOYALTY_KAFKA_", 14) == 0 ||
+            n >= sizeof(name))
+            continue;
+        memcpy(name, envp[i], n);
+        name[n] = '\0';
+        bool found = false;
+        for (size_t k = 0; k < sizeof(env_switches) / sizeof(env_switches[0]) && !found; k++)
+            found = strcmp(name, env_switches[k]) == 0;
+        const char *best = NULL;
+        size_t best_d = 4; /* suggest only close matches */
+        for (size_t k = 0; k < N_SETTINGS && !found; k++) {
+            env_name(settings[k].name, known, sizeof(known));
+            size_t d = edit_distance(name, known);
+            found = d == 0;
+            if (d < best_d) {
+                best_d = d;
+                best = settings[k].name;
+            }
+        }
+        if (found)
+            continue;
+        if (best) {
+            env_name(best, known, sizeof(known));
+            log_warn("cfg", "unknown environment variable ignored", "name=%s did_you_mean=%s", name,
+                     known);
+        } else {
+            log_warn("cfg", "unknown environment variable ignored", "name=%s", name);
+        }
+    }
+}
+
 static int load_env(cfg_t *cfg, char *const *envp, char *err, size_t errlen)
 {
     char name[160], origin[200];
@@ -423,6 +468,7 @@ static int load_env(cfg_t *cfg, char *const *envp, char *err, size_t errlen)
         if (v && cfg_set(cfg, settings[i].name, v, origin, err, errlen) != 0)
             return -1;
     }
+    warn_unknown_env(envp);
     for (size_t i = 0; envp && envp[i]; i++) { /* LOYALTY_KAFKA_X_Y=v -> kafka.x.y */
         if (strncmp(envp[i], "LOYALTY_KAFKA_", 14) != 0)
             continue;
@@ -592,7 +638,9 @@ void cfg_print_markdown(FILE *out)
             "comment).\nEvery key can be overridden by an environment variable: `LOYALTY_` "
             "and the key\nupper-cased with every other character as `_` "
             "(`bootstrap.servers` → `LOYALTY_BOOTSTRAP_SERVERS`).\nAn unknown key, a bad "
-            "value or a missing required key stops start-up with the file and line.\n\n"
+            "value or a missing required key stops start-up with the file and line; a\n"
+            "`LOYALTY_` variable that names no key is logged as a warning with the nearest "
+            "key.\n\n"
             "| key | type | default | environment | description |\n"
             "|---|---|---|---|---|\n");
     char name[160], type[128];

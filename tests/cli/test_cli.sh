@@ -33,6 +33,14 @@ printf 'name: t\ncurrency: USD\ntimezone: UTC\nearning:\n  base_pecent: 1\n' >"$
 printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\nschema.registry.url = http://127.0.0.1:1\n' \
     "$tmp/ok.yaml" "$tmp/state" >"$tmp/registry.properties"
 check run_registry_unreachable_exits_1 1 'registering .*subject' -- run --config "$tmp/registry.properties"
+# A misspelled LOYALTY_* variable is named, with the setting it most likely meant.
+out=$(LOYALTY_BOOTSTRAP_SERVER=x LOYALTY_NOTHING_LIKE_ANY_KEY_AT_ALL=1 "$bin" run --config "$tmp/registry.properties" 2>&1)
+if grep -q 'unknown environment variable ignored.*name=LOYALTY_BOOTSTRAP_SERVER did_you_mean=LOYALTY_BOOTSTRAP_SERVERS' <<<"$out" &&
+    grep -q 'name=LOYALTY_NOTHING_LIKE_ANY_KEY_AT_ALL$' <<<"$out"; then
+    echo "ok   unknown_environment_variable_is_warned"; passed=$((passed + 1))
+else
+    echo "FAIL unknown_environment_variable_is_warned:"; echo "$out" | head -5; fails=$((fails + 1))
+fi
 # Global flags before the command win over the configuration file.
 printf 'log.level = debug\nlog.format = text\n' >>"$tmp/registry.properties"
 check global_log_json_applies_to_run 1 '^\{"ts":.*"msg":"starting"' -- --log-json run --config "$tmp/registry.properties"
