@@ -1062,6 +1062,41 @@ static void test_cache_slot_collision_and_abort(void **st)
     fx_free(fx);
 }
 
+/* A tick fires the timers of at most commit.max.records customers; the rest wait for the
+ * next tick (a backlog after downtime makes bounded transactions). A tick with nothing
+ * due opens no transaction. */
+static void test_timers_fire_for_at_most_commit_max_records_customers(void **st)
+{
+    (void)st;
+    static const char *const kv[] = {"commit.max.records", "2", NULL};
+    fx_t *fx = fx_new(1, kv);
+    char id[32], c[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "p%d", i);
+        snprintf(c, sizeof(c), "cust%d", i);
+        buy(fx, id, c, "2026-03-01T10:00:00Z", 100000);
+    }
+    step(fx);
+    buy(fx, "z1", "zoe", "2026-04-05T10:00:00Z", 100000); /* the first warnings are due */
+    process(fx, 0, 0);
+    commit(fx);
+    int64_t want[] = {2, 2, 1, 0};
+    for (size_t k = 0; k < 4; k++) {
+        int64_t before = stats(fx).timers_fired;
+        timers(fx);
+        commit(fx);
+        assert_int_equal(stats(fx).timers_fired - before, want[k]);
+    }
+    fp_stats_t s0, s1;
+    fp_get_stats(fx->pp, &s0);
+    timers(fx);
+    fp_get_stats(fx->pp, &s1);
+    assert_int_equal(s1.touches, s0.touches);
+    assert_false(fp_txn_open(fx->pp));
+    finish_and_compare(fx, true);
+    fx_free(fx);
+}
+
 /* One transaction touches more customers than the dirty set's first size (it grows while
  * remembering who was saved again): every customer's last changelog record is its final
  * state, customers saved once have one record. */
@@ -1091,6 +1126,36 @@ static void test_many_customers_in_one_transaction(void **st)
     fx_free(fx);
 }
 
+/* An event the engine refuses (valid Avro, another currency) is dead-lettered and moves
+ * nothing: not the task's clock (a far-future time would fire every customer's timers
+ * early), not the customer. replay skips it the same way. */
+static void test_refused_event_does_not_move_the_clock(void **st)
+{
+    (void)st;
+    fx_t *fx = fx_new(1, NULL);
+    buy(fx, "a1", "anna", "2026-03-01T10:00:00Z", 100000);
+    step(fx);
+    size_t mark = n_out(fx);
+    static const char *const usd[] = {"boris", "anna"};
+    for (int i = 0; i < 2; i++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{\"type\":\"purchase\",\"event_id\":\"u%d\",\"customer_id\":\"%s\",\"time\":"
+                 "\"2030-01-01T00:00:00Z\",\"currency\":\"USD\",\"lines\":[{\"sku\":\"s\","
+                 "\"category\":\"c\",\"quantity\":1,\"amount\":100}]}",
+                 i, usd[i]);
+        send(fx, json);
+    }
+    step(fx);
+    assert_int_equal(dead_letters(fx, mark, FP_COMMITTED), 2);
+    assert_int_equal(outputs(fx, mark, FP_COMMITTED, NULL), 0);
+    assert_int_equal(stats(fx).timers_fired, 0);
+    assert_stream_time_md(fx, 0, "2026-03-01T10:00:00Z");
+    assert_null(query(fx, "boris"));
+    finish_and_compare(fx, true);
+    fx_free(fx);
+}
+
 int main(void)
 {
     log_configure(LOG_ERROR, false, stderr);
@@ -1105,7 +1170,9 @@ int main(void)
         cmocka_unit_test(test_stream_time_travels_with_the_task),
         cmocka_unit_test(test_produce_failures_anywhere_abort_and_redo_cleanly),
         cmocka_unit_test(test_cache_slot_collision_and_abort),
+        cmocka_unit_test(test_timers_fire_for_at_most_commit_max_records_customers),
         cmocka_unit_test(test_many_customers_in_one_transaction),
+        cmocka_unit_test(test_refused_event_does_not_move_the_clock),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
