@@ -348,12 +348,15 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
         return dead_letter(a, pp, rec, r, msg, err, errlen);
 
     const eng_event_t *ev = &a->event;
-    if (ev->time_ms > t->stream_time)
+    /* An event the engine refuses moves no clock (replay skips it): its time, perhaps far
+     * in the future, would fire the task's timers early. It is dead-lettered below. */
+    bool valid = eng_event_check(a->prog, ev, msg, sizeof(msg)) == 0;
+    if (valid && ev->time_ms > t->stream_time)
         t->stream_time = ev->time_ms;
     /* The customer meets the event in the state the task's clock says: every timer due by
      * then fires first (a late event included), whenever the last timer tick happened. */
     int64_t clock = a->cfg->clock == CFG_CLOCK_STREAM ? t->stream_time : wall_ms();
-    if (clock < ev->time_ms)
+    if (valid && clock < ev->time_ms)
         clock = ev->time_ms;
     int rc = load_state(a, t, ev->customer_id, err, errlen);
     if (rc != PIPE_OK)
@@ -412,12 +415,14 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
      * many bounded transactions, not one that outgrows the transaction timeout; the rest
      * fire at the next tick. */
     tmr_entry_t *due = a->due;
-    size_t n;
+    size_t n, scan;
     int64_t fired = 0;
     do {
-        if (fired >= a->cfg->commit_max_records)
+        int64_t left = a->cfg->commit_max_records - fired;
+        if (left <= 0)
             break;
-        if (tmr_due(t->st, now, due, TIMER_SCAN, &n, err, errlen) != 0)
+        scan = left < (int64_t)TIMER_SCAN ? (size_t)left : TIMER_SCAN;
+        if (tmr_due(t->st, now, due, scan, &n, err, errlen) != 0)
             return PIPE_FATAL;
         for (size_t i = 0; i < n; i++) {
             int rc = pipe_touch(pp, p, err, errlen);
@@ -440,7 +445,7 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
             if (rc != PIPE_OK)
                 return rc;
         }
-    } while (n == TIMER_SCAN);
+    } while (n == scan);
     return PIPE_OK;
 }
 
