@@ -4,3 +4,9 @@
 add_library(ls_lskit STATIC it/lskit.c)
 target_link_libraries(ls_lskit PUBLIC ls_commands ls_testkit)
 ls_add_it_test(test_processor SOURCES it/test_processor.c LIBS ls_lskit TIMEOUT 1500)
+# The fault suite on its own three-broker cluster: broker kills and restarts, a two-broker
+# outage, an instance kill, a rolling restart and a scale-in, each judged against replay.
+ls_add_it_test(test_faults SOURCES it/test_faults.c LIBS ls_lskit TIMEOUT 1200)
+set_property(TEST test_faults APPEND PROPERTY LABELS slow faults)
+# Kafka security on its own broker (kafka-test-broker.sh --secure: TLS + SASL).
+ls_add_it_test(test_security SOURCES it/test_security.c LIBS ls_lskit TIMEOUT 600)

@@ -125,6 +125,12 @@ static int32_t partition_for(const char *customer, int partitions)
 int lk_scenario_new(lk_scenario_t *s, const char *name, const char *bootstrap, int partitions,
                     size_t n, int customers, unsigned seed)
 {
+    return lk_scenario_new_rf(s, name, bootstrap, partitions, 1, n, customers, seed);
+}
+
+int lk_scenario_new_rf(lk_scenario_t *s, const char *name, const char *bootstrap, int partitions,
+                       int rf, size_t n, int customers, unsigned seed)
+{
     memset(s, 0, sizeof(*s));
     tk_unique_name(name, s->name, sizeof(s->name));
     snprintf(s->bootstrap, sizeof(s->bootstrap), "%s", bootstrap);
@@ -139,7 +145,7 @@ int lk_scenario_new(lk_scenario_t *s, const char *name, const char *bootstrap, i
         snprintf(s->outputs[k], sizeof(s->outputs[k]), "%s.out%d", s->name, k);
     const char *src = getenv("LS_SOURCE_DIR");
     snprintf(s->program, sizeof(s->program), "%s/tests/it/programs/eos.yaml", src ? src : ".");
-    if (tk_create_topic(bootstrap, s->input, partitions, 1, NULL) != 0)
+    if (tk_create_topic(bootstrap, s->input, partitions, rf, NULL) != 0)
         return -1;
 
     /* Events: purchases, returns, redemptions and some repeated ids, over ~3 months. */
@@ -305,6 +311,12 @@ int lk_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states)
     return read_lines(p1, outputs) == 0 && read_lines(p2, states) == 0 ? 0 : -1;
 }
 
+static int write_kafka_setting(void *ctx, const char *key, const char *value)
+{
+    fprintf(ctx, "kafka.%s = %s\n", key, value);
+    return 0;
+}
+
 int lk_start(lk_scenario_t *s, const char *instance, char *const *env)
 {
     char cfg_path[300], log_path[300];
@@ -329,6 +341,7 @@ int lk_start(lk_scenario_t *s, const char *instance, char *const *env)
         "tier-will-downgrade", "tier-progress"};
     for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
         fprintf(f, "topic.%s = %s\n", keys[k], s->outputs[k]);
+    tk_extra_conf_each(write_kafka_setting, f); /* a secured broker's client settings */
     fclose(f);
     const char *bin = getenv("LS_BINARY");
     char *argv[] = {(char *)bin, "run", "--config", cfg_path, NULL};

@@ -52,6 +52,10 @@ typedef struct lk_scenario {
 int lk_scenario_new(lk_scenario_t *s, const char *name, const char *bootstrap, int partitions,
                     size_t n, int customers, unsigned seed);
 
+/** @brief lk_scenario_new with an input topic of replication factor @p rf (clusters). */
+int lk_scenario_new_rf(lk_scenario_t *s, const char *name, const char *bootstrap, int partitions,
+                       int rf, size_t n, int customers, unsigned seed);
+
 /** @brief Produce events [from, to) to the input topic (Avro, framed). @returns 0 or -1. */
 int lk_produce(lk_scenario_t *s, size_t from, size_t to);
 

@@ -46,11 +46,45 @@ void tk_unique_name(const char *prefix, char *out, size_t outlen)
              (long)(tv.tv_sec % 100000) * 1000000 + tv.tv_usec);
 }
 
-rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
+int tk_extra_conf_each(int (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+    const char *path = getenv("LS_TEST_KAFKA_CONF");
+    if (!path || !*path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "LS_TEST_KAFKA_CONF: cannot open %s\n", path);
+        return -1;
+    }
+    char line[1024];
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *eq = strchr(line, '=');
+        if (line[0] == '#' || !eq)
+            continue;
+        *eq = '\0';
+        rc = fn(ctx, line, eq + 1);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int conf_set_cb(void *ctx, const char *key, const char *value)
 {
     char err[512];
+    if (rd_kafka_conf_set(ctx, key, value, err, sizeof(err)) == RD_KAFKA_CONF_OK)
+        return 0;
+    fprintf(stderr, "LS_TEST_KAFKA_CONF: %s: %s\n", key, err);
+    return -1;
+}
+
+rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
+{
+    char err[512] = "";
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)))
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof(err)) ||
+        tk_extra_conf_each(conf_set_cb, conf) != 0)
         goto fail;
     for (size_t i = 0; kv && kv[i]; i += 2)
         if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof(err)))

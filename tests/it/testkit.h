@@ -31,7 +31,15 @@ int tk_create_topic(const char *bootstrap, const char *topic, int partitions, in
 /** @brief Partition count of @p topic from metadata, or -1 (unknown topic or error). */
 int tk_partition_count(rd_kafka_t *rk, const char *topic);
 
-/** @brief A new client with bootstrap.servers set plus NULL-terminated key, value pairs. */
+/**
+ * @brief Call @p fn for each `key=value` line of the file named by $LS_TEST_KAFKA_CONF (the
+ *        client settings of a secured test broker: kafka-test-broker.sh start --secure);
+ *        nothing when it is unset. @returns 0, or the first non-zero @p fn result or -1.
+ */
+int tk_extra_conf_each(int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+
+/** @brief A new client with bootstrap.servers set plus NULL-terminated key, value pairs
+ *         (and the settings of $LS_TEST_KAFKA_CONF, see tk_extra_conf_each). */
 rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv);
 
 /** One record as read back by tk_consume_all (key and value are NUL-terminated copies). */

@@ -5,9 +5,15 @@
 #   kafka-test-broker.sh start DIR [--nodes 3]  format storage under DIR, start, wait until a
 #                                              transactional producer works, print the
 #                                              bootstrap address on stdout
+#   kafka-test-broker.sh start DIR --secure    one node whose client listener is SASL_SSL:
+#                                              TLS with a CA made at start (DIR/ca.pem) and
+#                                              SASL/PLAIN user "loyalty"; DIR/client.properties
+#                                              holds the librdkafka settings a client needs
+#                                              (SCRAM: see docs/KAFKA.md, librdkafka 2.0.2 notes)
 #   kafka-test-broker.sh stop DIR              stop every node started under DIR, remove DIR
 #   kafka-test-broker.sh bootstrap DIR         print the bootstrap address of a running DIR
 #   kafka-test-broker.sh kill DIR N            SIGKILL node N (fault tests)
+#   kafka-test-broker.sh restart DIR N         start node N again on its storage (after kill)
 #
 # One node = broker and controller in one process, replication factors 1. Three nodes =
 # three combined broker+controller processes, replication factor 3, min.insync.replicas=2
@@ -73,8 +79,63 @@ EOF
     : "$n"
 }
 
+start_node() { # start_node DIR N: node N's process on its formatted storage
+    local dir=$1 i=$2
+    # setsid: the broker gets its own process group so stop can kill it whole.
+    setsid bash -c "exec java -Xms128m -Xmx768m -XX:+UseSerialGC \
+        -Dlog4j2.configurationFile='$here/log4j2.properties' \
+        -Dkafka.logs.dir='$dir/node$i' -cp '$lib/*' kafka.Kafka '$dir/node$i/server.properties'" \
+        >>"$dir/node$i/server.log" 2>&1 </dev/null &
+    echo $! >"$dir/node$i/pid"
+}
+
+# secure_setup DIR: a CA and a broker certificate for 127.0.0.1 (openssl), the broker's
+# PKCS#12 keystore, and the client settings (DIR/client.properties, librdkafka keys).
+secure_setup() {
+    local dir=$1 pw=test-store-secret
+    mkdir -p "$dir/tls"
+    (
+        cd "$dir/tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=loyalty-test-ca" \
+            -keyout ca.key -out ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout broker.key \
+            -out broker.csr
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+        openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile san.ext -out broker.pem
+        openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem \
+            -name broker -passout "pass:$pw" -out broker.p12
+    ) >"$dir/tls/openssl.log" 2>&1 || { cat "$dir/tls/openssl.log" >&2; die "making test certificates failed"; }
+    cp "$dir/tls/ca.pem" "$dir/ca.pem"
+    cat >"$dir/client.properties" <<EOF
+security.protocol=SASL_SSL
+sasl.mechanisms=PLAIN
+sasl.username=loyalty
+sasl.password=loyalty-secret
+ssl.ca.location=$dir/ca.pem
+EOF
+}
+
+# secure_props DIR ID BPORT IPORT CPORT: node ID's listeners become SASL_SSL (clients),
+# PLAINTEXT INTERNAL (between brokers) and CONTROLLER.
+secure_props() {
+    local dir=$1 id=$2 bport=$3 iport=$4 cport=$5 f="$1/node$2/server.properties"
+    sed -i -e "s#^listeners=.*#listeners=SASL_SSL://127.0.0.1:$bport,INTERNAL://127.0.0.1:$iport,CONTROLLER://127.0.0.1:$cport#" \
+        -e "s#^advertised.listeners=.*#advertised.listeners=SASL_SSL://127.0.0.1:$bport,INTERNAL://127.0.0.1:$iport#" \
+        -e "s#^inter.broker.listener.name=.*#inter.broker.listener.name=INTERNAL#" \
+        -e "s#^listener.security.protocol.map=.*#listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT#" "$f"
+    cat >>"$f" <<EOF
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_loyalty="loyalty-secret";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/tls/broker.p12
+ssl.keystore.password=test-store-secret
+ssl.key.password=test-store-secret
+EOF
+}
+
 start() {
-    local dir=$1 nodes=$2
+    local dir=$1 nodes=$2 secure=${3:-}
     fetch
     [ -e "$dir/bootstrap" ] && die "$dir already holds a running broker (stop it first)"
     mkdir -p "$dir"
@@ -88,21 +149,20 @@ start() {
     done
     local cluster_id
     cluster_id=$(java_run kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    if [ -n "$secure" ]; then secure_setup "$dir"; fi
     local bootstrap=""
     for ((i = 1; i <= nodes; i++)); do
         write_props "$dir" "$i" "$nodes" "$voters" "${bports[i]}" "${cports[i]}" "$rf" "$minisr"
+        if [ -n "$secure" ]; then
+            secure_props "$dir" "$i" "${bports[i]}" "$(free_port)" "${cports[i]}"
+        fi
         java_run kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" \
             -c "$dir/node$i/server.properties" >"$dir/node$i/format.log" 2>&1 ||
             { cat "$dir/node$i/format.log" >&2; die "formatting storage of node $i failed"; }
         bootstrap+="${bootstrap:+,}127.0.0.1:${bports[i]}"
     done
     for ((i = 1; i <= nodes; i++)); do
-        # setsid: the broker gets its own process group so stop can kill it whole.
-        setsid bash -c "exec java -Xms128m -Xmx768m -XX:+UseSerialGC \
-            -Dlog4j2.configurationFile='$here/log4j2.properties' \
-            -Dkafka.logs.dir='$dir/node$i' -cp '$lib/*' kafka.Kafka '$dir/node$i/server.properties'" \
-            >"$dir/node$i/server.log" 2>&1 </dev/null &
-        echo $! >"$dir/node$i/pid"
+        start_node "$dir" "$i"
     done
     echo "$bootstrap" >"$dir/bootstrap"
     wait_ready "$dir" "$bootstrap" || { [ -n "${KEEP_BROKER_DIR:-}" ] || stop "$dir" >/dev/null 2>&1 || true; die "broker under $dir did not become ready"; }
@@ -111,6 +171,8 @@ start() {
 
 wait_ready() { # a broker is ready when a transactional producer can commit a transaction
     local dir=$1 bootstrap=$2 probe="$here/../../build/tests/kafka_probe"
+    # A secured broker: the probe (a test-kit client) reads the client settings from here.
+    if [ -f "$dir/client.properties" ]; then export LS_TEST_KAFKA_CONF="$dir/client.properties"; fi
     local deadline=$((SECONDS + ${BROKER_START_TIMEOUT:-90}))
     while ((SECONDS < deadline)); do
         for pidf in "$dir"/node*/pid; do
@@ -146,11 +208,12 @@ stop() {
 case "${1:-}" in
 fetch) fetch ;;
 start)
-    [ $# -ge 2 ] || die "usage: $0 start DIR [--nodes 1|3]"
-    nodes=1
+    [ $# -ge 2 ] || die "usage: $0 start DIR [--nodes 1|3 | --secure]"
+    nodes=1 secure=
     [ "${3:-}" = "--nodes" ] && nodes=${4:-1}
+    [ "${3:-}" = "--secure" ] && secure=1
     [ "$nodes" = 1 ] || [ "$nodes" = 3 ] || die "--nodes must be 1 or 3"
-    start "$2" "$nodes"
+    start "$2" "$nodes" "$secure"
     ;;
 stop) [ $# -ge 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
 bootstrap) cat "$2/bootstrap" ;;
@@ -159,5 +222,12 @@ kill)
     pid=$(cat "$2/node$3/pid")
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"
     ;;
-*) die "usage: $0 fetch | start DIR [--nodes 1|3] | stop DIR | bootstrap DIR | kill DIR N" ;;
+restart)
+    # Node N again on its storage (after kill); returns at once, the node rejoins in seconds.
+    [ $# -ge 3 ] && [ -f "$2/node$3/pid" ] || die "usage: $0 restart DIR N (node N must exist)"
+    kill -0 "$(cat "$2/node$3/pid")" 2>/dev/null && die "node $3 under $2 is running"
+    fetch
+    start_node "$2" "$3"
+    ;;
+*) die "usage: $0 fetch | start DIR [--nodes 1|3] | stop DIR | bootstrap DIR | kill DIR N | restart DIR N" ;;
 esac

@@ -1,0 +1,300 @@
+/*
+ * The fault suite: three `loyalty-stream run` instances (separate processes) on the
+ * three-broker cluster of tests/kafka/kafka-test-broker.sh (replication factor 3,
+ * min.insync.replicas 2), through the platform's everyday faults:
+ *   - one broker killed and restarted, twice, a different one each time;
+ *   - a two-broker outage (no quorum, no in-sync majority) and its end;
+ *   - an instance SIGKILLed and restarted, a rolling restart, a scale-in by SIGTERM.
+ * No instance may exit during a broker fault; each scenario ends with the outputs a
+ * read_committed consumer sees equal to `replay`'s as a multiset and the changelog's
+ * final states equal to replay's. Handover and recovery times are printed.
+ */
+#include "lskit.h"
+#include "testkit.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char dir[256], script[4096], bootstrap[512];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Every node runs (a failed test may have left one down): restart the stopped ones. */
+static void brokers_up(void)
+{
+    int restarted = 0;
+    for (int node = 1; node <= 3; node++) {
+        char cmd[8192];
+        snprintf(cmd, sizeof(cmd), "%s restart %s %d 2>/dev/null", script, dir, node);
+        if (system(cmd) == 0) {
+            fprintf(stderr, "broker %d: restarted (left down by an earlier test)\n", node);
+            restarted = 1;
+        }
+    }
+    if (restarted)
+        sleep(20); /* rejoin the quorum and register before topics with three replicas */
+}
+
+/* kafka-test-broker.sh VERB DIR NODE */
+static void broker(const char *verb, int node)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "%s %s %s %d", script, verb, dir, node);
+    assert_int_equal(system(cmd), 0);
+    fprintf(stderr, "broker %d: %s\n", node, verb);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *src = getenv("LS_SOURCE_DIR");
+    if (!src || !getenv("LS_BINARY")) {
+        fprintf(stderr, "LS_SOURCE_DIR or LS_BINARY is not set: run this test through ctest\n");
+        return -1;
+    }
+    snprintf(script, sizeof(script), "%s/tests/kafka/kafka-test-broker.sh", src);
+    snprintf(dir, sizeof(dir), "/tmp/ls-faults-%d", (int)getpid());
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "%s start %s --nodes 3", script, dir);
+    FILE *f = popen(cmd, "r");
+    if (!f || !fgets(bootstrap, sizeof(bootstrap), f)) {
+        if (f)
+            pclose(f);
+        fprintf(stderr, "the three-broker cluster did not start (see above)\n");
+        return -1;
+    }
+    bootstrap[strcspn(bootstrap, "\n")] = '\0';
+    return pclose(f) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "%s stop %s", script, dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct inst {
+    const char *name;
+    int pid;
+} inst_t;
+
+/* Every instance in @p v must still run: one that exited fails the test. */
+static void all_alive(lk_scenario_t *s, inst_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int st;
+        if (v[i].pid > 0 && waitpid(v[i].pid, &st, WNOHANG) == v[i].pid)
+            fail_msg("instance %s exited (status %d) during the faults (logs in %s)", v[i].name,
+                     WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), s->dir);
+    }
+}
+
+/* Sleep @p seconds while checking that every instance lives. */
+static void hold(lk_scenario_t *s, inst_t *v, size_t n, int seconds)
+{
+    for (int i = 0; i < seconds; i++) {
+        all_alive(s, v, n);
+        sleep(1);
+    }
+}
+
+/* Wait until the outputs hold @p want records, checking the instances. @returns seconds. */
+static double wait_outputs(lk_scenario_t *s, inst_t *v, size_t n, long want, int timeout_s)
+{
+    double t0 = now_s();
+    long got = -1;
+    while (now_s() - t0 < timeout_s) {
+        all_alive(s, v, n);
+        if ((got = lk_count_outputs(s)) >= want)
+            return now_s() - t0;
+        sleep(1);
+    }
+    fail_msg("outputs %ld of %ld after %d s (logs in %s)", got, want, timeout_s, s->dir);
+    return -1;
+}
+
+static void stop_cleanly(lk_scenario_t *s, inst_t *in)
+{
+    kill(in->pid, SIGTERM);
+    int st = tk_wait(in->pid, 60000);
+    if (st != 0)
+        fail_msg("instance %s: exit %d after SIGTERM, want 0 (logs in %s)", in->name, st, s->dir);
+    in->pid = -1;
+}
+
+static void start(lk_scenario_t *s, inst_t *in)
+{
+    in->pid = lk_start(s, in->name, NULL);
+    assert_true(in->pid > 0);
+}
+
+/* Outputs (multiset) and the changelog's final states equal replay's. */
+static void check_equal(lk_scenario_t *s, const lk_lines_t *outputs, const lk_lines_t *states)
+{
+    lk_lines_t got = {0};
+    assert_int_equal(lk_collect_outputs(s, &got), 0);
+    int diff = lk_lines_diff(outputs, &got, "output");
+    lk_lines_free(&got);
+    assert_int_equal(lk_collect_changelog(s, &got), 0);
+    diff |= lk_lines_diff(states, &got, "changelog state");
+    lk_lines_free(&got);
+    if (diff)
+        fail_msg("the processor disagrees with replay (logs in %s)", s->dir);
+}
+
+/* Tasks an instance processes now, from its log: restored minus closed. */
+static int active_tasks(lk_scenario_t *s, const char *name)
+{
+    char path[300], line[2048];
+    snprintf(path, sizeof(path), "%s/%s.log", s->dir, name);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (strstr(line, "msg=\"starting\"")) /* the log of a restarted instance goes on */
+            n = 0;
+        else if (strstr(line, "msg=\"task restored: processing\""))
+            n++;
+        else if (strstr(line, "msg=\"task closed\""))
+            n--;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void test_broker_kills_and_two_broker_outage_change_nothing(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    lk_lines_t outputs = {0}, states = {0};
+    brokers_up();
+    assert_int_equal(lk_scenario_new_rf(&s, "bfaults", bootstrap, 6, 3, 9000, 400, 11), 0);
+    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
+    size_t third = s.n_events / 3;
+    assert_int_equal(lk_produce(&s, 0, third), 0);
+    inst_t v[] = {{"a", -1}, {"b", -1}, {"c", -1}};
+    for (size_t i = 0; i < 3; i++)
+        start(&s, &v[i]);
+    wait_outputs(&s, v, 3, 1, 120);
+
+    /* One broker at a time, twice: the cluster stays available. */
+    for (int node = 1; node <= 2; node++) {
+        broker("kill", node);
+        hold(&s, v, 3, 5);
+        double t0 = now_s();
+        long before = lk_count_outputs(&s);
+        if (node == 1)
+            assert_int_equal(lk_produce(&s, third, 2 * third), 0);
+        if (node == 2) {
+            /* progress while a broker is down: outputs grow */
+            while (lk_count_outputs(&s) <= before && now_s() - t0 < 60)
+                hold(&s, v, 3, 1);
+        }
+        fprintf(stderr, "broker %d down: outputs %ld -> %ld\n", node, before, lk_count_outputs(&s));
+        broker("restart", node);
+        hold(&s, v, 3, 10);
+    }
+
+    /* Two of three down: no quorum, no in-sync majority. Nothing can commit; nobody exits. */
+    broker("kill", 2);
+    broker("kill", 3);
+    hold(&s, v, 3, 25);
+    double t0 = now_s();
+    broker("restart", 2);
+    broker("restart", 3);
+    long before = lk_count_outputs(&s);
+    assert_int_equal(lk_produce(&s, 2 * third, s.n_events), 0);
+    while (lk_count_outputs(&s) <= before && now_s() - t0 < 180)
+        hold(&s, v, 3, 1);
+    fprintf(stderr, "two-broker outage over: outputs move again %.1f s after the restart\n",
+            now_s() - t0);
+    double t = wait_outputs(&s, v, 3, (long)outputs.n, 300);
+    fprintf(stderr, "all %zu outputs %.1f s later\n", outputs.n, t);
+    for (size_t i = 0; i < 3; i++)
+        stop_cleanly(&s, &v[i]);
+    check_equal(&s, &outputs, &states);
+    lk_lines_free(&outputs);
+    lk_lines_free(&states);
+    lk_scenario_free(&s);
+}
+
+static void test_instance_kill_rolling_restart_and_scale_in_change_nothing(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    lk_lines_t outputs = {0}, states = {0};
+    brokers_up();
+    assert_int_equal(lk_scenario_new_rf(&s, "ifaults", bootstrap, 6, 3, 9000, 400, 12), 0);
+    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
+    size_t half = s.n_events / 2;
+    assert_int_equal(lk_produce(&s, 0, half), 0);
+    inst_t v[] = {{"a", -1}, {"b", -1}, {"c", -1}};
+    for (size_t i = 0; i < 3; i++)
+        start(&s, &v[i]);
+    wait_outputs(&s, v, 3, 1, 120);
+
+    /* An instance killed and started again. */
+    kill(v[1].pid, SIGKILL);
+    assert_int_equal(tk_wait(v[1].pid, 10000), 128 + SIGKILL);
+    v[1].pid = -1;
+    sleep(2);
+    start(&s, &v[1]);
+
+    /* A rolling restart: each instance in turn stops cleanly and comes back. */
+    for (size_t i = 0; i < 3; i++) {
+        stop_cleanly(&s, &v[i]);
+        start(&s, &v[i]);
+        hold(&s, v, 3, 3);
+    }
+
+    /* Scale-in: c leaves by SIGTERM; a and b must own all six tasks. */
+    double t0 = 0;
+    for (int i = 0;
+         i < 120 && active_tasks(&s, "a") + active_tasks(&s, "b") + active_tasks(&s, "c") != 6; i++)
+        hold(&s, v, 3, 1);
+    t0 = now_s();
+    stop_cleanly(&s, &v[2]);
+    while (active_tasks(&s, "a") + active_tasks(&s, "b") != 6 && now_s() - t0 < 120)
+        usleep(100 * 1000);
+    double handover = now_s() - t0;
+    fprintf(stderr, "scale-in by SIGTERM: a and b own all 6 tasks %.1f s after the signal\n",
+            handover);
+    assert_true(active_tasks(&s, "a") + active_tasks(&s, "b") == 6);
+    assert_int_equal(lk_produce(&s, half, s.n_events), 0);
+    wait_outputs(&s, v, 2, (long)outputs.n, 300);
+    stop_cleanly(&s, &v[0]);
+    stop_cleanly(&s, &v[1]);
+    check_equal(&s, &outputs, &states);
+    lk_lines_free(&outputs);
+    lk_lines_free(&states);
+    lk_scenario_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_broker_kills_and_two_broker_outage_change_nothing),
+        cmocka_unit_test(test_instance_kill_rolling_restart_and_scale_in_change_nothing),
+    };
+    if (getenv("LS_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("LS_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
