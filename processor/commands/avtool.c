@@ -335,6 +335,10 @@ int decode_main(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o, decode_usage);
     if (rc)
         return rc == 1 ? 0 : rc;
+    if (o.partitioner) { /* encode's option: a reader has nothing to partition */
+        fprintf(stderr, "%s", decode_usage);
+        return 2;
+    }
     if (tool_open(&t, &o) != 0)
         return 1;
     t.engine_json = o.engine_json;
