@@ -35,6 +35,7 @@
 #include "cfg.h"
 #include "clog.h"
 #include "eng.h"
+#include "keypart.h"
 #include "log.h"
 #include "pipe.h"
 #include "testkit.h"
@@ -153,9 +154,10 @@ static uint64_t rnd(bench_t *b)
     return b->rng;
 }
 
+/* The contract's partition of a customer (docs/SCHEMAS.md): murmur2, as the Java clients. */
 static int32_t partition_of(const char *customer)
 {
-    return (int32_t)(eng_id_hash(customer) % PARTITIONS);
+    return keypart_of(customer, strlen(customer), PARTITIONS);
 }
 
 /* ------------------------------------------------------------------ broker */

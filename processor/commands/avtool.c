@@ -9,6 +9,7 @@
 #include "avro_codec.h"
 #include "eng_json.h"
 #include "frame.h"
+#include "keypart.h"
 #include "sr.h"
 
 #include <errno.h>
@@ -28,9 +29,10 @@ typedef struct tool_opts {
     const char *split;
     const char *type;
     const char *input;
-    long count;           /* decode from Kafka: stop after this many records (0 = at the end) */
-    int engine_json;      /* the engine's JSON form (docs/EVENTS-JSON.md) instead of Avro JSON */
-    const char *currency; /* encode --engine-json: currency of events that name none */
+    long count;              /* decode from Kafka: stop after this many records (0 = at the end) */
+    int engine_json;         /* the engine's JSON form (docs/EVENTS-JSON.md) instead of Avro JSON */
+    const char *currency;    /* encode --engine-json: currency of events that name none */
+    const char *partitioner; /* encode --bootstrap: librdkafka's partitioner (NULL = murmur2) */
 } tool_opts_t;
 
 typedef struct tool {
@@ -71,17 +73,13 @@ static void tool_close(tool_t *t)
 
 static int parse_opts(int argc, char **argv, tool_opts_t *o, const char *usage)
 {
-    static const struct option opts[] = {{"registry", required_argument, NULL, 'r'},
-                                         {"bootstrap", required_argument, NULL, 'b'},
-                                         {"topic", required_argument, NULL, 't'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"split", required_argument, NULL, 's'},
-                                         {"type", required_argument, NULL, 'T'},
-                                         {"count", required_argument, NULL, 'c'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {"engine-json", no_argument, NULL, 'E'},
-                                         {"currency", required_argument, NULL, 'C'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"registry", required_argument, NULL, 'r'},    {"bootstrap", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},       {"output", required_argument, NULL, 'o'},
+        {"split", required_argument, NULL, 's'},       {"type", required_argument, NULL, 'T'},
+        {"count", required_argument, NULL, 'c'},       {"help", no_argument, NULL, 'h'},
+        {"engine-json", no_argument, NULL, 'E'},       {"currency", required_argument, NULL, 'C'},
+        {"partitioner", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
     int c;
     memset(o, 0, sizeof(*o));
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -113,6 +111,9 @@ static int parse_opts(int argc, char **argv, tool_opts_t *o, const char *usage)
         case 'C':
             o->currency = optarg;
             break;
+        case 'H':
+            o->partitioner = optarg;
+            break;
         case 'h':
             printf("%s", usage);
             return 1;
@@ -123,7 +124,7 @@ static int parse_opts(int argc, char **argv, tool_opts_t *o, const char *usage)
     }
     if (optind < argc)
         o->input = argv[optind++];
-    if (optind < argc || (!!o->bootstrap != !!o->topic)) {
+    if (optind < argc || (!!o->bootstrap != !!o->topic) || (o->partitioner && !o->bootstrap)) {
         fprintf(stderr, "%s", usage);
         return 2;
     }
@@ -334,6 +335,10 @@ int decode_main(int argc, char **argv)
     int rc = parse_opts(argc, argv, &o, decode_usage);
     if (rc)
         return rc == 1 ? 0 : rc;
+    if (o.partitioner) { /* encode's option: a reader has nothing to partition */
+        fprintf(stderr, "%s", decode_usage);
+        return 2;
+    }
     if (tool_open(&t, &o) != 0)
         return 1;
     t.engine_json = o.engine_json;
@@ -347,15 +352,19 @@ int decode_main(int argc, char **argv)
 static const char encode_usage[] =
     "usage: loyalty-stream encode (--type T | --engine-json [--currency CODE])\n"
     "       [--registry URL]\n"
-    "       [--output FILE | --split DIR | --bootstrap HOST:PORT --topic T] [FILE]\n"
+    "       [--output FILE | --split DIR | --bootstrap HOST:PORT --topic T\n"
+    "       [--partitioner NAME]] [FILE]\n"
     "Turn JSON lines (the Avro JSON encoding of type T, as decode prints a value) into\n"
     "framed Avro records. T: InputEvent, TierChanged, BonusEarned, ExpiryWarning,\n"
     "PointsExpired, PointsReversed, PointsRedeemed, RedemptionRejected, RewardEarned,\n"
     "TierWillDowngrade, TierProgress, CustomerState. Output: a framed-record file (stdout by\n"
     "default), one file per record in DIR for `kcat -P -t TOPIC DIR/*` (--split), or\n"
-    "records produced to Kafka keyed by customer_id. --engine-json reads input events in\n"
-    "the engine's JSON form (docs/EVENTS-JSON.md, what `replay` reads) instead; the\n"
-    "Avro contract requires a currency, so --currency gives it to events that omit it.\n";
+    "records produced to Kafka keyed by customer_id, the partition chosen by murmur2 as the\n"
+    "Java clients do (docs/SCHEMAS.md), or by librdkafka's --partitioner NAME (e.g.\n"
+    "consistent_random; `replay --partitioner` takes the same names). --engine-json reads\n"
+    "input events in the engine's JSON form (docs/EVENTS-JSON.md, what `replay` reads)\n"
+    "instead; the Avro contract requires a currency, so --currency gives it to events that\n"
+    "omit it.\n";
 
 typedef struct sink {
     FILE *file;
@@ -371,9 +380,16 @@ static int sink_open(sink_t *s, const tool_opts_t *o)
     memset(s, 0, sizeof(*s));
     if (o->bootstrap) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        /* The key is the customer id; its partition follows the contract's convention
+         * unless the topic's other producers follow another (--partitioner). */
         if (rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, err, sizeof(err)) ||
+            rd_kafka_conf_set(conf, "partitioner",
+                              o->partitioner ? o->partitioner : KEYPART_RDKAFKA, err,
+                              sizeof(err)) ||
             !(s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
             fprintf(stderr, "loyalty-stream encode: %s\n", err);
+            if (!s->rk)
+                rd_kafka_conf_destroy(conf);
             return -1;
         }
         s->topic = o->topic;

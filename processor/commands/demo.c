@@ -21,6 +21,7 @@
 #include "embk.h"
 #include "eng.h"
 #include "eng_json.h"
+#include "keypart.h"
 #include "log.h"
 #include "pipe.h"
 #include "run.h"
@@ -84,6 +85,7 @@ typedef struct demo_opts {
     int events;
     int months;
     int partitions;
+    const char *partitioner; /* librdkafka's, for the traffic (default: murmur2, the contract's) */
     unsigned seed;
     bool verbose; /* keep the processor's info logs (default: warnings only) */
 } demo_opts_t;
@@ -176,7 +178,7 @@ static void *gen_main(void *arg)
     if (!codec || !last ||
         rd_kafka_conf_set(conf, "bootstrap.servers", g->bootstrap, err, sizeof(err)) ||
         rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
-        rd_kafka_conf_set(conf, "partitioner", "murmur2_random", err, sizeof(err)) ||
+        rd_kafka_conf_set(conf, "partitioner", o->partitioner, err, sizeof(err)) ||
         rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof(err)) ||
         !(p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
         snprintf(g->err, sizeof(g->err), "traffic generator: %s", err);
@@ -352,13 +354,15 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void demo_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: loyalty-stream demo [--bootstrap HOST:PORT] [--customers N] [--events N]\n"
-            "                          [--months M] [--partitions P] [--seed S] [--verbose]\n\n"
-            "Runs the processor with exactly-once on an embedded mock Kafka cluster (or\n"
-            "on the broker given with --bootstrap), over generated purchases of a\n"
-            "cosmetics chain, and prints sample output events and totals.\n"
-            "Defaults: 2000 customers, 30000 events over 4 months, 4 partitions.\n");
+    fprintf(out, "usage: loyalty-stream demo [--bootstrap HOST:PORT] [--customers N] [--events N]\n"
+                 "                          [--months M] [--partitions P] [--partitioner NAME]\n"
+                 "                          [--seed S] [--verbose]\n\n"
+                 "Runs the processor with exactly-once on an embedded mock Kafka cluster (or\n"
+                 "on the broker given with --bootstrap), over generated purchases of a\n"
+                 "cosmetics chain, and prints sample output events and totals.\n"
+                 "Defaults: 2000 customers, 30000 events over 4 months, 4 partitions. The traffic\n"
+                 "is keyed by customer id and partitioned by murmur2 as the Java clients do\n"
+                 "(docs/SCHEMAS.md), or by librdkafka's --partitioner NAME.\n");
 }
 
 static int parse_opts(int argc, char **argv, demo_opts_t *o)
@@ -368,12 +372,17 @@ static int parse_opts(int argc, char **argv, demo_opts_t *o)
                                          {"events", required_argument, NULL, 'e'},
                                          {"months", required_argument, NULL, 'm'},
                                          {"partitions", required_argument, NULL, 'p'},
+                                         {"partitioner", required_argument, NULL, 'P'},
                                          {"seed", required_argument, NULL, 's'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    *o =
-        (demo_opts_t){.customers = 2000, .events = 30000, .months = 4, .partitions = 4, .seed = 42};
+    *o = (demo_opts_t){.customers = 2000,
+                       .events = 30000,
+                       .months = 4,
+                       .partitions = 4,
+                       .partitioner = KEYPART_RDKAFKA,
+                       .seed = 42};
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -392,6 +401,20 @@ static int parse_opts(int argc, char **argv, demo_opts_t *o)
         case 'p':
             o->partitions = atoi(optarg);
             break;
+        case 'P': { /* a name librdkafka does not know is bad usage, said before anything starts */
+            char err[256];
+            rd_kafka_conf_t *conf = rd_kafka_conf_new();
+            rd_kafka_conf_res_t r =
+                rd_kafka_conf_set(conf, "partitioner", optarg, err, sizeof(err));
+            rd_kafka_conf_destroy(conf);
+            if (r != RD_KAFKA_CONF_OK) {
+                fprintf(stderr, "loyalty-stream demo: --partitioner: %s\n\n", err);
+                demo_usage(stderr);
+                return 2;
+            }
+            o->partitioner = optarg;
+            break;
+        }
         case 's':
             o->seed = (unsigned)strtoul(optarg, NULL, 10);
             break;

@@ -7,15 +7,20 @@
  * order. The clock is stream time: the greatest event time seen. Before an event is
  * applied, every timer due at or before stream time fires; at the end of the input,
  * timers fire up to the last event time only (nothing beyond the data is invented).
+ * With --partitions N there is one such clock per partition, a customer's partition being
+ * the one its producer chose for its id (murmur2 as the Java clients by default; see
+ * docs/SCHEMAS.md, "Keys and partitions").
  */
 #include "progcmd.h"
 #include "eng.h"
 #include "eng_json.h"
+#include "keypart.h"
 #include "prog.h"
 #include "prog_describe.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,13 +89,18 @@ typedef struct heap {
     size_t n, cap;
 } heap_t;
 
+/* Which partition a producer puts a key in: librdkafka's partitioner signature. */
+typedef int32_t (*partition_fn_t)(const rd_kafka_topic_t *rkt, const void *key, size_t keylen,
+                                  int32_t partition_cnt, void *rkt_opaque, void *msg_opaque);
+
 /* Stream time is kept per partition, as the pipeline keeps it per task: a customer is in
- * partition eng_id_hash(id) % nparts (--partitions; 1 = one global clock). */
+ * the partition its producer chose for its id (--partitions; 1 = one global clock). */
 typedef struct run {
     const prog_t *p;
     cust_t **tab; /* open addressing by eng_id_hash(customer) */
     size_t cap, n;
     int nparts;
+    partition_fn_t partition;
     heap_t *heaps; /* per partition */
     int64_t *nows; /* stream time per partition */
     eng_outbuf_t out;
@@ -129,7 +139,9 @@ static cust_t *cust_get(run_t *r, const char *id)
         return NULL;
     snprintf(c->st.customer_id, sizeof(c->st.customer_id), "%s", id); /* key until init */
     c->sched = ENG_TIME_NEVER;
-    c->part = (int)(eng_id_hash(id) % (uint64_t)r->nparts);
+    size_t idlen = strlen(id);
+    /* ids are never empty (eng_event_check); librdkafka's *_random would need a topic */
+    c->part = idlen ? (int)r->partition(NULL, id, idlen, r->nparts, NULL, NULL) : 0;
     r->tab[j] = c;
     r->n++;
     return c;
@@ -277,12 +289,13 @@ static void run_free(run_t *r)
     free(r->out.v);
 }
 
-static int run_init(run_t *r, const prog_t *p, FILE *emit, int nparts)
+static int run_init(run_t *r, const prog_t *p, FILE *emit, int nparts, partition_fn_t partition)
 {
     memset(r, 0, sizeof(*r));
     r->p = p;
     r->emit = emit;
     r->nparts = nparts;
+    r->partition = partition;
     r->heaps = calloc((size_t)nparts, sizeof(*r->heaps));
     r->nows = calloc((size_t)nparts, sizeof(*r->nows));
     r->out.cap = ENG_OUT_MIN_CAP;
@@ -372,11 +385,34 @@ static int write_final_state(const run_t *r, const char *path)
 
 /* ------------------------------------------------------------------ replay */
 
+/* The producer's partitioner (replay --partitioner): the contract's murmur2 without
+ * librdkafka, the others by librdkafka's names as `encode --partitioner` takes them. The
+ * *_random variants differ only for a null key, which no input event has. */
+static int32_t partition_murmur2(const rd_kafka_topic_t *rkt, const void *key, size_t keylen,
+                                 int32_t partition_cnt, void *rkt_opaque, void *msg_opaque)
+{
+    (void)rkt, (void)rkt_opaque, (void)msg_opaque;
+    return keypart_of(key, keylen, partition_cnt);
+}
+
+static const struct {
+    const char *name;
+    partition_fn_t fn;
+} partitioners[] = {
+    {"murmur2", partition_murmur2},
+    {"murmur2_random", partition_murmur2},
+    {"consistent", rd_kafka_msg_partitioner_consistent},
+    {"consistent_random", rd_kafka_msg_partitioner_consistent_random},
+    {"fnv1a", rd_kafka_msg_partitioner_fnv1a},
+    {"fnv1a_random", rd_kafka_msg_partitioner_fnv1a_random},
+};
+
 typedef struct replay_opts {
     const char *program, *input, *what_if, *final_state, *zonedir;
     int no_outputs;
-    int partitions; /* stream-time clocks: customers spread by eng_id_hash % partitions */
-    int64_t until;  /* fire timers up to this time at the end (0 = the last event time) */
+    int partitions;           /* stream-time clocks: one per partition of the input */
+    partition_fn_t partition; /* which partition a customer's events are in */
+    int64_t until;            /* fire timers up to this time at the end (0 = the last event time) */
 } replay_opts_t;
 
 static void replay_usage(FILE *f)
@@ -384,14 +420,18 @@ static void replay_usage(FILE *f)
     fprintf(f, "usage: loyalty-stream replay --program P --input EVENTS.jsonl [--what-if P2]\n"
                "                             [--clock stream] [--final-state FILE]\n"
                "                             [--no-outputs] [--until TIME] [--zonedir DIR]\n"
-               "                             [--partitions N]\n"
+               "                             [--partitions N [--partitioner NAME]]\n"
                "Run the engine over JSON-line events (docs/EVENTS-JSON.md) with the stream-time\n"
                "clock; print output events as JSON lines on stdout and a summary on stderr.\n"
                "Timers fire up to the last event time only (or --until TIME, RFC 3339).\n"
                "--what-if runs a second program on the same input and compares the\n"
                "summaries. --final-state writes every customer's final state as JSON lines\n"
                "sorted by customer id. --partitions N keeps one stream-time clock per\n"
-               "partition (customer -> FNV-1a hash %% N), as the pipeline keeps one per task.\n");
+               "partition, as the pipeline keeps one per task; a customer's partition is the\n"
+               "one its producer chose for the key (the customer id): murmur2 as the Java\n"
+               "clients, `encode` and the demo (docs/SCHEMAS.md), or --partitioner NAME of\n"
+               "librdkafka's: murmur2, consistent (CRC32, librdkafka's default), fnv1a, and\n"
+               "their *_random forms.\n");
 }
 
 static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
@@ -405,10 +445,12 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
                                          {"no-outputs", no_argument, NULL, 'n'},
                                          {"until", required_argument, NULL, 'u'},
                                          {"partitions", required_argument, NULL, 'P'},
+                                         {"partitioner", required_argument, NULL, 'H'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->partitions = 1;
+    o->partition = partition_murmur2;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -437,6 +479,20 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
                 return 2;
             }
             break;
+        case 'H': {
+            size_t k = 0, n = sizeof(partitioners) / sizeof(partitioners[0]);
+            while (k < n && strcmp(optarg, partitioners[k].name) != 0)
+                k++;
+            if (k == n) {
+                fprintf(stderr,
+                        "replay: --partitioner %s: expected murmur2, consistent or fnv1a "
+                        "(or their *_random forms)\n",
+                        optarg);
+                return 2;
+            }
+            o->partition = partitioners[k].fn;
+            break;
+        }
         case 'u':
             if (eng_json_parse_time(optarg, &o->until) != 0) {
                 fprintf(stderr, "replay: --until %s: expected an RFC 3339 time with offset\n",
@@ -542,7 +598,7 @@ int replay_main(int argc, char **argv)
     }
     for (; inited < nruns; inited++)
         if (run_init(&runs[inited], progs[inited], inited == 0 && !o.no_outputs ? stdout : NULL,
-                     o.partitions))
+                     o.partitions, o.partition))
             goto done;
     long bad = 0;
     if (replay_input(in, o.input, runs, nruns, o.until, &bad) != 0) {

@@ -49,6 +49,14 @@ printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\n' "$
     "$tmp/state" >"$tmp/badprog.properties"
 check run_bad_program_exits_2 2 "bad.yaml:5:[0-9]+.*base_pecent" -- run --config "$tmp/badprog.properties"
 rm -rf "$tmp"
+# The partitioner options (docs/SCHEMAS.md, "Keys and partitions"): an unknown name is bad usage.
+check replay_unknown_partitioner_is_usage_error 2 'replay: --partitioner crc64: expected murmur2' -- \
+    replay --program p.yaml --input e.jsonl --partitions 4 --partitioner crc64
+check demo_unknown_partitioner_is_usage_error 2 'demo: --partitioner: .*crc64' -- demo --partitioner crc64
+check encode_partitioner_needs_bootstrap 2 '^usage: loyalty-stream encode' -- \
+    encode --engine-json --partitioner murmur2
+check decode_has_no_partitioner 2 '^usage: loyalty-stream decode' -- \
+    decode --bootstrap b:9092 --topic t --partitioner murmur2
 for cmd in $("$bin" --help | sed -n 's/^  \([a-z-]*\) .*(not available in this build)$/\1/p'); do
     check "unavailable_${cmd}_exits_2" 2 "'$cmd' is not available in this build" -- "$cmd"
 done

@@ -56,17 +56,39 @@ int lk_scenario_new(lk_scenario_t *s, const char *name, const char *bootstrap, i
 int lk_scenario_new_rf(lk_scenario_t *s, const char *name, const char *bootstrap, int partitions,
                        int rf, size_t n, int customers, unsigned seed);
 
-/** @brief Produce events [from, to) to the input topic (Avro, framed). @returns 0 or -1. */
+/**
+ * @brief Move every event of @p customer @p ahead_ms later (not past the closing events);
+ *        rewrites dir/events.jsonl. Its partition's stream clock runs ahead, so the other
+ *        customers' events there arrive late and meet the states that clock says: the
+ *        outcome depends on which customers share a partition with it.
+ */
+void lk_scenario_run_ahead(lk_scenario_t *s, const char *customer, int64_t ahead_ms);
+
+/**
+ * @brief Produce events [from, to) to the input topic (Avro, framed), each to its
+ *        customer's partition by the contract's murmur2 (keypart). @returns 0 or -1.
+ */
 int lk_produce(lk_scenario_t *s, size_t from, size_t to);
+
+/**
+ * @brief Produce dir/events.jsonl as users do: `loyalty-stream encode --engine-json
+ *        --bootstrap --topic`, whose producer picks the partitions (librdkafka's
+ *        @p partitioner, NULL = encode's default). @returns 0 or -1.
+ */
+int lk_produce_encode(lk_scenario_t *s, const char *partitioner);
 
 /** @brief Produce raw bytes to input partition @p p (poison records). @returns 0 or -1. */
 int lk_produce_raw(lk_scenario_t *s, int32_t p, const char *key, const void *val, size_t len);
 
 /**
- * @brief Run `loyalty-stream replay` over dir/events.jsonl: its outputs and final states.
- * @returns 0 or -1.
+ * @brief Run `loyalty-stream replay --partitions <the scenario's>` over dir/events.jsonl:
+ *        its outputs and final states. @returns 0 or -1.
  */
 int lk_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states);
+
+/** @brief lk_replay with `--partitioner @p partitioner` (NULL = replay's default). */
+int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *outputs,
+                   lk_lines_t *states);
 
 /**
  * @brief Start `loyalty-stream run` as instance @p instance with its own state directory
