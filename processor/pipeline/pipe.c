@@ -66,8 +66,14 @@ struct pipe {
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
     void *tick_ctx;
-    int consecutive_aborts; /* reset by every committed transaction */
+    int consecutive_aborts;  /* reset by every committed transaction */
+    int64_t fence_window_ms; /* start of the window in which fences are counted */
+    int fences;              /* fences recovered from in that window */
 };
+
+/* Fences recovered from within FENCE_WINDOW_MS before one counts as a live duplicate. */
+#define FENCE_LIMIT     3
+#define FENCE_WINDOW_MS 300000
 
 static int64_t now_ms(void)
 {
@@ -940,6 +946,29 @@ fail:
     return -1;
 }
 
+/* Init transactions (fencing any earlier producer of our transactional.id) and join the
+ * group. */
+static int start_transactions(pipe_t *pp, char *err, size_t errlen)
+{
+    const pipe_conf_t *pc = &pp->conf;
+    rd_kafka_error_t *e = rd_kafka_init_transactions(pp->producer, 60000);
+    if (e) {
+        snprintf(err, errlen, "init_transactions (transactional.id %s-%s): %s", pc->application_id,
+                 pc->instance_id, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return -1;
+    }
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, pc->topic_input, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t se = rd_kafka_subscribe(pp->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (se) {
+        snprintf(err, errlen, "subscribing to %s: %s", pc->topic_input, rd_kafka_err2str(se));
+        return -1;
+    }
+    return 0;
+}
+
 int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, char *err,
              size_t errlen)
 {
@@ -965,21 +994,8 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    rd_kafka_error_t *e = rd_kafka_init_transactions(pp->producer, 60000);
-    if (e) {
-        snprintf(err, errlen, "init_transactions (transactional.id %s-%s): %s",
-                 conf->application_id, conf->instance_id, rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
+    if (start_transactions(pp, err, errlen) != 0)
         goto fail;
-    }
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, conf->topic_input, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t se = rd_kafka_subscribe(pp->consumer, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (se) {
-        snprintf(err, errlen, "subscribing to %s: %s", conf->topic_input, rd_kafka_err2str(se));
-        goto fail;
-    }
     log_info("pipe", "pipeline ready", "input=%s partitions=%d changelog=%s group=%s",
              conf->topic_input, (int)pp->n_parts, pp->changelog, conf->application_id);
     *out = pp;
@@ -1068,14 +1084,77 @@ static int settle(pipe_t *pp, int rc, char *err, size_t errlen)
     return PIPE_OK;
 }
 
+static void destroy_clients(pipe_t *pp);
+
+/* The fatal error of a client, when it is a fencing: our producer's epoch was bumped (the
+ * coordinator aborted a transaction that outlived transaction.timeout.ms, e.g. while a
+ * broker was down, or another producer with our transactional.id started), or the group
+ * fenced our static member (librdkafka issue #3437 after a session timeout). */
+static bool fenced(pipe_t *pp, char *why, size_t whylen)
+{
+    rd_kafka_t *clients[] = {pp->producer, pp->consumer};
+    for (size_t i = 0; i < 2; i++) {
+        rd_kafka_resp_err_t e =
+            clients[i] ? rd_kafka_fatal_error(clients[i], why, whylen) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (e == RD_KAFKA_RESP_ERR__FENCED || e == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+            e == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
+            e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Recover from a fencing in the process: drop the open transaction's work (nothing of it
+ * was committed), replace the three clients, fence our own earlier epoch and rejoin; the
+ * group assigns the tasks again and they restore from their checkpoints. A live duplicate
+ * (another instance with our instance.id) fences us again and again: FENCE_LIMIT fences
+ * within FENCE_WINDOW_MS are taken for one and stop the process.
+ */
+static int recover_from_fence(pipe_t *pp, const char *cause, char *err, size_t errlen)
+{
+    int64_t now = mono_ms();
+    if (pp->fences == 0 || now - pp->fence_window_ms > FENCE_WINDOW_MS) {
+        pp->fence_window_ms = now;
+        pp->fences = 0;
+    }
+    if (++pp->fences >= FENCE_LIMIT) {
+        snprintf(err, errlen,
+                 "fenced %d times within %d s: another live instance uses instance.id %s "
+                 "(transactional.id %s-%s); each instance needs its own. Last: %s",
+                 pp->fences, FENCE_WINDOW_MS / 1000, pp->conf.instance_id, pp->conf.application_id,
+                 pp->conf.instance_id, cause);
+        return PIPE_FATAL;
+    }
+    log_warn("pipe", "fenced, and no live duplicate in sight: rejoining with fresh clients",
+             "cause=\"%s\" fences_in_window=%d", cause, pp->fences);
+    destroy_clients(pp); /* revokes every task, dropping staged state */
+    pp->txn_open = false;
+    memset(pp->tasks, 0, sizeof(*pp->tasks) * (size_t)pp->n_parts);
+    pp->stats.tasks = pp->stats.restoring = 0;
+    pp->fatal = false;
+    pp->fatal_err[0] = '\0';
+    pp->consecutive_aborts = 0;
+    if (create_clients(pp, err, errlen) != 0 || prime_restorer(pp, err, errlen) != 0 ||
+        start_transactions(pp, err, errlen) != 0)
+        return PIPE_FATAL;
+    log_info("pipe", "rejoined after the fence", NULL);
+    return PIPE_OK;
+}
+
 int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     int64_t last_timers = mono_ms(), last_log = mono_ms();
     int rc = PIPE_OK;
-    while (!*stop && rc != PIPE_FATAL) {
+    char why[512];
+    for (;;) {
+        if (rc == PIPE_FATAL && fenced(pp, why, sizeof(why)))
+            rc = recover_from_fence(pp, why, err, errlen);
+        if (*stop || rc == PIPE_FATAL)
+            break;
         rc = settle(pp, restore_step(pp, pp->stats.restoring ? 10 : 0, err, errlen), err, errlen);
         if (rc == PIPE_FATAL)
-            break;
+            continue;
         /* While tasks restore, restore_step does the waiting: the input must not block the
          * loop (a 50 ms poll per restore step would cap the restore's rate). */
         int poll_ms = pp->stats.restoring ? 0 : pp->txn_open ? 5 : 50;
@@ -1085,26 +1164,26 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
             rc = PIPE_FATAL;
             if (m)
                 rd_kafka_message_destroy(m);
-            break;
+            continue;
         }
         if (m) {
             rc = settle(pp, process_msg(pp, m, err, errlen), err, errlen);
             rd_kafka_message_destroy(m);
             if (rc == PIPE_FATAL)
-                break;
+                continue;
         }
         int64_t mono = mono_ms();
         if (mono - last_timers >= pp->conf.timers_interval_ms) {
             last_timers = mono;
             rc = settle(pp, fire_timers(pp, err, errlen), err, errlen);
             if (rc == PIPE_FATAL)
-                break;
+                continue;
         }
         if (pp->txn_open && (pp->txn_records >= pp->conf.commit_max_records ||
                              mono - pp->txn_started_ms >= pp->conf.commit_interval_ms)) {
             rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
             if (rc == PIPE_FATAL)
-                break;
+                continue;
         }
         rd_kafka_poll(pp->producer, 0);
         if (pp->tick)
@@ -1150,10 +1229,9 @@ int32_t pipe_partition_count(const pipe_t *pp)
     return pp->n_parts;
 }
 
-void pipe_destroy(pipe_t *pp)
+/* Destroy the three clients. Open tasks are revoked with their staged state dropped. */
+static void destroy_clients(pipe_t *pp)
 {
-    if (!pp)
-        return;
     /* The consumer first: closing it revokes the tasks, and closing a restoring task
      * unassigns its changelog partition from the restorer, which must still exist. */
     if (pp->consumer) {
@@ -1162,15 +1240,28 @@ void pipe_destroy(pipe_t *pp)
         pp->fatal = true;
         rd_kafka_consumer_close(pp->consumer);
         rd_kafka_destroy(pp->consumer);
+        pp->consumer = NULL;
     }
     if (pp->restorer) {
         if (pp->restorer_clog)
             rd_kafka_topic_destroy(pp->restorer_clog);
+        pp->restorer_clog = NULL;
         rd_kafka_consumer_close(pp->restorer);
         rd_kafka_destroy(pp->restorer);
+        pp->restorer = NULL;
     }
-    if (pp->producer)
+    if (pp->producer) {
+        rd_kafka_purge(pp->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(pp->producer);
+        pp->producer = NULL;
+    }
+}
+
+void pipe_destroy(pipe_t *pp)
+{
+    if (!pp)
+        return;
+    destroy_clients(pp);
     free(pp->tasks);
     free(pp);
 }

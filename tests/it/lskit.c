@@ -348,16 +348,15 @@ int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *output
     return read_lines(p1, outputs) == 0 && read_lines(p2, states) == 0 ? 0 : -1;
 }
 
-<<<<<<< HEAD
+int lk_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states)
+{
+    return lk_replay_with(s, NULL, outputs, states);
+}
+
 static int write_kafka_setting(void *ctx, const char *key, const char *value)
 {
     fprintf(ctx, "kafka.%s = %s\n", key, value);
     return 0;
-=======
-int lk_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states)
-{
-    return lk_replay_with(s, NULL, outputs, states);
->>>>>>> partitioner
 }
 
 int lk_start(lk_scenario_t *s, const char *instance, char *const *env)
