@@ -72,12 +72,19 @@ typedef enum { ST_SPACE, ST_KEY, ST_EQ, ST_BARE, ST_QUOTED } pstate_t;
 typedef struct {
     field_t f[MAX_FIELDS];
     size_t n;
-    char pool[POOL_SIZE];
-    size_t used;
+    size_t used; /* bytes of pool in use */
     pstate_t st;
-    bool esc;  /* a literal backslash inside a quoted value: the next literal is content */
-    bool full; /* more fields than MAX_FIELDS: the rest are dropped */
+    bool esc;             /* a literal backslash inside a quoted value: the next literal is
+                             content */
+    bool full;            /* more fields than MAX_FIELDS: the rest are dropped */
+    char pool[POOL_SIZE]; /* last: fields_init clears everything before it */
 } fields_t;
+
+static void fields_init(fields_t *fs)
+{
+    memset(fs, 0, offsetof(fields_t, pool));
+    fs->st = ST_SPACE;
+}
 
 static void field_open(fields_t *fs)
 {
@@ -612,10 +619,11 @@ size_t log_kv_to_json(const char *kv, char *out, size_t outlen)
 {
     if (outlen == 0)
         return 0;
-    fields_t *fs = calloc(1, sizeof *fs);
+    fields_t *fs = malloc(sizeof *fs);
     out[0] = '\0';
     if (fs == NULL)
         return 0;
+    fields_init(fs);
     parse_literal(fs, kv);
     fix_keys(fs);
     sb_t b = {.buf = out, .cap = outlen};
@@ -657,11 +665,7 @@ void log_emit(log_level_t level, const char *mod, const char *msg, const char *k
     if (!log_enabled(level))
         return;
     fields_t fs; /* ~6 KiB: on the stack, as a line is */
-    memset(&fs, 0, offsetof(fields_t, pool));
-    fs.used = 0;
-    fs.st = ST_SPACE;
-    fs.esc = false;
-    fs.full = false;
+    fields_init(&fs);
     if (kv_fmt != NULL) {
         va_list ap;
         va_start(ap, kv_fmt);
