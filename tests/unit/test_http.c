@@ -433,7 +433,6 @@ static void test_unauthorized_answer_names_the_scheme(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%u/customers/c-1",
              (unsigned)http_query_port(fx->srv));
     CURL *c = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
     char *seen = NULL;
     size_t seen_len = 0;
     FILE *h = open_memstream(&seen, &seen_len);
@@ -442,7 +441,6 @@ static void test_unauthorized_answer_names_the_scheme(void **state)
     curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
     assert_int_equal(curl_easy_perform(c), CURLE_OK);
     curl_easy_cleanup(c);
-    curl_slist_free_all(hdrs);
     fclose(h);
     assert_non_null(strstr(seen, "WWW-Authenticate: Bearer realm=\"loyalty-stream\""));
     free(seen);
@@ -596,6 +594,48 @@ static void test_probes_stay_green_while_a_client_holds_many_slow_query_connecti
     free(r.body);
 }
 
+static void test_probes_stay_green_when_slow_clients_hold_every_query_slot(void **state)
+{
+    (void)state;
+    char err[256];
+    store_t st = {0};
+    /* No per-client limit to speak of: this client alone fills the query listener. */
+    http_server_t *srv = http_new(
+        &(http_config_t){
+            .bind_address = "127.0.0.1",
+            .query = query,
+            .query_opaque = &st,
+            .queries = {.enabled = true, .max_connections = 40, .max_per_client = 100}},
+        http_now_ms(), err, sizeof err);
+    assert_non_null(srv);
+    http_set_ready(srv, true);
+    enum { N = 50 };
+    int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = idle_connection(http_query_port(srv));
+    /* A query now finds no slot (the listener is full)... */
+    reply_t r = fetch_at(http_query_port(srv), NULL, "GET", "/customers/c-1");
+    assert_int_not_equal(r.status, 200);
+    free(r.body);
+    /* ...and the probes do not care. */
+    for (int round = 0; round < 5; round++) {
+        http_heartbeat(srv, http_now_ms());
+        int64_t t0 = http_now_ms();
+        r = fetch(srv, "GET", "/healthz");
+        int64_t took = http_now_ms() - t0;
+        assert_int_equal(r.status, 200);
+        free(r.body);
+        assert_true(took < 1000);
+        r = fetch(srv, "GET", "/metrics");
+        assert_int_equal(r.status, 200);
+        free(r.body);
+    }
+    for (int i = 0; i < N; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    http_destroy(srv);
+}
+
 static void test_idle_query_connections_time_out(void **state)
 {
     (void)state;
@@ -703,6 +743,7 @@ int main(void)
         T(test_bad_ids_are_400_404_or_414_never_500),
         T(test_failed_query_logs_one_escaped_line),
         T(test_probes_stay_green_while_a_client_holds_many_slow_query_connections),
+        cmocka_unit_test(test_probes_stay_green_when_slow_clients_hold_every_query_slot),
         cmocka_unit_test(test_idle_query_connections_time_out),
         cmocka_unit_test(test_exposed_query_listener_needs_a_token),
         cmocka_unit_test(test_loopback_addresses),
