@@ -5,15 +5,12 @@
  */
 #include "cfg.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "http.h"
 
 typedef enum { T_STR, T_INT, T_BOOL, T_ENUM, T_BYTES } ctype_t;
 
@@ -479,9 +476,7 @@ static int validate_http(const cfg_t *cfg, char *err, size_t errlen)
                  (long long)cfg->http_query_port);
         return -1;
     }
-    unsigned char addr[sizeof(struct in6_addr)];
-    if (inet_pton(AF_INET, cfg->http_query_bind, addr) != 1 &&
-        inet_pton(AF_INET6, cfg->http_query_bind, addr) != 1) {
+    if (!http_is_address(cfg->http_query_bind)) {
         snprintf(err, errlen, "key 'http.query.bind': '%s' is not a numeric IPv4 or IPv6 address",
                  cfg->http_query_bind);
         return -1;

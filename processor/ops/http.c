@@ -410,6 +410,13 @@ static socklen_t parse_bind(const char *addr, uint16_t port, struct sockaddr_sto
     return 0;
 }
 
+bool http_is_address(const char *addr)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return addr != NULL &&
+           (inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1);
+}
+
 bool http_is_loopback(const char *addr)
 {
     struct in_addr a4;

@@ -92,6 +92,9 @@ uint16_t http_port(const http_server_t *srv);
 /** @brief The query listener's TCP port; 0 when it is off. */
 uint16_t http_query_port(const http_server_t *srv);
 
+/** @brief True when @p addr is a numeric IPv4 or IPv6 address (what a bind accepts). */
+bool http_is_address(const char *addr);
+
 /** @brief True when @p addr is a numeric loopback address (127.0.0.0/8, ::1, or
  *         ::ffff:127.x.y.z). NULL, "" and names are not. */
 bool http_is_loopback(const char *addr);

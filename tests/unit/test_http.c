@@ -719,6 +719,11 @@ static void test_loopback_addresses(void **state)
     assert_false(http_is_loopback("localhost"));
     assert_false(http_is_loopback(""));
     assert_false(http_is_loopback(NULL));
+    assert_true(http_is_address("0.0.0.0"));
+    assert_true(http_is_address("fe80::1"));
+    assert_false(http_is_address("localhost"));
+    assert_false(http_is_address(""));
+    assert_false(http_is_address(NULL));
 }
 
 int main(void)
