@@ -155,14 +155,16 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
                             .port = (uint16_t)cfg->http_port,
                             .metrics = r.metrics.reg,
                             .query = app_query_customer,
-                            .query_opaque = r.app};
+                            .query_opaque = r.app,
+                            .queries = cfg_http_queries(cfg)};
         r.http = http_new(&hc, http_now_ms(), err, sizeof(err));
         if (!r.http) {
             log_error("run", "cannot start the HTTP server", "err=\"%s\"", err);
             goto out;
         }
-        log_info("run", "HTTP server listening", "bind=%s port=%u", cfg->http_bind,
-                 (unsigned)http_port(r.http));
+        log_info("run", "HTTP server listening", "bind=%s port=%u query_bind=%s query_port=%d",
+                 cfg->http_bind, (unsigned)http_port(r.http), cfg->http_query_bind,
+                 http_query_port(r.http) ? (int)http_query_port(r.http) : -1);
     }
     size_t n_out;
     const char *const *outs = app_topics_out(r.app, &n_out);

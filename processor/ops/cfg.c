@@ -104,9 +104,25 @@ static const setting_t settings[] = {
     {"schema.registry.url", T_STR, "", OFF(schema_registry_url), 0, 0, NULL,
      "Confluent-compatible schema registry; empty = schema ids from the built-in contract."},
     {"http.bind", T_STR, "0.0.0.0", OFF(http_bind), 0, 0, NULL,
-     "Address of the HTTP server (metrics, health, state queries)."},
+     "Address of the probe listener: /metrics, /healthz, /readyz (no customer data)."},
     {"http.port", T_INT, "8080", OFF(http_port), -1, 65535, NULL,
-     "Port of the HTTP server; -1 = no HTTP server."},
+     "Port of the probe listener; -1 = no HTTP server at all."},
+    {"http.query.bind", T_STR, "127.0.0.1", OFF(http_query_bind), 0, 0, NULL,
+     "Address of the state-query listener (GET /customers/{id}), a numeric IPv4 or IPv6 "
+     "address. Any address but a loopback one needs http.query.token.file."},
+    {"http.query.port", T_INT, "-1", OFF(http_query_port), -1, 65535, NULL,
+     "Port of the state-query listener, not http.port; -1 = no state queries."},
+    {"http.query.token.file", T_STR, "", OFF(http_query_token_file), 0, 0, NULL,
+     "File holding the bearer token of the state-query listener (a mounted Secret; trailing "
+     "whitespace is cut). When set, a query needs `Authorization: Bearer <token>`; required "
+     "when http.query.bind is not a loopback address."},
+    {"http.query.max.connections", T_INT, "64", OFF(http_query_max_connections), 1, 10000, NULL,
+     "Connections the state-query listener accepts in all."},
+    {"http.query.max.connections.per.client", T_INT, "8",
+     OFF(http_query_max_connections_per_client), 1, 10000, NULL,
+     "Connections the state-query listener accepts from one client address."},
+    {"http.query.idle.timeout.ms", T_INT, "10000", OFF(http_query_idle_timeout_ms), 1000, 600000,
+     NULL, "A state-query connection idle this long is closed (whole seconds, rounded up)."},
     {"shutdown.timeout.ms", T_INT, "30000", OFF(shutdown_timeout_ms), 100, 600000, NULL,
      "On SIGTERM/SIGINT: how long to finish the open transaction and leave the group."},
     {"log.level", T_ENUM, "info", OFF(log_level), 0, 0, "debug|info|warn|error|off",
@@ -487,6 +503,50 @@ static int load_env(cfg_t *cfg, char *const *envp, char *err, size_t errlen)
     return 0;
 }
 
+/* The state-query listener: off, or on an address of its own, loopback-only unless it
+ * has a token (whose file must be readable now, not at the first query). */
+static int validate_http(const cfg_t *cfg, char *err, size_t errlen)
+{
+    if (cfg->http_query_port < 0)
+        return 0;
+    if (cfg->http_port < 0) {
+        snprintf(err, errlen,
+                 "key 'http.query.port': state queries need the HTTP server, "
+                 "but http.port is -1");
+        return -1;
+    }
+    if (cfg->http_query_port != 0 && cfg->http_query_port == cfg->http_port) {
+        snprintf(err, errlen,
+                 "key 'http.query.port': %lld is also http.port (the probe "
+                 "listener); state queries need a port of their own",
+                 (long long)cfg->http_query_port);
+        return -1;
+    }
+    if (!http_is_address(cfg->http_query_bind)) {
+        snprintf(err, errlen, "key 'http.query.bind': '%s' is not a numeric IPv4 or IPv6 address",
+                 cfg->http_query_bind);
+        return -1;
+    }
+    if (!*cfg->http_query_token_file) {
+        if (http_is_loopback(cfg->http_query_bind))
+            return 0;
+        snprintf(err, errlen,
+                 "key 'http.query.token.file' is required: the state-query listener binds %s, "
+                 "which is not a loopback address, and customer data needs a bearer token",
+                 cfg->http_query_bind);
+        return -1;
+    }
+    char terr[256];
+    char *tok = http_token_read(cfg->http_query_token_file, terr, sizeof(terr));
+    if (!tok) {
+        snprintf(err, errlen, "key 'http.query.token.file': %s", terr);
+        return -1;
+    }
+    explicit_bzero(tok, strlen(tok));
+    free(tok);
+    return 0;
+}
+
 int cfg_validate(const cfg_t *cfg, char *err, size_t errlen)
 {
     for (size_t i = 0; i < N_SETTINGS; i++) {
@@ -525,7 +585,7 @@ int cfg_validate(const cfg_t *cfg, char *err, size_t errlen)
             return -1;
         }
     }
-    return 0;
+    return validate_http(cfg, err, errlen);
 }
 
 int cfg_load(cfg_t *cfg, const char *path, char *const *envp, char *err, size_t errlen)
@@ -559,6 +619,18 @@ int cfg_apply_kafka(const cfg_t *cfg, struct rd_kafka_conf_s *conf, char *err, s
 static int apply_kafka_cb(void *ctx, struct rd_kafka_conf_s *conf, char *err, size_t errlen)
 {
     return cfg_apply_kafka(ctx, conf, err, errlen);
+}
+
+http_query_listener_t cfg_http_queries(const cfg_t *cfg)
+{
+    return (http_query_listener_t){
+        .enabled = cfg->http_query_port >= 0,
+        .bind_address = cfg->http_query_bind,
+        .port = (uint16_t)(cfg->http_query_port > 0 ? cfg->http_query_port : 0),
+        .token_file = cfg->http_query_token_file,
+        .max_connections = (unsigned)cfg->http_query_max_connections,
+        .max_per_client = (unsigned)cfg->http_query_max_connections_per_client,
+        .timeout_s = (unsigned)((cfg->http_query_idle_timeout_ms + 999) / 1000)};
 }
 
 void cfg_pipe_conf(const cfg_t *cfg, const char *const *topics_out, size_t n_topics_out,

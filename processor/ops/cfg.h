@@ -16,6 +16,7 @@
 #define LS_CFG_H
 
 #include "eng_types.h"
+#include "http.h"
 #include "pipe.h"
 
 #include <stdbool.h>
@@ -56,6 +57,12 @@ typedef struct cfg {
     char *schema_registry_url;
     char *http_bind;
     int64_t http_port; /* -1 = no HTTP server */
+    char *http_query_bind;
+    int64_t http_query_port; /* -1 = no state-query listener */
+    char *http_query_token_file;
+    int64_t http_query_max_connections;
+    int64_t http_query_max_connections_per_client;
+    int64_t http_query_idle_timeout_ms;
     int64_t shutdown_timeout_ms;
     char *log_level;
     char *log_format;
@@ -102,6 +109,12 @@ int cfg_apply_kafka(const cfg_t *cfg, struct rd_kafka_conf_s *conf, char *err, s
  */
 void cfg_pipe_conf(const cfg_t *cfg, const char *const *topics_out, size_t n_topics_out,
                    pipe_conf_t *out);
+
+/**
+ * @brief The state-query listener's settings (http.query.*) for http_config_t.queries.
+ *        Borrows @p cfg's strings: @p cfg must outlive the HTTP server's start.
+ */
+http_query_listener_t cfg_http_queries(const cfg_t *cfg);
 
 /** @brief cfg_apply_kafka on a scratch configuration: librdkafka's verdict at load time. */
 int cfg_check_kafka(const cfg_t *cfg, char *err, size_t errlen);

@@ -48,6 +48,20 @@ check global_log_level_applies_to_run 1 '^[^"]*$' -- --log-level off run --confi
 printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\n' "$tmp/bad.yaml" \
     "$tmp/state" >"$tmp/badprog.properties"
 check run_bad_program_exits_2 2 "bad.yaml:5:[0-9]+.*base_pecent" -- run --config "$tmp/badprog.properties"
+# State queries bound to a non-loopback address need a token file: exit 2 naming the key.
+printf 'bootstrap.servers = b:9092\nprogram.file = p.yaml\nhttp.query.port = 8081\nhttp.query.bind = 0.0.0.0\n' \
+    >"$tmp/query.properties"
+check run_exposed_queries_without_token_exit_2 2 "key 'http.query.token.file' is required" -- run --config "$tmp/query.properties"
+# The registry's credentials in its URL never reach the log.
+printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s\nschema.registry.url = http://reg-user:hunter2@127.0.0.1:1\n' \
+    "$tmp/ok.yaml" "$tmp/state2" >"$tmp/registry-creds.properties"
+check run_registry_credentials_are_redacted 1 'http://\*\*\*@127\.0\.0\.1:1' -- run --config "$tmp/registry-creds.properties"
+if "$bin" run --config "$tmp/registry-creds.properties" 2>&1 | grep -q 'hunter2\|reg-user'; then
+    echo "FAIL run_registry_password_not_logged: the log shows the registry's credentials"
+    fails=$((fails + 1))
+else
+    echo "ok   run_registry_password_not_logged"; passed=$((passed + 1))
+fi
 rm -rf "$tmp"
 # The partitioner options (docs/SCHEMAS.md, "Keys and partitions"): an unknown name is bad usage.
 check replay_unknown_partitioner_is_usage_error 2 'replay: --partitioner crc64: expected murmur2' -- \

@@ -114,6 +114,7 @@ public class HelmRender {
         check("/healthz".equals(at(c, "livenessProbe/httpGet/path")), "liveness /healthz");
         check("/readyz".equals(at(c, "readinessProbe/httpGet/path")), "readiness /readyz");
         check(Integer.valueOf(8080).equals(at(c, "ports/0/containerPort")), "containerPort 8080");
+        check(((List<?>) at(c, "ports")).size() == 1, "default: no query port (state queries off)");
         check("data".equals(at(c, "volumeMounts/0/name")) &&
                   "/var/lib/loyalty-stream".equals(at(c, "volumeMounts/0/mountPath")),
               "data mounted at /var/lib/loyalty-stream");
@@ -197,6 +198,22 @@ public class HelmRender {
               "a large number stays an integer in the properties");
         check(props.lines().anyMatch(l -> l.equals("kafka.security.protocol=SASL_SSL")),
               "kafka.* passthrough");
+        for (String line : List.of("http.port=8080", "http.query.bind=0.0.0.0", "http.query.port=8081",
+                                   "http.query.token.file=/etc/loyalty-stream-query/token"))
+            check(props.lines().anyMatch(l -> l.equals(line)), "query listener: properties line " + line);
+        check("query".equals(at(c, "ports/1/name")) && Integer.valueOf(8081).equals(at(c, "ports/1/containerPort")),
+              "query listener: containerPort 8081 named query");
+        check("http".equals(at(c, "livenessProbe/httpGet/port")) &&
+                  "http".equals(at(c, "readinessProbe/httpGet/port")),
+              "probes stay on the probe port");
+        check(vols.contains("secretName=query-token"), "query token Secret volume");
+        check(String.valueOf(at(c, "volumeMounts")).contains("mountPath=/etc/loyalty-stream-query"),
+              "query token mounted at /etc/loyalty-stream-query");
+        check("query".equals(at(http, "spec/ports/1/name")) &&
+                  Integer.valueOf(8081).equals(at(http, "spec/ports/1/port")),
+              "the HTTP Service has the query port");
+        check(sm != null && "http".equals(at(sm, "spec/endpoints/0/port")),
+              "ServiceMonitor scrapes the probe port");
     }
 
     static void checkFails(Path chart, String expect, String... sets) {
@@ -223,6 +240,9 @@ public class HelmRender {
         checkFails(chart, "minReplicas must not exceed", "autoscaling.enabled=true",
                    "autoscaling.minReplicas=9");
         checkFails(chart, "config.topic.input is required", "config.topic\\.input=");
+        checkFails(chart, "http.query.existingSecret is required", "http.query.enabled=true");
+        checkFails(chart, "config.http.query.token.file is set by the chart",
+                   "config.http\\.query\\.token\\.file=/x");
         System.out.println(failures == 0 ? "render_chart: ok" : "render_chart: " + failures + " failure(s)");
         System.exit(failures == 0 ? 0 : 1);
     }

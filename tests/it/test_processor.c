@@ -135,14 +135,19 @@ static int free_port(void)
     return ntohs(a.sin_port);
 }
 
-/* Start instance "a" with HTTP on a free port (*port) and @p extra (an environment
- * entry, or NULL). @returns its pid. */
-static int start_with_http(lk_scenario_t *s, char *extra, int *port)
+/* Start instance "a" with HTTP on a free port (*port), state queries on another
+ * (*qport, loopback, no token) and @p extra (an environment entry, or NULL). @returns its
+ * pid. */
+static int start_with_http(lk_scenario_t *s, char *extra, int *port, int *qport)
 {
     *port = free_port();
-    char env_port[64];
+    do
+        *qport = free_port();
+    while (*qport == *port);
+    char env_port[64], env_qport[64];
     snprintf(env_port, sizeof(env_port), "LOYALTY_HTTP_PORT=%d", *port);
-    char *env[] = {env_port, extra, NULL};
+    snprintf(env_qport, sizeof(env_qport), "LOYALTY_HTTP_QUERY_PORT=%d", *qport);
+    char *env[] = {env_port, env_qport, extra, NULL};
     int pid = lk_start(s, "a", env);
     assert_true(pid > 0);
     return pid;
@@ -157,8 +162,8 @@ static void test_end_to_end_outputs_and_states_equal_replay(void **state)
     assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
     expect_from_replay(&s, &e);
     /* With HTTP on: readiness, metrics and a state query answer while it runs. */
-    int port;
-    int pid = start_with_http(&s, NULL, &port);
+    int port, qport;
+    int pid = start_with_http(&s, NULL, &port, &qport);
     long got = lk_wait_outputs(&s, (long)e.outputs.n, 120);
     assert_int_equal(got, (long)e.outputs.n);
     lk_lines_t body = {0};
@@ -170,9 +175,10 @@ static void test_end_to_end_outputs_and_states_equal_replay(void **state)
     sscanf(strstr(e.states.v[0], "\"customer_id\":\"") + 15, "%63[^\"]", customer);
     char path[128];
     snprintf(path, sizeof(path), "/customers/%s", customer);
-    assert_int_equal(http_get(port, path, &body), 200);
+    assert_int_equal(http_get(qport, path, &body), 200);
     assert_non_null(strstr(body.v[2], customer));
-    assert_int_equal(http_get(port, "/customers/nobody-at-all", &body), 404);
+    assert_int_equal(http_get(qport, "/customers/nobody-at-all", &body), 404);
+    assert_int_equal(http_get(port, path, &body), 404); /* not on the probe listener */
     lk_lines_free(&body);
     stop_cleanly(&s, pid);
     const char *inst[] = {"a", NULL};
@@ -392,9 +398,9 @@ static void test_aborted_transactions_change_nothing_and_count_once(void **state
     assert_int_equal(lk_scenario_new(&s, "aborts", bootstrap, 4, 3000, 300, 5), 0);
     assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
     expect_from_replay(&s, &e);
-    int port;
+    int port, qport;
     char abort_every[] = "LOYALTY_ABORT_EVERY=3";
-    int pid = start_with_http(&s, abort_every, &port);
+    int pid = start_with_http(&s, abort_every, &port, &qport);
     long got = lk_wait_outputs(&s, (long)e.outputs.n, 120);
     assert_int_equal(got, (long)e.outputs.n);
     long outputs = -1, aborts = 0;

@@ -168,6 +168,80 @@ static void test_markdown_lists_every_key(void **state)
     free(buf);
 }
 
+static void test_query_listener_is_off_and_loopback_by_default(void **state)
+{
+    (void)state;
+    cfg_t *c;
+    char err[512] = "";
+    assert_int_equal(load(&c, "bootstrap.servers=k:1\nprogram.file=/p\n", NULL, err, sizeof err),
+                     0);
+    assert_int_equal(c->http_query_port, -1);
+    assert_string_equal(c->http_query_bind, "127.0.0.1");
+    assert_string_equal(c->http_bind, "0.0.0.0");
+    http_query_listener_t q = cfg_http_queries(c);
+    assert_false(q.enabled);
+    cfg_destroy(c);
+    assert_int_equal(load(&c,
+                          "bootstrap.servers=k:1\nprogram.file=/p\nhttp.query.port=8081\n"
+                          "http.query.idle.timeout.ms=2500\n",
+                          NULL, err, sizeof err),
+                     0); /* loopback: no token needed */
+    q = cfg_http_queries(c);
+    assert_true(q.enabled);
+    assert_int_equal(q.port, 8081);
+    assert_string_equal(q.bind_address, "127.0.0.1");
+    assert_int_equal(q.timeout_s, 3);
+    assert_int_equal(q.max_connections, 64);
+    assert_int_equal(q.max_per_client, 8);
+    cfg_destroy(c);
+}
+
+static void test_exposed_query_listener_needs_a_readable_token_file(void **state)
+{
+    (void)state;
+    cfg_t *c;
+    char err[512] = "";
+    const char *base = "bootstrap.servers=k:1\nprogram.file=/p\nhttp.query.port=8081\n";
+    char text[512];
+    snprintf(text, sizeof text, "%shttp.query.bind=0.0.0.0\n", base);
+    assert_int_equal(load(&c, text, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "key 'http.query.token.file' is required"));
+    assert_non_null(strstr(err, "0.0.0.0"));
+    cfg_destroy(c);
+
+    snprintf(text, sizeof text, "%shttp.query.bind=::\nhttp.query.token.file=/nonexistent/t\n",
+             base);
+    assert_int_equal(load(&c, text, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "key 'http.query.token.file': cannot read the token file "
+                                "/nonexistent/t"));
+    cfg_destroy(c);
+
+    char tok[64];
+    snprintf(tok, sizeof tok, "/tmp/test_cfg_token_%d", (int)getpid());
+    FILE *f = fopen(tok, "w");
+    assert_non_null(f);
+    fputs("s3cret\n", f);
+    fclose(f);
+    snprintf(text, sizeof text, "%shttp.query.bind=0.0.0.0\nhttp.query.token.file=%s\n", base, tok);
+    assert_int_equal(load(&c, text, NULL, err, sizeof err), 0);
+    assert_true(cfg_http_queries(c).enabled);
+    cfg_destroy(c);
+    unlink(tok);
+
+    snprintf(text, sizeof text, "%shttp.port=8081\n", base);
+    assert_int_equal(load(&c, text, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "key 'http.query.port'"));
+    cfg_destroy(c);
+    snprintf(text, sizeof text, "%shttp.port=-1\n", base);
+    assert_int_equal(load(&c, text, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "key 'http.query.port'"));
+    cfg_destroy(c);
+    snprintf(text, sizeof text, "%shttp.query.bind=localhost\n", base);
+    assert_int_equal(load(&c, text, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "key 'http.query.bind'"));
+    cfg_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +253,8 @@ int main(void)
         cmocka_unit_test(test_input_topic_cannot_be_an_output),
         cmocka_unit_test(test_librdkafka_rejects_bad_passthrough_with_origin),
         cmocka_unit_test(test_markdown_lists_every_key),
+        cmocka_unit_test(test_query_listener_is_off_and_loopback_by_default),
+        cmocka_unit_test(test_exposed_query_listener_needs_a_readable_token_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
