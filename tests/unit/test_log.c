@@ -14,8 +14,12 @@
 
 static char *capture(log_level_t min, bool json, void (*fn)(void))
 {
-    char *buf = NULL;
-    size_t len = 0;
+    /* static: the stream writes through these until fclose (GCC's dangling-pointer
+     * analysis cannot see that it ends here) */
+    static char *buf;
+    static size_t len;
+    buf = NULL;
+    len = 0;
     FILE *f = open_memstream(&buf, &len);
     log_configure(min, json, f);
     fn();
