@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct tool_opts {
     const char *registry;
@@ -33,7 +34,34 @@ typedef struct tool_opts {
     int engine_json;         /* the engine's JSON form (docs/EVENTS-JSON.md) instead of Avro JSON */
     const char *currency;    /* encode --engine-json: currency of events that name none */
     const char *partitioner; /* encode --bootstrap: librdkafka's partitioner (NULL = murmur2) */
+    const char *kafka[64];   /* -X key=value: librdkafka settings (security, tuning) */
+    size_t n_kafka;
 } tool_opts_t;
+
+/* The Kafka client settings of a tool: bootstrap.servers and every -X key=value. */
+static rd_kafka_conf_t *tool_kafka_conf(const tool_opts_t *o, const char *tool)
+{
+    char err[512], kv[1024];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, err, sizeof(err))) {
+        fprintf(stderr, "loyalty-stream %s: %s\n", tool, err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    for (size_t i = 0; i < o->n_kafka; i++) {
+        snprintf(kv, sizeof(kv), "%s", o->kafka[i]);
+        char *eq = strchr(kv, '=');
+        if (eq)
+            *eq = '\0';
+        if (!eq || rd_kafka_conf_set(conf, kv, eq + 1, err, sizeof(err))) {
+            fprintf(stderr, "loyalty-stream %s: -X %s: %s\n", tool, o->kafka[i],
+                    eq ? err : "expected key=value");
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    return conf;
+}
 
 typedef struct tool {
     sr_client_t *sr;
@@ -82,7 +110,7 @@ static int parse_opts(int argc, char **argv, tool_opts_t *o, const char *usage)
         {"partitioner", required_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
     int c;
     memset(o, 0, sizeof(*o));
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hX:", opts, NULL)) != -1) {
         switch (c) {
         case 'r':
             o->registry = optarg;
@@ -114,6 +142,13 @@ static int parse_opts(int argc, char **argv, tool_opts_t *o, const char *usage)
         case 'H':
             o->partitioner = optarg;
             break;
+        case 'X':
+            if (o->n_kafka == sizeof(o->kafka) / sizeof(o->kafka[0])) {
+                fprintf(stderr, "loyalty-stream: too many -X settings\n");
+                return 2;
+            }
+            o->kafka[o->n_kafka++] = optarg;
+            break;
         case 'h':
             printf("%s", usage);
             return 1;
@@ -124,7 +159,8 @@ static int parse_opts(int argc, char **argv, tool_opts_t *o, const char *usage)
     }
     if (optind < argc)
         o->input = argv[optind++];
-    if (optind < argc || (!!o->bootstrap != !!o->topic) || (o->partitioner && !o->bootstrap)) {
+    if (optind < argc || (!!o->bootstrap != !!o->topic) ||
+        ((o->partitioner || o->n_kafka) && !o->bootstrap)) {
         fprintf(stderr, "%s", usage);
         return 2;
     }
@@ -135,11 +171,13 @@ static int parse_opts(int argc, char **argv, tool_opts_t *o, const char *usage)
 
 static const char decode_usage[] =
     "usage: loyalty-stream decode [--registry URL] [--engine-json]\n"
-    "       [FILE | --bootstrap HOST:PORT --topic T [--count N]]\n"
+    "       [FILE | --bootstrap HOST:PORT --topic T [--count N] [-X KEY=VALUE]...]\n"
     "Print framed Avro records as JSON lines. FILE is a framed-record file (4-byte\n"
-    "big-endian length + record), '-' or none for stdin. --engine-json prints events,\n"
-    "outputs and states in the engine's JSON form (docs/EVENTS-JSON.md), the form\n"
-    "`replay` reads and writes, so a topic can be replayed or compared with replay.\n";
+    "big-endian length + record), '-' or none for stdin. From a topic, each line also has\n"
+    "the record's topic, partition, offset, key and headers (a dead letter's dlq.* reason).\n"
+    "--engine-json prints events, outputs and states in the engine's JSON form\n"
+    "(docs/EVENTS-JSON.md), the form `replay` reads and writes, so a topic can be replayed\n"
+    "or compared with replay. -X passes a librdkafka setting (security, tuning).\n";
 
 /* The record as the engine's JSON (one line, no envelope), or NULL with r/msg set. */
 static char *engine_line(tool_t *t, const void *rec, size_t len, dlq_reason_t *r, char *msg,
@@ -254,13 +292,45 @@ static int decode_file(tool_t *t, const char *path)
     return rc;
 }
 
+/* The metadata of @p topic, waiting up to @p wait_ms for a topic that does not exist yet
+ * (just created by someone else). NULL with a message naming the topic otherwise. */
+static const struct rd_kafka_metadata *topic_wait(rd_kafka_t *rk, const char *tool,
+                                                  const char *topic, int wait_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int waited = 0;; waited += 500) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+        rd_kafka_topic_destroy(rkt);
+        if (!e && md->topic_cnt == 1 && !md->topics[0].err)
+            return md;
+        if (!e) {
+            e = md->topics[0].err;
+            rd_kafka_metadata_destroy(md);
+        }
+        if (e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || waited >= wait_ms)
+            break;
+        usleep(500 * 1000);
+    }
+    if (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+        fprintf(stderr,
+                "loyalty-stream %s: topic %s does not exist (waited %d s): create it first "
+                "(for example kafka-topics.sh --create --topic %s --partitions 6)\n",
+                tool, topic, wait_ms / 1000, topic);
+    else
+        fprintf(stderr, "loyalty-stream %s: topic %s: %s\n", tool, topic, rd_kafka_err2str(e));
+    return NULL;
+}
+
 /* A consumer assigned to every partition of topic from the beginning, reporting EOF. */
 static rd_kafka_t *topic_consumer(const tool_opts_t *o, int *n_parts)
 {
     char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, err, sizeof(err)) ||
-        rd_kafka_conf_set(conf, "group.id", "loyalty-stream-decode", err, sizeof(err)) ||
+    rd_kafka_conf_t *conf = tool_kafka_conf(o, "decode");
+    if (!conf)
+        return NULL;
+    if (rd_kafka_conf_set(conf, "group.id", "loyalty-stream-decode", err, sizeof(err)) ||
         rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof(err)) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err))) {
         fprintf(stderr, "loyalty-stream decode: %s\n", err);
@@ -270,17 +340,11 @@ static rd_kafka_t *topic_consumer(const tool_opts_t *o, int *n_parts)
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!rk) {
         fprintf(stderr, "loyalty-stream decode: %s\n", err);
+        rd_kafka_conf_destroy(conf);
         return NULL;
     }
-    const struct rd_kafka_metadata *md;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    rd_kafka_topic_destroy(rkt);
-    if (e || md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, "loyalty-stream decode: topic %s: %s\n", o->topic,
-                rd_kafka_err2str(e ? e : md->topics[0].err));
-        if (!e)
-            rd_kafka_metadata_destroy(md);
+    const struct rd_kafka_metadata *md = topic_wait(rk, "decode", o->topic, 0);
+    if (!md) {
         rd_kafka_destroy(rk);
         return NULL;
     }
@@ -293,6 +357,35 @@ static rd_kafka_t *topic_consumer(const tool_opts_t *o, int *n_parts)
     rd_kafka_assign(rk, parts);
     rd_kafka_topic_partition_list_destroy(parts);
     return rk;
+}
+
+/* The record's headers (e.g. a dead letter's dlq.*) as "headers": {name: value}; a value
+ * that is not UTF-8 text is shown as "0x" and hex. */
+static void add_headers(json_t *out, rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    if (!out || rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs)
+        return;
+    json_t *h = json_object();
+    const char *name;
+    const void *val;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++) {
+        json_t *v = val ? json_stringn(val, size) : json_null();
+        if (!v) { /* not UTF-8 */
+            char *hex = malloc(2 * size + 3);
+            if (hex) {
+                strcpy(hex, "0x");
+                for (size_t k = 0; k < size; k++)
+                    sprintf(hex + 2 + 2 * k, "%02x", ((const unsigned char *)val)[k]);
+                v = json_string(hex);
+                free(hex);
+            }
+        }
+        if (v)
+            json_object_set_new(h, name, v);
+    }
+    json_object_set_new(out, "headers", h);
 }
 
 static int decode_topic(tool_t *t, const tool_opts_t *o)
@@ -317,6 +410,7 @@ static int decode_topic(tool_t *t, const tool_opts_t *o)
             json_t *extra = json_pack("{s:s,s:i,s:I,s:s#}", "topic", o->topic, "partition",
                                       (int)m->partition, "offset", (json_int_t)m->offset, "key",
                                       m->key ? (const char *)m->key : "", (int)m->key_len);
+            add_headers(extra, m);
             if (print_record(t, m->payload, m->len, extra) != 0)
                 rc = 1;
             seen++;
@@ -353,7 +447,7 @@ static const char encode_usage[] =
     "usage: loyalty-stream encode (--type T | --engine-json [--currency CODE])\n"
     "       [--registry URL]\n"
     "       [--output FILE | --split DIR | --bootstrap HOST:PORT --topic T\n"
-    "       [--partitioner NAME]] [FILE]\n"
+    "       [--partitioner NAME] [-X KEY=VALUE]...] [FILE]\n"
     "Turn JSON lines (the Avro JSON encoding of type T, as decode prints a value) into\n"
     "framed Avro records. T: InputEvent, TierChanged, BonusEarned, ExpiryWarning,\n"
     "PointsExpired, PointsReversed, PointsRedeemed, RedemptionRejected, RewardEarned,\n"
@@ -364,7 +458,9 @@ static const char encode_usage[] =
     "consistent_random; `replay --partitioner` takes the same names). --engine-json reads\n"
     "input events in the engine's JSON form (docs/EVENTS-JSON.md, what `replay` reads)\n"
     "instead; the Avro contract requires a currency, so --currency gives it to events that\n"
-    "omit it.\n";
+    "omit it. -X passes a librdkafka setting (security.protocol, sasl.*, ssl.*, ...).\n"
+    "Every record is delivered or the command exits 1 with librdkafka's reason; a topic\n"
+    "that does not exist is waited for 5 s, then named in the error.\n";
 
 typedef struct sink {
     FILE *file;
@@ -372,20 +468,37 @@ typedef struct sink {
     rd_kafka_t *rk;
     const char *topic;
     long n;
+    long failed;         /* records whose delivery failed (delivery reports) */
+    char first_err[256]; /* the reason of the first failure */
 } sink_t;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    sink_t *s = opaque;
+    if (!m->err)
+        return;
+    if (s->failed++ == 0)
+        snprintf(s->first_err, sizeof(s->first_err), "%s", rd_kafka_err2str(m->err));
+}
 
 static int sink_open(sink_t *s, const tool_opts_t *o)
 {
     char err[512];
     memset(s, 0, sizeof(*s));
     if (o->bootstrap) {
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_t *conf = tool_kafka_conf(o, "encode");
+        if (!conf)
+            return -1;
         /* The key is the customer id; its partition follows the contract's convention
-         * unless the topic's other producers follow another (--partitioner). */
-        if (rd_kafka_conf_set(conf, "bootstrap.servers", o->bootstrap, err, sizeof(err)) ||
-            rd_kafka_conf_set(conf, "partitioner",
+         * unless the topic's other producers follow another (--partitioner). Idempotence:
+         * retries after a broker hiccup neither lose nor repeat records. */
+        rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+        rd_kafka_conf_set_opaque(conf, s);
+        if (rd_kafka_conf_set(conf, "partitioner",
                               o->partitioner ? o->partitioner : KEYPART_RDKAFKA, err,
                               sizeof(err)) ||
+            rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
             !(s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
             fprintf(stderr, "loyalty-stream encode: %s\n", err);
             if (!s->rk)
@@ -393,6 +506,13 @@ static int sink_open(sink_t *s, const tool_opts_t *o)
             return -1;
         }
         s->topic = o->topic;
+        const struct rd_kafka_metadata *md = topic_wait(s->rk, "encode", o->topic, 5000);
+        if (!md) {
+            rd_kafka_destroy(s->rk);
+            s->rk = NULL;
+            return -1;
+        }
+        rd_kafka_metadata_destroy(md);
     } else if (o->split) {
         if (mkdir(o->split, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "loyalty-stream encode: mkdir %s: %s\n", o->split, strerror(errno));
@@ -414,12 +534,24 @@ static int sink_put(sink_t *s, const uint8_t *rec, size_t len, const char *key)
 {
     s->n++;
     if (s->rk) {
-        rd_kafka_resp_err_t e =
-            rd_kafka_producev(s->rk, RD_KAFKA_V_TOPIC(s->topic), RD_KAFKA_V_VALUE((void *)rec, len),
-                              RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        rd_kafka_poll(s->rk, 0);
-        return e ? -1 : 0;
+        /* A full local queue waits for deliveries to make room (a minute at most, with
+         * the brokers taking nothing); any other refusal stops with librdkafka's reason. */
+        for (int waited = 0;; waited += 100) {
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                s->rk, RD_KAFKA_V_TOPIC(s->topic), RD_KAFKA_V_VALUE((void *)rec, len),
+                RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                rd_kafka_poll(s->rk, 0);
+                return 0;
+            }
+            if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || waited >= 60000) {
+                fprintf(stderr, "loyalty-stream encode: record %ld: %s\n", s->n,
+                        rd_kafka_err2str(e));
+                return -1;
+            }
+            rd_kafka_poll(s->rk, 100);
+        }
     }
     if (s->dir) {
         char path[4096];
@@ -437,8 +569,16 @@ static int sink_close(sink_t *s)
 {
     int rc = 0;
     if (s->rk) {
-        if (rd_kafka_flush(s->rk, 30000) != 0 || rd_kafka_outq_len(s->rk) > 0)
+        if (rd_kafka_flush(s->rk, 60000) != 0 || rd_kafka_outq_len(s->rk) > 0) {
+            fprintf(stderr, "loyalty-stream encode: %d records not delivered within 60 s\n",
+                    rd_kafka_outq_len(s->rk));
             rc = -1;
+        }
+        if (s->failed > 0) {
+            fprintf(stderr, "loyalty-stream encode: %ld of %ld records were not delivered: %s\n",
+                    s->failed, s->n, s->first_err);
+            rc = -1;
+        }
         rd_kafka_destroy(s->rk);
     }
     if (s->file == stdout) {

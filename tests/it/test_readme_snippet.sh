@@ -56,9 +56,45 @@ for _ in $(seq 240); do
 done
 [ "$n" -gt 0 ] || fail "no BonusEarned output within 120 s"
 echo "ok   the README's snippet created its topics and produced $n BonusEarned outputs"
+
+# An event in another currency is dead-lettered; decode shows the reason in its headers.
+head -n 1 "$input" | sed 's/"event_id":"[^"]*"/"event_id":"usd-1"/' >"$tmp/usd.jsonl"
+"$bin" encode --engine-json --currency USD --bootstrap "$bootstrap" --topic purchases \
+    "$tmp/usd.jsonl" >"$tmp/encode-usd.log" 2>&1 || { cat "$tmp/encode-usd.log"; fail "encode failed"; }
+for _ in $(seq 240); do
+    "$bin" decode --bootstrap "$bootstrap" --topic purchases.dlq >"$tmp/dlq.jsonl" 2>/dev/null
+    grep -q '"dlq.reason"' "$tmp/dlq.jsonl" && break
+    sleep 0.5
+done
+grep -q '"headers":{.*"dlq.reason":"' "$tmp/dlq.jsonl" ||
+    { cat "$tmp/dlq.jsonl"; fail "decode of the dead-letter topic shows no dlq.reason header"; }
+echo "ok   decode shows a dead letter's headers"
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
 pid=
 [ $rc -eq 0 ] || fail "SIGTERM: exit $rc, want 0"
 echo "ok   stopped cleanly on SIGTERM"
+
+# encode delivers every record, even through a local queue far smaller than the input.
+for i in $(seq 3000); do
+    printf '{"type":"purchase","event_id":"bulk-%d","customer_id":"c%d","time":"2026-03-02T11:00:00Z","lines":[{"sku":"s","category":"c","quantity":1,"amount":100}]}\n' "$i" "$((i % 50))"
+done >"$tmp/bulk.jsonl"
+before=$("$bin" decode --bootstrap "$bootstrap" --topic purchases 2>/dev/null | grep -c .)
+"$bin" encode --engine-json --currency "$currency" --bootstrap "$bootstrap" --topic purchases \
+    -X queue.buffering.max.messages=10 "$tmp/bulk.jsonl" >"$tmp/bulk.log" 2>&1 ||
+    { cat "$tmp/bulk.log"; fail "encode of 3000 records through a 10-record queue failed"; }
+after=$("$bin" decode --bootstrap "$bootstrap" --topic purchases 2>/dev/null | grep -c .)
+[ $((after - before)) -eq 3000 ] || fail "encode delivered $((after - before)) of 3000 records"
+echo "ok   encode delivered all 3000 records through a 10-record queue"
+
+# A topic that does not exist: encode waits a few seconds, then names it.
+t0=$SECONDS
+"$bin" encode --engine-json --currency "$currency" --bootstrap "$bootstrap" \
+    --topic "no-such-topic-$$" "$input" >"$tmp/missing.log" 2>&1
+rc=$?
+[ $rc -eq 1 ] || { cat "$tmp/missing.log"; fail "encode to a missing topic: exit $rc, want 1"; }
+grep -q "topic no-such-topic-$$ does not exist" "$tmp/missing.log" ||
+    { cat "$tmp/missing.log"; fail "encode to a missing topic does not name it"; }
+[ $((SECONDS - t0)) -le 30 ] || fail "encode to a missing topic took $((SECONDS - t0)) s"
+echo "ok   encode to a missing topic stops after $((SECONDS - t0)) s naming it"
