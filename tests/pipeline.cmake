@@ -10,3 +10,5 @@ ls_add_it_test(test_faults SOURCES it/test_faults.c LIBS ls_lskit TIMEOUT 1200)
 set_property(TEST test_faults APPEND PROPERTY LABELS slow faults)
 # Kafka security on its own broker (kafka-test-broker.sh --secure: TLS + SASL).
 ls_add_it_test(test_security SOURCES it/test_security.c LIBS ls_lskit TIMEOUT 600)
+# Fencing: recovered in the process without a live duplicate; a live duplicate stops.
+ls_add_it_test(test_fence SOURCES it/test_fence.c LIBS ls_lskit TIMEOUT 900)

@@ -140,10 +140,30 @@ static void stop_cleanly(lk_scenario_t *s, inst_t *in)
     in->pid = -1;
 }
 
+static int started[64]; /* every pid started, killed by teardown_test if still running */
+static size_t n_started;
+
 static void start(lk_scenario_t *s, inst_t *in)
 {
     in->pid = lk_start(s, in->name, NULL);
     assert_true(in->pid > 0);
+    if (n_started < sizeof(started) / sizeof(started[0]))
+        started[n_started++] = in->pid;
+}
+
+/* A test that failed half-way leaves no instance behind for the next one. */
+static int teardown_test(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < n_started; i++) {
+        int st;
+        if (waitpid(started[i], &st, WNOHANG) == 0) {
+            kill(started[i], SIGKILL);
+            tk_wait(started[i], 10000);
+        }
+    }
+    n_started = 0;
+    return 0;
 }
 
 /* Outputs (multiset) and the changelog's final states equal replay's. */
@@ -291,8 +311,10 @@ static void test_instance_kill_rolling_restart_and_scale_in_change_nothing(void 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_broker_kills_and_two_broker_outage_change_nothing),
-        cmocka_unit_test(test_instance_kill_rolling_restart_and_scale_in_change_nothing),
+        cmocka_unit_test_teardown(test_broker_kills_and_two_broker_outage_change_nothing,
+                                  teardown_test),
+        cmocka_unit_test_teardown(test_instance_kill_rolling_restart_and_scale_in_change_nothing,
+                                  teardown_test),
     };
     if (getenv("LS_TEST_FILTER"))
         cmocka_set_test_filter(getenv("LS_TEST_FILTER"));

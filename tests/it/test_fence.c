@@ -1,0 +1,158 @@
+/*
+ * Fencing on the real broker. An instance whose producer is fenced when no live duplicate
+ * is left (a duplicate that came and went, or the coordinator aborting a transaction that
+ * outlived transaction.timeout.ms during a broker outage) recovers in the process: fresh
+ * clients, tasks restored from their checkpoints, outputs still equal replay's. Two live
+ * instances with one instance.id fence each other again and again: that is a real
+ * duplicate, and one of them stops with exit 1 and a message naming instance.id.
+ */
+#include "lskit.h"
+#include "testkit.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char bootstrap[512];
+static int pids[2] = {-1, -1}; /* killed by teardown if a test fails half-way */
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!getenv("LS_BINARY")) {
+        fprintf(stderr, "LS_BINARY is not set: run through ctest\n");
+        return -1;
+    }
+    return tk_bootstrap(bootstrap, sizeof(bootstrap));
+}
+
+static int teardown_test(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        if (pids[i] > 0) {
+            kill(pids[i], SIGKILL);
+            tk_wait(pids[i], 10000);
+        }
+        pids[i] = -1;
+    }
+    return 0;
+}
+
+/* Lines of @p instance's log that contain @p what. */
+static int log_count(lk_scenario_t *s, const char *instance, const char *what)
+{
+    char path[300], line[4096];
+    snprintf(path, sizeof(path), "%s/%s.log", s->dir, instance);
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, what) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static int alive(int pid)
+{
+    int st;
+    return waitpid(pid, &st, WNOHANG) == 0;
+}
+
+static void test_fence_without_a_live_duplicate_is_recovered(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    lk_lines_t outputs = {0}, states = {0}, got = {0};
+    assert_int_equal(lk_scenario_new(&s, "fence", bootstrap, 2, 3000, 200, 31), 0);
+    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
+    assert_int_equal(lk_produce(&s, 0, s.n_events / 2), 0);
+    pids[0] = lk_start(&s, "a", NULL);
+    assert_true(pids[0] > 0);
+    assert_true(lk_wait_outputs(&s, 1, 120) > 0);
+    /* A duplicate of a (same instance.id, so the same transactional.id) starts, fences
+     * a's producer, and is gone as soon as a notices. */
+    char dup_id[] = "LOYALTY_INSTANCE_ID=a";
+    char *env[] = {dup_id, NULL};
+    pids[1] = lk_start(&s, "a-dup", env);
+    assert_true(pids[1] > 0);
+    for (int i = 0; i < 1200 && !log_count(&s, "a", "fenced, and no live duplicate"); i++) {
+        assert_true(alive(pids[0]));
+        usleep(100 * 1000);
+    }
+    kill(pids[1], SIGKILL);
+    tk_wait(pids[1], 10000);
+    pids[1] = -1;
+    assert_true(log_count(&s, "a", "fenced, and no live duplicate") >= 1);
+    assert_int_equal(lk_produce(&s, s.n_events / 2, s.n_events), 0);
+    long n = lk_wait_outputs(&s, (long)outputs.n, 240);
+    assert_true(alive(pids[0])); /* recovered in the process, never exited */
+    assert_true(log_count(&s, "a", "rejoined after the fence") >= 1);
+    kill(pids[0], SIGTERM);
+    assert_int_equal(tk_wait(pids[0], 60000), 0);
+    pids[0] = -1;
+    assert_int_equal(n, (long)outputs.n);
+    assert_int_equal(lk_collect_outputs(&s, &got), 0);
+    int diff = lk_lines_diff(&outputs, &got, "output");
+    lk_lines_free(&got);
+    assert_int_equal(lk_collect_changelog(&s, &got), 0);
+    diff |= lk_lines_diff(&states, &got, "changelog state");
+    if (diff)
+        fail_msg("the processor disagrees with replay after a fence (logs in %s)", s.dir);
+    lk_lines_free(&got);
+    lk_lines_free(&outputs);
+    lk_lines_free(&states);
+    lk_scenario_free(&s);
+}
+
+static void test_live_duplicate_instance_id_stops_with_a_message(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    assert_int_equal(lk_scenario_new(&s, "dup", bootstrap, 2, 3000, 200, 32), 0);
+    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    char dup_id[] = "LOYALTY_INSTANCE_ID=a";
+    char *env[] = {dup_id, NULL};
+    pids[0] = lk_start(&s, "a", NULL);
+    pids[1] = lk_start(&s, "a-dup", env);
+    assert_true(pids[0] > 0 && pids[1] > 0);
+    int stopped = -1, rc = -1;
+    for (int i = 0; i < 2400 && stopped < 0; i++) {
+        for (int k = 0; k < 2 && stopped < 0; k++) {
+            int st;
+            if (waitpid(pids[k], &st, WNOHANG) == pids[k]) {
+                stopped = k;
+                rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+                pids[k] = -1;
+            }
+        }
+        usleep(100 * 1000);
+    }
+    assert_true(stopped >= 0);
+    assert_int_equal(rc, 1);
+    const char *name = stopped == 0 ? "a" : "a-dup";
+    if (!log_count(&s, name, "another live instance uses instance.id a"))
+        fail_msg("instance %s stopped without naming the duplicate (logs in %s)", name, s.dir);
+    lk_scenario_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_fence_without_a_live_duplicate_is_recovered, teardown_test),
+        cmocka_unit_test_teardown(test_live_duplicate_instance_id_stops_with_a_message,
+                                  teardown_test),
+    };
+    if (getenv("LS_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("LS_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
