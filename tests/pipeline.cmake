@@ -4,3 +4,5 @@
 add_library(ls_lskit STATIC it/lskit.c)
 target_link_libraries(ls_lskit PUBLIC ls_commands ls_testkit)
 ls_add_it_test(test_processor SOURCES it/test_processor.c LIBS ls_lskit TIMEOUT 1500)
+# librdkafka's log lines during broker faults (processor/pipeline/klog.c).
+ls_add_unit_test(test_klog SOURCES unit/test_klog.c LIBS ls_pipeline)

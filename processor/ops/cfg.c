@@ -40,10 +40,12 @@ static const setting_t settings[] = {
      "own stale transaction at once."},
     {"bootstrap.servers", T_STR, NULL, OFF(bootstrap_servers), 0, 0, NULL,
      "Kafka brokers, host:port[,host:port...]. Required."},
-    {"group.static.membership", T_BOOL, "true", OFF(group_static_membership), 0, 0, NULL,
-     "Join the group as a static member (group.instance.id = instance.id): a restarted "
-     "instance takes its partitions back at once, without a rebalance. A stopped instance's "
-     "partitions wait for kafka.session.timeout.ms before moving."},
+    {"group.static.membership", T_BOOL, "false", OFF(group_static_membership), 0, 0, NULL,
+     "Join the group as a static member (group.instance.id = instance.id): an instance "
+     "restarted within kafka.session.timeout.ms takes its partitions back without a "
+     "rebalance, but a stopped or scaled-in instance's partitions wait for that timeout "
+     "before moving (a static member does not leave the group). Default: a dynamic member, "
+     "whose clean stop hands its tasks over within seconds (docs/OPERATIONS.md)."},
     {"program.file", T_STR, NULL, OFF(program_file), 0, 0, NULL,
      "The loyalty program (YAML), see docs/PROGRAMS.md. Required."},
     {"topic.input", T_STR, "purchases", OFF(topic_input), 0, 0, NULL,
