@@ -6,3 +6,5 @@ target_link_libraries(ls_lskit PUBLIC ls_commands ls_testkit)
 ls_add_it_test(test_processor SOURCES it/test_processor.c LIBS ls_lskit TIMEOUT 1500)
 # librdkafka's log lines during broker faults (processor/pipeline/klog.c).
 ls_add_unit_test(test_klog SOURCES unit/test_klog.c LIBS ls_pipeline)
+# The operator's view on the real broker: handover after SIGTERM, /readyz, corruption.
+ls_add_it_test(test_ops SOURCES it/test_ops.c LIBS ls_lskit PkgConfig::CURL TIMEOUT 600)
