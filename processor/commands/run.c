@@ -155,6 +155,30 @@ static void on_tick(void *ctx, const pipe_stats_t *ps)
     }
 }
 
+/* With state.reset.on.corruption, a task whose local state does not decode is dropped
+ * and restored from the changelog by a new pipeline (the old one's close revoked every
+ * task). Bounded: a changelog that holds undecodable states would corrupt the task again.
+ * @returns 0 to run again, -1 to stop (exit 2). */
+#define MAX_RESETS 3
+static int reset_corrupt_task(const cfg_t *cfg, runner_t *r, pipe_t **pp, int *resets)
+{
+    int32_t p = app_corrupt_task(r->app);
+    if (!cfg->state_reset_on_corruption || p < 0 || *r->stop || *resets >= MAX_RESETS)
+        return -1;
+    pipe_destroy(*pp);
+    *pp = NULL;
+    char err[512];
+    if (app_reset_task(r->app, p, err, sizeof(err)) != 0) {
+        log_error("run", "cannot drop the corrupt local state", "task=%d err=\"%s\"", (int)p, err);
+        return -1;
+    }
+    (*resets)++;
+    log_warn("run", "local state of a task was corrupt: dropped; it restores from the changelog",
+             "task=%d resets=%d max=%d", (int)p, *resets, MAX_RESETS);
+    memset(&r->metrics.last_ps, 0, sizeof(r->metrics.last_ps)); /* a new pipeline's counts */
+    return 0;
+}
+
 int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras_t *extras)
 {
     char err[1024];
@@ -195,26 +219,30 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
     pipe_conf_t pc;
     cfg_pipe_conf(cfg, outs, n_out, &pc);
     pc.stop = stop;
-    int prc = pipe_new(&pc, app_hooks(r.app), &pp, err, sizeof(err));
-    if (prc == PIPE_STOPPED) {
-        log_stop(&r, "start-up");
-        log_info("run", "stopped during start-up", "cause=%s", stop_cause((int)*stop));
-        code = 0;
-        goto out;
-    }
-    if (prc != PIPE_OK) {
-        log_error("run", "cannot start the pipeline", "err=\"%s\"", err);
-        code = prc == PIPE_CONFIG ? 2 : 1; /* a missing topic stays missing: exit 2 */
-        goto out;
-    }
-    pipe_set_tick(pp, on_tick, &r);
-    prc = pipe_run(pp, stop, err, sizeof(err));
-    if (prc == PIPE_OK) {
-        code = 0;
-        log_stop(&r, "running");
-        log_info("run", "stopped cleanly", "cause=%s", stop_cause((int)*stop));
-    } else if (prc == PIPE_CORRUPT) {
-        code = 2; /* the same state fails the same way after a restart */
+    for (int resets = 0;;) {
+        int prc = pipe_new(&pc, app_hooks(r.app), &pp, err, sizeof(err));
+        if (prc == PIPE_STOPPED) {
+            log_stop(&r, "start-up");
+            log_info("run", "stopped during start-up", "cause=%s", stop_cause((int)*stop));
+            code = 0;
+            goto out;
+        }
+        if (prc != PIPE_OK) {
+            log_error("run", "cannot start the pipeline", "err=\"%s\"", err);
+            code = prc == PIPE_CONFIG ? 2 : 1; /* a missing topic stays missing: exit 2 */
+            goto out;
+        }
+        pipe_set_tick(pp, on_tick, &r);
+        prc = pipe_run(pp, stop, err, sizeof(err));
+        if (prc == PIPE_OK) {
+            code = 0;
+            log_stop(&r, "running");
+            log_info("run", "stopped cleanly", "cause=%s", stop_cause((int)*stop));
+            goto out;
+        }
+        code = prc == PIPE_CORRUPT ? 2 : 1; /* corrupt state fails the same way after a restart */
+        if (prc != PIPE_CORRUPT || reset_corrupt_task(cfg, &r, &pp, &resets) != 0)
+            goto out;
     }
 out:
     pipe_destroy(pp);

@@ -88,6 +88,11 @@ static const setting_t settings[] = {
      INT64_C(31536000000), NULL,
      "How long the state of a task that moved to another instance is kept, so that it "
      "restores only the changelog tail if it comes back."},
+    {"state.reset.on.corruption", T_BOOL, "false", OFF(state_reset_on_corruption), 0, 0, NULL,
+     "When local state is corrupt (RocksDB reports corruption, or a stored state does not "
+     "decode): delete it and restore it from the changelog, instead of stopping with exit 2. "
+     "A corrupt store is wiped at start-up; a task whose state does not decode is dropped "
+     "and restored in place (at most 3 times per run)."},
     {"commit.interval.ms", T_INT, "100", OFF(commit_interval_ms), 1, 60000, NULL,
      "A transaction commits at the latest this long after it began."},
     {"commit.max.records", T_INT, "1000", OFF(commit_max_records), 1, 1000000, NULL,
