@@ -9,6 +9,7 @@
  * LS_TEST_FILTER='*name*' runs a subset.
  */
 #include "lskit.h"
+#include "store.h"
 #include "testkit.h"
 
 #include <setjmp.h>
@@ -289,12 +290,123 @@ static void test_readyz_503_before_assignment_and_during_restore_200_after(void 
     lk_scenario_free(&s);
 }
 
+/* Wait until the outputs stop growing (nothing committed for 3 s). @returns the count. */
+static long wait_outputs_settle(lk_scenario_t *s, int timeout_s)
+{
+    long last = -1;
+    int same = 0;
+    for (int i = 0; i < timeout_s && same < 3; i++) {
+        long n = lk_count_outputs(s);
+        same = n > 0 && n == last ? same + 1 : 0;
+        last = n;
+        sleep(1);
+    }
+    return last;
+}
+
+/* Overwrite @p customer's committed state in task @p p of @p instance's store with bytes
+ * that do not decode (the checkpoint stays). */
+static void corrupt_stored_state(lk_scenario_t *s, const char *instance, int32_t p,
+                                 const char *customer)
+{
+    char dir[300], err[1024];
+    snprintf(dir, sizeof(dir), "%s/state-%s", s->dir, instance);
+    store_config_t sc;
+    store_config_default(&sc);
+    sc.dir = dir;
+    store_t *st = store_new(&sc, wall_ms(), err, sizeof(err));
+    if (!st)
+        fail_msg("%s", err);
+    store_task_t *t = store_task_open(st, p, err, sizeof(err));
+    assert_non_null(t);
+    char *val = NULL;
+    size_t vlen;
+    int64_t due;
+    assert_int_equal(
+        store_get_due(t, customer, strlen(customer), &val, &vlen, &due, err, sizeof(err)), 0);
+    free(val);
+    static const char junk[] = "\x00\x00\x00\x00\x07 definitely not an Avro state";
+    assert_int_equal(store_put(t, customer, strlen(customer), junk, sizeof(junk), err, sizeof(err)),
+                     0);
+    store_checkpoint_t cp;
+    assert_int_equal(store_task_checkpoint(t, &cp, err, sizeof(err)), 0);
+    assert_int_equal(store_task_commit(t, &cp, err, sizeof(err)), 0);
+    assert_int_equal(store_task_close(st, t, wall_ms(), err, sizeof(err)), 0);
+    store_destroy(st);
+}
+
+static void test_undecodable_stored_state_exits_2_and_reset_on_corruption_restores(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    assert_int_equal(lk_scenario_new(&s, "corrupt", bootstrap, 2, 3000, 150, 14), 0);
+    lk_lines_t want_out = {0}, want_states = {0};
+    assert_int_equal(lk_replay(&s, &want_out, &want_states), 0);
+    size_t half = s.n_events / 2;
+    assert_int_equal(lk_produce(&s, 0, half), 0);
+    int a = lk_start(&s, "a", NULL);
+    assert_true(a > 0);
+    assert_true(wait_outputs_settle(&s, 120) > 0);
+    assert_int_equal(kill(a, SIGTERM), 0);
+    assert_int_equal(tk_wait(a, 40000), 0);
+    /* A customer of the second half whom the first half already saved. */
+    size_t victim = s.n_events;
+    for (size_t i = half; i < s.n_events && victim == s.n_events; i++)
+        for (size_t j = 0; j < half; j++)
+            if (strcmp(s.events[i].customer_id, s.events[j].customer_id) == 0) {
+                victim = i;
+                break;
+            }
+    assert_true(victim < s.n_events);
+    const char *customer = s.events[victim].customer_id;
+    int32_t p = s.part_of[victim];
+    corrupt_stored_state(&s, "a", p, customer);
+    assert_int_equal(lk_produce(&s, half, s.n_events), 0);
+    /* Without the setting: exit 2, and the message names the task and the fix. */
+    a = lk_start(&s, "a", NULL);
+    int rc = tk_wait(a, 120000);
+    char *log = read_log(&s, "a");
+    char want[128];
+    snprintf(want, sizeof(want), "task %d: the stored state of customer %s does not decode", (int)p,
+             customer);
+    bool named = strstr(log, want) && strstr(log, "loyalty-stream reset --state");
+    free(log);
+    if (rc != 2 || !named)
+        fail_msg("exit %d (want 2) and a message naming task %d and reset (logs in %s)", rc, (int)p,
+                 s.dir);
+    /* With it: the task's state is dropped, restored from the changelog, and the run ends
+     * exactly as replay says. */
+    char env_reset[] = "LOYALTY_STATE_RESET_ON_CORRUPTION=true";
+    char *env[] = {env_reset, NULL};
+    a = lk_start(&s, "a", env);
+    long got = lk_wait_outputs(&s, (long)want_out.n, 120);
+    fprintf(stderr, "corrupt: outputs %ld, want %zu\n", got, want_out.n);
+    assert_int_equal(kill(a, SIGTERM), 0);
+    assert_int_equal(tk_wait(a, 40000), 0);
+    log = read_log(&s, "a");
+    assert_non_null(strstr(log, "local state of a task was corrupt: dropped"));
+    free(log);
+    lk_lines_t outs = {0}, states = {0};
+    assert_int_equal(lk_collect_outputs(&s, &outs), 0);
+    assert_int_equal(lk_collect_changelog(&s, &states), 0);
+    int diff = lk_lines_diff(&want_out, &outs, "output") |
+               lk_lines_diff(&want_states, &states, "changelog state");
+    lk_lines_free(&outs);
+    lk_lines_free(&states);
+    lk_lines_free(&want_out);
+    lk_lines_free(&want_states);
+    if (diff)
+        fail_msg("the processor disagrees with replay (logs in %s)", s.dir);
+    lk_scenario_free(&s);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_readyz_503_before_assignment_and_during_restore_200_after),
         cmocka_unit_test(test_sigterm_hands_tasks_over_within_10s),
+        cmocka_unit_test(test_undecodable_stored_state_exits_2_and_reset_on_corruption_restores),
     };
     if (getenv("LS_TEST_FILTER"))
         cmocka_set_test_filter(getenv("LS_TEST_FILTER"));
