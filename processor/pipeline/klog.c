@@ -106,7 +106,7 @@ void klog_filter(klog_t *k, int syslog_level, const char *fac, const char *buf, 
                   : syslog_level == 4 ? LOG_WARN
                   : syslog_level <= 6 ? LOG_INFO
                                       : LOG_DEBUG;
-    if (tr)
+    if (tr && line->level == LOG_ERROR) /* lowered, never raised: an idle disconnect is info */
         line->level = LOG_WARN;
     /* kafka.* keys go to every client, so "is a consumer property and will be ignored by
      * this producer" is expected. */

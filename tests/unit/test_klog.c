@@ -37,6 +37,12 @@ static void test_connection_failure_is_a_warning_not_an_error(void **state)
     assert_string_equal(out, refused);
     klog_filter(&k, 3, "ERROR", "[thrd:app]: 1/1 brokers are down", 1000, out, sizeof out, &l);
     assert_int_equal(l.level, LOG_WARN);
+    /* Lowered, never raised: an idle connection closed is information. */
+    klog_filter(&k, 6, "FAIL",
+                "[thrd:b:9092/2]: b:9092/2: Disconnected (after 600000ms in state UP, idle)", 1000,
+                out, sizeof out, &l);
+    assert_true(l.emit);
+    assert_int_equal(l.level, LOG_INFO);
 }
 
 static void test_other_errors_stay_errors(void **state)
