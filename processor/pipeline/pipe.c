@@ -1050,13 +1050,21 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
         goto fail;
     }
     /* In steps: a timed-out init_transactions may be called again (librdkafka resumes
-     * it), and a stop between steps is honoured at once. */
+     * it), and a stop between steps is honoured at once. A resumed call can also report
+     * a failed attempt that librdkafka retries by itself (CONCURRENT_TRANSACTIONS while
+     * the coordinator aborts a crashed predecessor's transaction): retriable, called
+     * again after a pause. */
     rd_kafka_error_t *e;
     int64_t init_end = mono_ms() + 60000;
     while ((e = rd_kafka_init_transactions(pp->producer, STOP_STEP_MS)) &&
-           rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT && !stopping(pp) &&
-           mono_ms() < init_end)
+           (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+            rd_kafka_error_is_retriable(e) ||
+            rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS) &&
+           !rd_kafka_error_is_fatal(e) && !stopping(pp) && mono_ms() < init_end) {
+        if (rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR__TIMED_OUT)
+            nap(pp, STOP_STEP_MS);
         rd_kafka_error_destroy(e);
+    }
     if (e) {
         snprintf(err, errlen, "init_transactions (transactional.id %s-%s): %s",
                  conf->application_id, conf->instance_id, rd_kafka_error_string(e));
