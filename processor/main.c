@@ -8,6 +8,7 @@
 #include "inspect.h"
 #include "log.h"
 #include "progcmd.h"
+#include "reset.h"
 #include "run.h"
 #include "version.h"
 
@@ -37,6 +38,8 @@ static const struct command commands[] = {
      check_program_main},
     {"inspect", "--state DIR --customer ID | --summary",
      "print a customer's state (or a summary) from a store offline", inspect_main},
+    {"reset", "--state DIR [--task N]",
+     "delete a stopped processor's local state; it restores from the changelog", reset_main},
     {"decode", "[FILE|--topic T]", "print framed Avro records as JSON", decode_main},
     {"encode", "--type T", "turn JSON lines into framed Avro records", encode_main},
 };

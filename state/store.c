@@ -109,10 +109,10 @@ static void explain_open_error(const char *dir, const char *rerr, char *err, siz
     /* Corruption first: its messages may mention "block", which contains "lock". */
     if (strstr(rerr, "Corruption"))
         snprintf(err, errlen,
-                 "state store %s is corrupt (%s); nothing was deleted: move the directory "
-                 "away and start again, the processor restores the state from the "
-                 "changelog",
-                 dir, rerr);
+                 "state store %s is corrupt (%s); nothing was deleted: run `loyalty-stream "
+                 "reset --state %s` (or set state.reset.on.corruption = true) and start "
+                 "again, the processor restores the state from the changelog",
+                 dir, rerr, dir);
     else if (strstr(rerr, "lock file") || strstr(rerr, "/LOCK") || strstr(rerr, "lock hold"))
         snprintf(err, errlen,
                  "state store %s is locked by another process (another loyalty-stream "
@@ -544,6 +544,47 @@ static int drop_cf(store_t *s, size_t i, char *err, size_t errlen)
     pthread_rwlock_unlock(&s->lock);
     /* The marker goes last: a crash in between leaves a marker without a family. */
     return clear_closed(s, p, err, errlen);
+}
+
+int store_task_drop(store_t *s, int32_t partition, char *err, size_t errlen)
+{
+    if (s->cfg.read_only) {
+        snprintf(err, errlen, "state store %s is open read-only", s->dir);
+        return -1;
+    }
+    for (size_t i = 0; i < s->n_cfs; i++) {
+        if (s->cfs[i].partition != partition)
+            continue;
+        if (s->cfs[i].task) {
+            snprintf(err, errlen, "state store %s: task %d is open", s->dir, (int)partition);
+            return -1;
+        }
+        return drop_cf(s, i, err, errlen);
+    }
+    return STORE_NOT_FOUND;
+}
+
+int store_wipe(const char *dir, char *err, size_t errlen)
+{
+    if (!file_exists(dir, "CURRENT") && !file_exists(dir, "LOCK"))
+        return 0;
+    rocksdb_options_t *o = rocksdb_options_create();
+    char *rerr = NULL;
+    /* DestroyDB takes the database's lock first, so a running processor keeps its store. */
+    rocksdb_destroy_db(o, dir, &rerr);
+    rocksdb_options_destroy(o);
+    if (rerr) {
+        snprintf(err, errlen, "cannot delete state store %s: %s%s", dir, rerr,
+                 strstr(rerr, "lock") ? " (is a processor still running on it?)" : "");
+        rocksdb_free(rerr);
+        return -1;
+    }
+    return 0;
+}
+
+bool store_err_is_corrupt(const char *err)
+{
+    return strstr(err, "state store ") == err && strstr(err, " is corrupt (") != NULL;
 }
 
 int store_gc(store_t *s, int64_t now_ms, int *dropped, char *err, size_t errlen)

@@ -119,6 +119,25 @@ int store_task_close(store_t *s, store_task_t *t, int64_t now_ms, char *err, siz
 int store_gc(store_t *s, int64_t now_ms, int *dropped, char *err, size_t errlen);
 
 /**
+ * @brief Drop task @p partition's column family now (its states, timers and checkpoint),
+ *        so that the next assignment restores the task from the whole changelog. The
+ *        task must not be open.
+ * @returns 0, STORE_NOT_FOUND when the store has no such task, -1 with @p err.
+ */
+int store_task_drop(store_t *s, int32_t partition, char *err, size_t errlen);
+
+/**
+ * @brief Delete the store at @p dir (RocksDB's files; the directory stays), e.g. one that
+ *        is corrupt: every task then restores from the changelog. Refused while a process
+ *        holds the store open (RocksDB's lock). A directory without a store is fine.
+ * @returns 0, or -1 with @p err.
+ */
+int store_wipe(const char *dir, char *err, size_t errlen);
+
+/** @brief True when @p err (from store_new) says the database is corrupt. */
+bool store_err_is_corrupt(const char *err);
+
+/**
  * @brief Partitions of all task column families on disk, open or not, ascending.
  *        Fills up to @p max entries of @p out and sets @p n to the total number.
  */

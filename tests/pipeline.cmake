@@ -12,3 +12,7 @@ set_property(TEST test_faults APPEND PROPERTY LABELS slow faults)
 ls_add_it_test(test_security SOURCES it/test_security.c LIBS ls_lskit TIMEOUT 600)
 # Fencing: recovered in the process without a live duplicate; a live duplicate stops.
 ls_add_it_test(test_fence SOURCES it/test_fence.c LIBS ls_lskit TIMEOUT 900)
+# librdkafka's log lines during broker faults (processor/pipeline/klog.c).
+ls_add_unit_test(test_klog SOURCES unit/test_klog.c LIBS ls_pipeline)
+# The operator's view on the real broker: handover after SIGTERM, /readyz, corruption.
+ls_add_it_test(test_ops SOURCES it/test_ops.c LIBS ls_lskit PkgConfig::CURL TIMEOUT 600)

@@ -167,6 +167,7 @@ struct app {
     bool q_lock_ready;
     void (*observer)(void *ctx, const eng_output_t *o);
     void *observer_ctx;
+    int32_t corrupt_task; /* the task whose local state did not decode, -1 = none */
 };
 
 static int64_t wall_ms(void)
@@ -210,16 +211,26 @@ static int load_state(app_t *a, task_t *t, const char *customer, char *err, size
         memset(&a->state, 0, sizeof(a->state));
         return PIPE_OK;
     }
-    if (rc != 0)
+    char msg[512];
+    if (rc != 0 && !strstr(err, "Corruption"))
         return PIPE_FATAL;
-    char msg[256];
-    dlq_reason_t r = avro_codec_decode_state(a->codec, val, vlen, &a->state, msg, sizeof(msg));
-    free(val);
-    if (r != DLQ_OK) {
-        snprintf(err, errlen, "customer %s: stored state cannot be decoded: %s", customer, msg);
-        return PIPE_FATAL;
+    if (rc != 0) {
+        snprintf(msg, sizeof(msg), "%s", err);
+    } else {
+        dlq_reason_t r = avro_codec_decode_state(a->codec, val, vlen, &a->state, msg, sizeof(msg));
+        free(val);
+        if (r == DLQ_OK)
+            return PIPE_OK;
     }
-    return PIPE_OK;
+    int32_t p = (int32_t)(t - a->tasks);
+    a->corrupt_task = p;
+    snprintf(err, errlen,
+             "task %d: the stored state of customer %s does not decode (%s): the local state "
+             "of task %d is corrupt and a restart will not help; stop the instance and run "
+             "`loyalty-stream reset --state %s --task %d` (the task then restores from the "
+             "changelog), or set state.reset.on.corruption = true",
+             (int)p, customer, msg, (int)p, a->cfg->state_dir, (int)p);
+    return PIPE_CORRUPT;
 }
 
 /* Frame @p state (its next due time first) and produce it to task @p p's changelog. */
@@ -566,9 +577,20 @@ static int h_restore(void *opaque, int32_t p, const pipe_rec_t *recs, size_t n, 
                             .customer = recs[i].key,
                             .customer_len = recs[i].key_len,
                             .next_due_ms = TMR_NEVER};
+        char msg[256];
         if (recs[i].value && clog_frame_decode(recs[i].value, recs[i].value_len, &cr.next_due_ms,
-                                               &cr.state, &cr.state_len, err, errlen) != 0)
-            return PIPE_FATAL;
+                                               &cr.state, &cr.state_len, msg, sizeof(msg)) != 0) {
+            /* The changelog is the source of truth: wiping local state cannot help. */
+            snprintf(err, errlen,
+                     "task %d: changelog %s partition %d offset %lld (customer %.*s) does not "
+                     "decode (%s): a restart will not help; every instance must run a "
+                     "loyalty-stream that reads this changelog's format, and nothing else may "
+                     "write to it",
+                     (int)p, recs[i].topic, (int)p, (long long)recs[i].offset,
+                     (int)(recs[i].key_len > 64 ? 64 : recs[i].key_len),
+                     recs[i].key ? (const char *)recs[i].key : "", msg);
+            return PIPE_CORRUPT;
+        }
         if (clog_restore_add(t->restore, &cr, err, errlen) != 0)
             return PIPE_FATAL;
     }
@@ -650,7 +672,16 @@ app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen)
     sc.dir = cfg->state_dir;
     sc.memory_budget_bytes = (size_t)cfg->memory_budget_bytes;
     sc.task_drop_delay_ms = cfg->state_cleanup_delay_ms;
+    a->corrupt_task = -1;
     a->store = store_new(&sc, wall_ms(), err, errlen);
+    if (!a->store && cfg->state_reset_on_corruption && store_err_is_corrupt(err)) {
+        log_warn("app",
+                 "state store is corrupt: deleting it; every task restores from the "
+                 "changelog (state.reset.on.corruption)",
+                 "err=\"%s\"", err);
+        if (store_wipe(cfg->state_dir, err, errlen) == 0)
+            a->store = store_new(&sc, wall_ms(), err, errlen);
+    }
     if (!a->store)
         goto fail;
     a->codec = codec_for(a, transient, err, errlen);
@@ -739,6 +770,19 @@ void app_set_output_observer(app_t *a, void (*fn)(void *ctx, const eng_output_t 
 {
     a->observer = fn;
     a->observer_ctx = ctx;
+}
+
+int32_t app_corrupt_task(const app_t *app)
+{
+    return app->corrupt_task;
+}
+
+int app_reset_task(app_t *app, int32_t p, char *err, size_t errlen)
+{
+    if (store_task_drop(app->store, p, err, errlen) < 0)
+        return -1;
+    app->corrupt_task = -1;
+    return 0;
 }
 
 void app_destroy(app_t *a)

@@ -70,6 +70,18 @@ void app_set_output_observer(app_t *app, void (*fn)(void *ctx, const eng_output_
  */
 int app_query_customer(void *opaque, const char *customer, char **json);
 
+/**
+ * @brief The task whose local state did not decode (the cause of the last PIPE_CORRUPT a
+ *        hook returned), or -1 when none did or the cause was the changelog itself.
+ */
+int32_t app_corrupt_task(const app_t *app);
+
+/**
+ * @brief Drop task @p p's local state (it must be closed: after pipe_destroy), so its next
+ *        assignment restores it from the whole changelog. @returns 0, or -1 with @p err.
+ */
+int app_reset_task(app_t *app, int32_t p, char *err, size_t errlen);
+
 /** @brief Close the store and free everything. NULL is a no-op. */
 void app_destroy(app_t *app);
 

@@ -108,8 +108,26 @@ typedef struct runner {
     http_server_t *http;
     run_metrics_t metrics;
     const run_extras_t *extras;
+    volatile sig_atomic_t *stop;
+    bool stop_logged;
     int64_t last_update;
 } runner_t;
+
+/* What a stop flag's value says: the signal handler stores the signal's number. */
+static const char *stop_cause(int v)
+{
+    return v == SIGTERM ? "SIGTERM" : v == SIGINT ? "SIGINT" : "request";
+}
+
+static void log_stop(runner_t *r, const char *phase)
+{
+    if (r->stop_logged || !*r->stop)
+        return;
+    r->stop_logged = true;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "stopping on %s", stop_cause((int)*r->stop));
+    log_info("run", msg, "phase=%s", phase);
+}
 
 static void on_tick(void *ctx, const pipe_stats_t *ps)
 {
@@ -119,21 +137,53 @@ static void on_tick(void *ctx, const pipe_stats_t *ps)
     int64_t now = http_now_ms();
     if (r->extras && r->extras->tick)
         r->extras->tick(r->extras->ctx, ps, &as);
+    /* Ready = joined the group, holds its assignment and restored every task of it. An
+     * instance assigned nothing (more instances than partitions) is a ready idle spare:
+     * a rolling update must not stall on it. Readiness falls at once on a stop and on a
+     * revocation; it rises at the next once-a-second update. */
+    bool ready = ps->assigned && ps->restoring == 0 && !*r->stop;
+    if (!ready)
+        http_set_ready(r->http, false);
+    log_stop(r, "running");
     if (now - r->last_update < 1000)
         return;
     r->last_update = now;
     metrics_update(&r->metrics, ps, &as);
     if (r->http) {
         http_heartbeat(r->http, now);
-        http_set_ready(r->http, ps->restoring == 0); /* no task is fine: an idle spare */
+        http_set_ready(r->http, ready);
     }
+}
+
+/* With state.reset.on.corruption, a task whose local state does not decode is dropped
+ * and restored from the changelog by a new pipeline (the old one's close revoked every
+ * task). Bounded: a changelog that holds undecodable states would corrupt the task again.
+ * @returns 0 to run again, -1 to stop (exit 2). */
+#define MAX_RESETS 3
+static int reset_corrupt_task(const cfg_t *cfg, runner_t *r, pipe_t **pp, int *resets)
+{
+    int32_t p = app_corrupt_task(r->app);
+    if (!cfg->state_reset_on_corruption || p < 0 || *r->stop || *resets >= MAX_RESETS)
+        return -1;
+    pipe_destroy(*pp);
+    *pp = NULL;
+    char err[512];
+    if (app_reset_task(r->app, p, err, sizeof(err)) != 0) {
+        log_error("run", "cannot drop the corrupt local state", "task=%d err=\"%s\"", (int)p, err);
+        return -1;
+    }
+    (*resets)++;
+    log_warn("run", "local state of a task was corrupt: dropped; it restores from the changelog",
+             "task=%d resets=%d max=%d", (int)p, *resets, MAX_RESETS);
+    memset(&r->metrics.last_ps, 0, sizeof(r->metrics.last_ps)); /* a new pipeline's counts */
+    return 0;
 }
 
 int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras_t *extras)
 {
     char err[1024];
     int code = 1;
-    runner_t r = {.extras = extras};
+    runner_t r = {.extras = extras, .stop = stop};
     pipe_t *pp = NULL;
     if (metrics_init(&r.metrics) != 0) {
         log_error("run", "out of memory for metrics", NULL);
@@ -170,16 +220,31 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
     const char *const *outs = app_topics_out(r.app, &n_out);
     pipe_conf_t pc;
     cfg_pipe_conf(cfg, outs, n_out, &pc);
-    int prc = pipe_new(&pc, app_hooks(r.app), &pp, err, sizeof(err));
-    if (prc != PIPE_OK) {
-        log_error("run", "cannot start the pipeline", "err=\"%s\"", err);
-        code = prc == PIPE_CONFIG ? 2 : 1; /* a missing topic stays missing: exit 2 */
-        goto out;
-    }
-    pipe_set_tick(pp, on_tick, &r);
-    if (pipe_run(pp, stop, err, sizeof(err)) == PIPE_OK) {
-        code = 0;
-        log_info("run", "stopped cleanly", NULL);
+    pc.stop = stop;
+    for (int resets = 0;;) {
+        int prc = pipe_new(&pc, app_hooks(r.app), &pp, err, sizeof(err));
+        if (prc == PIPE_STOPPED) {
+            log_stop(&r, "start-up");
+            log_info("run", "stopped during start-up", "cause=%s", stop_cause((int)*stop));
+            code = 0;
+            goto out;
+        }
+        if (prc != PIPE_OK) {
+            log_error("run", "cannot start the pipeline", "err=\"%s\"", err);
+            code = prc == PIPE_CONFIG ? 2 : 1; /* a missing topic stays missing: exit 2 */
+            goto out;
+        }
+        pipe_set_tick(pp, on_tick, &r);
+        prc = pipe_run(pp, stop, err, sizeof(err));
+        if (prc == PIPE_OK) {
+            code = 0;
+            log_stop(&r, "running");
+            log_info("run", "stopped cleanly", "cause=%s", stop_cause((int)*stop));
+            goto out;
+        }
+        code = prc == PIPE_CORRUPT ? 2 : 1; /* corrupt state fails the same way after a restart */
+        if (prc != PIPE_CORRUPT || reset_corrupt_task(cfg, &r, &pp, &resets) != 0)
+            goto out;
     }
 out:
     pipe_destroy(pp);
@@ -196,13 +261,12 @@ static volatile sig_atomic_t g_timeout_s;
 
 static void on_signal(int sig)
 {
-    (void)sig;
     if (g_stop) {
         static const char msg[] = "second signal: exiting at once\n";
         (void)!write(2, msg, sizeof(msg) - 1);
         _exit(130);
     }
-    g_stop = 1;
+    g_stop = sig;                 /* non-zero; run_pipeline names it in the log */
     alarm((unsigned)g_timeout_s); /* a bounded stop: see on_alarm */
 }
 

@@ -3,9 +3,10 @@
  * configuration, start the app (program, store, codec), the pipeline and the HTTP server
  * (metrics, health, readiness), run until a signal, stop cleanly.
  *
- * Exit codes: 0 after a clean stop; 1 on a fatal error (fenced, store failure, broker
- * unreachable at start-up; the orchestrator restarts the instance); 2 on bad usage or a
- * bad configuration or program file (restarting will not help).
+ * Exit codes: 0 after a clean stop (also a stop during start-up); 1 on a fatal error
+ * (fenced, store failure, broker unreachable at start-up; the orchestrator restarts the
+ * instance); 2 on bad usage, a bad configuration or program file, or corrupt local state
+ * without state.reset.on.corruption (restarting will not help).
  */
 #ifndef LS_RUN_H
 #define LS_RUN_H

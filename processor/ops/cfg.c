@@ -42,10 +42,12 @@ static const setting_t settings[] = {
      "own stale transaction at once."},
     {"bootstrap.servers", T_STR, NULL, OFF(bootstrap_servers), 0, 0, NULL,
      "Kafka brokers, host:port[,host:port...]. Required."},
-    {"group.static.membership", T_BOOL, "true", OFF(group_static_membership), 0, 0, NULL,
-     "Join the group as a static member (group.instance.id = instance.id): a restarted "
-     "instance takes its partitions back at once, without a rebalance. A stopped instance's "
-     "partitions wait for kafka.session.timeout.ms before moving."},
+    {"group.static.membership", T_BOOL, "false", OFF(group_static_membership), 0, 0, NULL,
+     "Join the group as a static member (group.instance.id = instance.id): an instance "
+     "restarted within kafka.session.timeout.ms takes its partitions back without a "
+     "rebalance, but a stopped or scaled-in instance's partitions wait for that timeout "
+     "before moving (a static member does not leave the group). Default: a dynamic member, "
+     "whose clean stop hands its tasks over within seconds (docs/OPERATIONS.md)."},
     {"program.file", T_STR, NULL, OFF(program_file), 0, 0, NULL,
      "The loyalty program (YAML), see docs/PROGRAMS.md. Required."},
     {"topic.input", T_STR, "purchases", OFF(topic_input), 0, 0, NULL,
@@ -88,6 +90,11 @@ static const setting_t settings[] = {
      INT64_C(31536000000), NULL,
      "How long the state of a task that moved to another instance is kept, so that it "
      "restores only the changelog tail if it comes back."},
+    {"state.reset.on.corruption", T_BOOL, "false", OFF(state_reset_on_corruption), 0, 0, NULL,
+     "When local state is corrupt (RocksDB reports corruption, or a stored state does not "
+     "decode): delete it and restore it from the changelog, instead of stopping with exit 2. "
+     "A corrupt store is wiped at start-up; a task whose state does not decode is dropped "
+     "and restored in place (at most 3 times per run)."},
     {"commit.interval.ms", T_INT, "100", OFF(commit_interval_ms), 1, 60000, NULL,
      "A transaction commits at the latest this long after it began."},
     {"commit.max.records", T_INT, "1000", OFF(commit_max_records), 1, 1000000, NULL,

@@ -48,6 +48,7 @@ typedef struct cfg {
     int64_t topics_replication_factor;
     char *state_dir;
     int64_t state_cleanup_delay_ms;
+    bool state_reset_on_corruption;
     char *program_file;
     int64_t commit_interval_ms;
     int64_t commit_max_records;

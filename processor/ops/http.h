@@ -113,8 +113,9 @@ char *http_token_read(const char *path, char *err, size_t errlen);
  */
 void http_heartbeat(http_server_t *srv, int64_t now_ms);
 
-/** @brief Set readiness: true once every assigned task is restored, false during a
- *         rebalance or shutdown. An atomic store; NULL srv: no-op. */
+/** @brief Set readiness: true once the instance has its group assignment (maybe empty)
+ *         and every assigned task is restored, false before, during a rebalance or a
+ *         restore, and on shutdown. An atomic store; NULL srv: no-op. */
 void http_set_ready(http_server_t *srv, bool ready);
 
 /** @brief Stop the thread (waits for in-flight requests), close the socket, free.

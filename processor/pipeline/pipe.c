@@ -7,6 +7,7 @@
  */
 #include "pipe.h"
 
+#include "klog.h"
 #include "log.h"
 
 #include <librdkafka/rdkafka.h>
@@ -36,6 +37,7 @@ typedef struct task {
     int64_t next_offset;      /* offset after the last processed record, -1 = none yet */
     int64_t clog_next;        /* changelog offset after this transaction's last record */
     int64_t restored;         /* changelog records applied since assignment */
+    int64_t assigned_ms;      /* mono_ms() of the assignment */
 } task_t;
 
 typedef enum { CRASH_NONE, CRASH_AFTER_PRODUCE, CRASH_AFTER_COMMIT, CRASH_AFTER_STORE } crash_t;
@@ -59,16 +61,19 @@ struct pipe {
     int64_t txn_records;
     int64_t txn_out; /* records produced in the open transaction (counted at commit) */
     bool fatal;
+    int fatal_rc; /* PIPE_FATAL, or PIPE_CORRUPT when a task's state did not decode */
     char fatal_err[512];
     crash_t crash;
-    int64_t crash_after; /* crash at the N-th committed transaction */
-    int64_t abort_every; /* LOYALTY_ABORT_EVERY: abort every N-th commit attempt (tests) */
+    int64_t crash_after;     /* crash at the N-th committed transaction */
+    int64_t abort_every;     /* LOYALTY_ABORT_EVERY: abort every N-th commit attempt (tests) */
+    int64_t restore_hold_ms; /* LOYALTY_RESTORE_HOLD_MS: a restore lasts at least this (tests) */
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
     void *tick_ctx;
-    int consecutive_aborts;  /* reset by every committed transaction */
-    int64_t fence_window_ms; /* start of the window in which fences are counted */
-    int fences;              /* fences recovered from in that window */
+    int consecutive_aborts;          /* reset by every committed transaction */
+    volatile sig_atomic_t *run_stop; /* pipe_run's stop flag */
+    int64_t fence_window_ms;         /* start of the window in which fences are counted */
+    int fences;                      /* fences recovered from in that window */
 };
 
 /* Fences recovered from within FENCE_WINDOW_MS before one counts as a live duplicate. */
@@ -89,6 +94,44 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Waits on the brokers are cut into steps of this length so that a stop is honoured
+ * within a second at any phase (start-up, assignment, backoff). */
+#define STOP_STEP_MS 200
+
+static bool stopping(const pipe_t *pp)
+{
+    return (pp->conf.stop && *pp->conf.stop) || (pp->run_stop && *pp->run_stop);
+}
+
+/* Sleep @p ms in steps, returning early once the pipeline is stopping. */
+static void nap(const pipe_t *pp, int64_t ms)
+{
+    for (int64_t end = mono_ms() + ms; !stopping(pp) && mono_ms() < end;)
+        usleep(20 * 1000);
+}
+
+/* rd_kafka_metadata for one topic, in steps that look at the stop flag (RD_KAFKA_RESP_ERR__INTR
+ * when it was set). */
+static rd_kafka_resp_err_t metadata_wait(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
+                                         const struct rd_kafka_metadata **md, int timeout_ms,
+                                         volatile sig_atomic_t *stop)
+{
+    int64_t end = mono_ms() + timeout_ms;
+    for (;;) {
+        if (stop && *stop)
+            return RD_KAFKA_RESP_ERR__INTR;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, md, STOP_STEP_MS);
+        /* A broker that refuses connections may be restarting: wait for it as for one
+         * that does not answer. */
+        bool again = e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                     e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+        if (!again || mono_ms() >= end)
+            return e;
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT)
+            usleep(STOP_STEP_MS * 1000);
+    }
+}
+
 /* ------------------------------------------------------------------ crash points */
 
 static void crash_points_init(pipe_t *pp)
@@ -97,6 +140,11 @@ static void crash_points_init(pipe_t *pp)
     const char *after = getenv("LOYALTY_CRASH_AFTER");
     const char *every = getenv("LOYALTY_ABORT_EVERY");
     pp->abort_every = every ? atoll(every) : 0;
+    const char *hold = getenv("LOYALTY_RESTORE_HOLD_MS");
+    pp->restore_hold_ms = hold ? atoll(hold) : 0;
+    if (pp->restore_hold_ms > 0)
+        log_warn("pipe", "restores held (test switch)", "hold_ms=%lld",
+                 (long long)pp->restore_hold_ms);
     if (pp->abort_every > 0)
         log_warn("pipe", "injected aborts armed (test switch)", "every=%lld",
                  (long long)pp->abort_every);
@@ -402,11 +450,13 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
             continue;
         /* Kafka has the transaction: a failure here loses no data (restore redoes it)
          * but the local store can no longer be trusted, so it is fatal. */
-        if (pp->hooks->committed &&
-            pp->hooks->committed(pp->hooks->opaque, p,
-                                 t->txn_first_offset >= 0 ? t->next_offset : -1, t->clog_next, err,
-                                 errlen) != PIPE_OK)
-            return PIPE_FATAL;
+        int hrc = pp->hooks->committed
+                      ? pp->hooks->committed(pp->hooks->opaque, p,
+                                             t->txn_first_offset >= 0 ? t->next_offset : -1,
+                                             t->clog_next, err, errlen)
+                      : PIPE_OK;
+        if (hrc != PIPE_OK)
+            return hrc == PIPE_CORRUPT ? PIPE_CORRUPT : PIPE_FATAL;
         t->in_txn = false;
         t->txn_first_offset = -1;
     }
@@ -424,11 +474,14 @@ static int task_open(pipe_t *pp, int32_t p, const char *metadata, char *err, siz
 {
     task_t *t = &pp->tasks[p];
     int64_t from = -1;
-    if (pp->hooks->task_open &&
-        pp->hooks->task_open(pp->hooks->opaque, p, metadata, &from, err, errlen) != PIPE_OK)
-        return PIPE_FATAL;
+    int hrc = pp->hooks->task_open
+                  ? pp->hooks->task_open(pp->hooks->opaque, p, metadata, &from, err, errlen)
+                  : PIPE_OK;
+    if (hrc != PIPE_OK)
+        return hrc == PIPE_CORRUPT ? PIPE_CORRUPT : PIPE_FATAL;
     memset(t, 0, sizeof(*t));
     t->state = TASK_RESTORING;
+    t->assigned_ms = mono_ms();
     t->txn_first_offset = -1;
     t->next_offset = -1;
     t->clog_next = -1;
@@ -483,9 +536,11 @@ static int task_activate(pipe_t *pp, int32_t p, int64_t end_offset, char *err, s
 {
     task_t *t = &pp->tasks[p];
     restorer_unassign(pp, p);
-    if (pp->hooks->restored &&
-        pp->hooks->restored(pp->hooks->opaque, p, t->restored, end_offset, err, errlen) != PIPE_OK)
-        return PIPE_FATAL;
+    int hrc = pp->hooks->restored
+                  ? pp->hooks->restored(pp->hooks->opaque, p, t->restored, end_offset, err, errlen)
+                  : PIPE_OK;
+    if (hrc != PIPE_OK)
+        return hrc == PIPE_CORRUPT ? PIPE_CORRUPT : PIPE_FATAL;
     t->state = TASK_ACTIVE;
     pp->stats.restoring--;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -526,6 +581,13 @@ static int restore_step(pipe_t *pp, int timeout_ms, char *err, size_t errlen)
 {
     if (pp->stats.restoring == 0)
         return PIPE_OK;
+    for (int32_t p = 0; pp->restore_hold_ms > 0 && p < pp->n_parts; p++) {
+        if (pp->tasks[p].state == TASK_RESTORING &&
+            mono_ms() - pp->tasks[p].assigned_ms < pp->restore_hold_ms) {
+            nap(pp, 10); /* the test switch: the changelog waits in the restorer's queue */
+            return PIPE_OK;
+        }
+    }
     rd_kafka_message_t *msgs[RESTORE_BATCH];
     rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(pp->restorer);
     ssize_t n = rd_kafka_consume_batch_queue(q, timeout_ms, msgs, RESTORE_BATCH);
@@ -591,12 +653,23 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
         }
         /* The committed offsets' metadata (e.g. stream time) travels with the task. */
         rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
-        rd_kafka_resp_err_t ce = rd_kafka_committed(rk, committed, COMMITTED_TIMEOUT_MS);
+        /* In steps, so that a stop is honoured while a dead owner's transaction is pending;
+         * a stop leaves the tasks unopened (closing the consumer revokes them). */
+        rd_kafka_resp_err_t ce;
+        int64_t end = mono_ms() + COMMITTED_TIMEOUT_MS;
+        while ((ce = rd_kafka_committed(rk, committed, 1000)) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
+               !stopping(pp) && mono_ms() < end)
+            ;
+        if (stopping(pp)) {
+            rd_kafka_topic_partition_list_destroy(committed);
+            return;
+        }
         if (ce) {
             snprintf(pp->fatal_err, sizeof(pp->fatal_err),
                      "reading the group's committed offsets: %s", rd_kafka_err2str(ce));
             pp->fatal = true;
         }
+        int orc;
         for (int i = 0; i < parts->cnt && !pp->fatal; i++) {
             int32_t p = parts->elems[i].partition;
             char md[256] = "";
@@ -621,14 +694,19 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
                 pp->fatal = true;
             } else if (log_info("pipe", "task committed position", "task=%d offset=%lld md=\"%s\"",
                                 (int)p, c ? (long long)c->offset : -1LL, md),
-                       task_open(pp, p, md, err, sizeof(err)) != PIPE_OK) {
+                       (orc = task_open(pp, p, md, err, sizeof(err))) != PIPE_OK) {
                 snprintf(pp->fatal_err, sizeof(pp->fatal_err), "%s", err);
+                pp->fatal_rc = orc;
                 pp->fatal = true;
             }
         }
         rd_kafka_topic_partition_list_destroy(committed);
+        /* Joined, assigned (an empty assignment makes an idle spare) and every task open. */
+        pp->stats.assigned = !pp->fatal;
+        log_info("pipe", "assignment received", "tasks=%d", (int)parts->cnt);
         return;
     }
+    pp->stats.assigned = false;
     /* Revocation (or lost): finish the open transaction while we still own the partitions.
      * After a fatal error nothing may be committed: staged state is dropped. */
     if (pp->txn_open && pp->fatal) {
@@ -653,18 +731,24 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 
 /* ------------------------------------------------------------------ set-up */
 
-/* librdkafka's own log lines, as ours (mod=rdkafka). kafka.* keys go to every client, so
- * "is a consumer property and will be ignored by this producer" is expected: debug. */
+/* librdkafka's own log lines, as ours (mod=rdkafka), through klog (levels, the
+ * misleading hint removed, a broker's repeated failures rate-limited). librdkafka calls
+ * this from its threads and with no opaque of ours (pipe_create_topic's client has no
+ * pipe): the limiter is process-wide, a log sink like log.c's output. */
+static klog_t g_klog = KLOG_INIT;
+
 static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-    log_level_t l = level <= 3   ? LOG_ERROR
-                    : level == 4 ? LOG_WARN
-                    : level <= 6 ? LOG_INFO
-                                 : LOG_DEBUG;
-    if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this"))
-        l = LOG_DEBUG;
-    if (log_enabled(l))
-        log_emit(l, "rdkafka", buf, "client=%s facility=%s", rd_kafka_name(rk), fac);
+    char text[1024];
+    klog_line_t line;
+    klog_filter(&g_klog, level, fac, buf, now_ms(), text, sizeof(text), &line);
+    if (!line.emit || !log_enabled(line.level))
+        return;
+    if (line.suppressed > 0)
+        log_emit(line.level, "rdkafka", text, "client=%s facility=%s suppressed=%lld window_s=%d",
+                 rd_kafka_name(rk), fac, (long long)line.suppressed, KLOG_WINDOW_MS / 1000);
+    else
+        log_emit(line.level, "rdkafka", text, "client=%s facility=%s", rd_kafka_name(rk), fac);
 }
 
 static rd_kafka_conf_t *base_conf(const pipe_conf_t *pc, char *err, size_t errlen)
@@ -688,11 +772,12 @@ static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *err,
 }
 
 /* Partition count of @p topic, 0 when it does not exist, -1 on error. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen)
+static int topic_partitions(rd_kafka_t *rk, const char *topic, volatile sig_atomic_t *stop,
+                            char *err, size_t errlen)
 {
     const struct rd_kafka_metadata *md;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 15000);
+    rd_kafka_resp_err_t e = metadata_wait(rk, rkt, &md, 15000, stop);
     rd_kafka_topic_destroy(rkt);
     if (e) {
         snprintf(err, errlen, "metadata of topic %s: %s (is bootstrap.servers right?)", topic,
@@ -707,7 +792,7 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, char *err, size_t
 }
 
 static int topic_create(rd_kafka_t *rk, const char *topic, int partitions, int rf, bool compacted,
-                        char *err, size_t errlen)
+                        volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     char rderr[256];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, rf, rderr, sizeof(rderr));
@@ -719,7 +804,9 @@ static int topic_create(rd_kafka_t *rk, const char *topic, int partitions, int r
         rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    rd_kafka_event_t *ev = NULL;
+    for (int64_t end = mono_ms() + 30000; !ev && !(stop && *stop) && mono_ms() < end;)
+        ev = rd_kafka_queue_poll(q, STOP_STEP_MS);
     int rc = -1;
     if (!ev) {
         snprintf(err, errlen, "creating topic %s: timed out", topic);
@@ -759,7 +846,8 @@ int pipe_create_topic(const pipe_conf_t *pc, const char *topic, int partitions, 
         rd_kafka_conf_destroy(conf);
         return -1;
     }
-    int rc = topic_create(rk, topic, partitions, pc->topics_replication_factor, false, err, errlen);
+    int rc = topic_create(rk, topic, partitions, pc->topics_replication_factor, false, pc->stop,
+                          err, errlen);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -774,7 +862,8 @@ static int prime_restorer(pipe_t *pp, char *err, size_t errlen)
         return -1;
     }
     const struct rd_kafka_metadata *md;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(pp->restorer, 0, pp->restorer_clog, &md, 15000);
+    rd_kafka_resp_err_t e =
+        metadata_wait(pp->restorer, pp->restorer_clog, &md, 15000, pp->conf.stop);
     if (e) {
         snprintf(err, errlen, "metadata of changelog topic %s for the restore consumer: %s",
                  pp->changelog, rd_kafka_err2str(e));
@@ -805,17 +894,17 @@ static int missing_topic(const pipe_conf_t *pc, const char *what, const char *to
 static int ensure_topic(pipe_t *pp, const char *what, const char *topic, int partitions,
                         bool allowed, bool compacted, int *n, char *err, size_t errlen)
 {
-    if ((*n = topic_partitions(pp->producer, topic, err, errlen)) < 0)
+    if ((*n = topic_partitions(pp->producer, topic, pp->conf.stop, err, errlen)) < 0)
         return PIPE_FATAL;
     if (*n > 0)
         return PIPE_OK;
     if (!allowed)
         return missing_topic(&pp->conf, what, topic, partitions, err, errlen);
     if (topic_create(pp->producer, topic, partitions, pp->conf.topics_replication_factor, compacted,
-                     err, errlen) != 0)
+                     pp->conf.stop, err, errlen) != 0)
         return PIPE_CONFIG; /* e.g. a replication factor above the broker count */
-    for (int i = 0; i < 50 && *n == 0; i++) {
-        if ((*n = topic_partitions(pp->producer, topic, err, errlen)) < 0)
+    for (int i = 0; i < 50 && *n == 0 && !stopping(pp); i++) {
+        if ((*n = topic_partitions(pp->producer, topic, pp->conf.stop, err, errlen)) < 0)
             return PIPE_FATAL;
         if (*n == 0)
             usleep(100 * 1000);
@@ -951,7 +1040,22 @@ fail:
 static int start_transactions(pipe_t *pp, char *err, size_t errlen)
 {
     const pipe_conf_t *pc = &pp->conf;
-    rd_kafka_error_t *e = rd_kafka_init_transactions(pp->producer, 60000);
+    /* In steps: a timed-out init_transactions may be called again (librdkafka resumes
+     * it), and a stop between steps is honoured at once. A resumed call can also report
+     * a failed attempt that librdkafka retries by itself (CONCURRENT_TRANSACTIONS while
+     * the coordinator aborts a crashed predecessor's transaction): retriable, called
+     * again after a pause. */
+    rd_kafka_error_t *e;
+    int64_t init_end = mono_ms() + 60000;
+    while ((e = rd_kafka_init_transactions(pp->producer, STOP_STEP_MS)) &&
+           (rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+            rd_kafka_error_is_retriable(e) ||
+            rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS) &&
+           !rd_kafka_error_is_fatal(e) && !stopping(pp) && mono_ms() < init_end) {
+        if (rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR__TIMED_OUT)
+            nap(pp, STOP_STEP_MS);
+        rd_kafka_error_destroy(e);
+    }
     if (e) {
         snprintf(err, errlen, "init_transactions (transactional.id %s-%s): %s", pc->application_id,
                  pc->instance_id, rd_kafka_error_string(e));
@@ -980,6 +1084,7 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
     }
     pp->conf = *conf;
     pp->hooks = hooks;
+    pp->fatal_rc = PIPE_FATAL;
     if (conf->topic_changelog && *conf->topic_changelog)
         snprintf(pp->changelog, sizeof(pp->changelog), "%s", conf->topic_changelog);
     else
@@ -1001,6 +1106,10 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
     *out = pp;
     return PIPE_OK;
 fail:
+    if (stopping(pp)) {
+        snprintf(err, errlen, "stopped during start-up");
+        rc = PIPE_STOPPED;
+    }
     pipe_destroy(pp);
     return rc;
 }
@@ -1079,8 +1188,8 @@ static int settle(pipe_t *pp, int rc, char *err, size_t errlen)
         return PIPE_FATAL;
     }
     int shift = pp->consecutive_aborts < 6 ? pp->consecutive_aborts : 6;
-    useconds_t pause = (useconds_t)(100000 << shift);
-    usleep(pause > 5000000 ? 5000000 : pause);
+    int64_t pause_ms = (int64_t)100 << shift;
+    nap(pp, pause_ms > 5000 ? 5000 : pause_ms);
     return PIPE_OK;
 }
 
@@ -1132,7 +1241,9 @@ static int recover_from_fence(pipe_t *pp, const char *cause, char *err, size_t e
     pp->txn_open = false;
     memset(pp->tasks, 0, sizeof(*pp->tasks) * (size_t)pp->n_parts);
     pp->stats.tasks = pp->stats.restoring = 0;
+    pp->stats.assigned = false; /* not ready until the group assigns the tasks again */
     pp->fatal = false;
+    pp->fatal_rc = PIPE_FATAL;
     pp->fatal_err[0] = '\0';
     pp->consecutive_aborts = 0;
     if (create_clients(pp, err, errlen) != 0 || prime_restorer(pp, err, errlen) != 0 ||
@@ -1142,18 +1253,25 @@ static int recover_from_fence(pipe_t *pp, const char *cause, char *err, size_t e
     return PIPE_OK;
 }
 
+/* A step's result that ends the loop. */
+static bool ends(int rc)
+{
+    return rc == PIPE_FATAL || rc == PIPE_CORRUPT;
+}
+
 int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     int64_t last_timers = mono_ms(), last_log = mono_ms();
     int rc = PIPE_OK;
+    pp->run_stop = stop;
     char why[512];
     for (;;) {
         if (rc == PIPE_FATAL && fenced(pp, why, sizeof(why)))
             rc = recover_from_fence(pp, why, err, errlen);
-        if (*stop || rc == PIPE_FATAL)
+        if (*stop || ends(rc))
             break;
         rc = settle(pp, restore_step(pp, pp->stats.restoring ? 10 : 0, err, errlen), err, errlen);
-        if (rc == PIPE_FATAL)
+        if (ends(rc))
             continue;
         /* While tasks restore, restore_step does the waiting: the input must not block the
          * loop (a 50 ms poll per restore step would cap the restore's rate). */
@@ -1161,7 +1279,7 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(pp->consumer, poll_ms);
         if (pp->fatal) {
             snprintf(err, errlen, "%s", pp->fatal_err);
-            rc = PIPE_FATAL;
+            rc = pp->fatal_rc;
             if (m)
                 rd_kafka_message_destroy(m);
             continue;
@@ -1169,20 +1287,20 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
         if (m) {
             rc = settle(pp, process_msg(pp, m, err, errlen), err, errlen);
             rd_kafka_message_destroy(m);
-            if (rc == PIPE_FATAL)
+            if (ends(rc))
                 continue;
         }
         int64_t mono = mono_ms();
         if (mono - last_timers >= pp->conf.timers_interval_ms) {
             last_timers = mono;
             rc = settle(pp, fire_timers(pp, err, errlen), err, errlen);
-            if (rc == PIPE_FATAL)
+            if (ends(rc))
                 continue;
         }
         if (pp->txn_open && (pp->txn_records >= pp->conf.commit_max_records ||
                              mono - pp->txn_started_ms >= pp->conf.commit_interval_ms)) {
             rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
-            if (rc == PIPE_FATAL)
+            if (ends(rc))
                 continue;
         }
         rd_kafka_poll(pp->producer, 0);
@@ -1198,19 +1316,23 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
                      (int)pp->stats.tasks, (int)pp->stats.restoring);
         }
     }
-    if (rc == PIPE_FATAL) {
-        log_error("pipe", "stopping on a fatal error", "err=\"%s\"", err);
-        return PIPE_FATAL;
+    pp->stats.assigned = false; /* not ready from here on */
+    if (ends(rc)) {
+        log_error("pipe",
+                  rc == PIPE_CORRUPT ? "stopping: local state is corrupt"
+                                     : "stopping on a fatal error",
+                  "err=\"%s\"", err);
+        return rc;
     }
     /* Clean stop: finish the open transaction, then leave the group (revokes all tasks). */
     log_info("pipe", "stopping: committing the open transaction and leaving the group", NULL);
     rc = txn_commit(pp, err, errlen);
-    if (rc == PIPE_FATAL)
-        return PIPE_FATAL;
+    if (ends(rc))
+        return rc;
     rd_kafka_consumer_close(pp->consumer);
     for (int32_t p = 0; p < pp->n_parts; p++)
         task_close(pp, p);
-    return pp->fatal ? PIPE_FATAL : PIPE_OK;
+    return pp->fatal ? pp->fatal_rc : PIPE_OK;
 }
 
 void pipe_set_tick(pipe_t *pp, void (*fn)(void *ctx, const pipe_stats_t *stats), void *ctx)

@@ -53,6 +53,10 @@ typedef struct pipe_conf {
      *  each client's configuration. @returns 0, or -1 with the reason in @p err. */
     int (*kafka_conf)(void *ctx, struct rd_kafka_conf_s *conf, char *err, size_t errlen);
     void *kafka_conf_ctx;
+    /** NULL, or the stop flag (set by a signal handler): pipe_new's waits on the brokers
+     *  (metadata, topic creation, init_transactions) look at it every 200 ms and give up
+     *  with PIPE_STOPPED once it is non-zero. */
+    volatile sig_atomic_t *stop;
 } pipe_conf_t;
 
 /** A consumed record, borrowed for the duration of a hook call. */
@@ -81,9 +85,13 @@ int pipe_rec_header(const pipe_rec_t *rec, const char *name, const void **value,
 /** Result classes of the hooks and of pipe_produce (librdkafka's taxonomy). */
 enum {
     PIPE_OK = 0,
-    PIPE_ABORT = 1,  /* abort the transaction, rewind, go on */
-    PIPE_FATAL = 2,  /* stop the processor, exit non-zero */
-    PIPE_CONFIG = 3, /* pipe_new only: a setting or a topic is wrong; a restart will not help */
+    PIPE_ABORT = 1,   /* abort the transaction, rewind, go on */
+    PIPE_FATAL = 2,   /* stop the processor, exit non-zero */
+    PIPE_CONFIG = 3,  /* pipe_new only: a setting or a topic is wrong; a restart will not help */
+    PIPE_STOPPED = 4, /* pipe_new only: conf->stop was set while it waited */
+    PIPE_CORRUPT = 5, /* a hook: a task's local state or its changelog does not decode; a
+                         restart will not help (the app's message names the task and the
+                         fix); pipe_run stops and returns it */
 };
 
 /**
@@ -135,6 +143,10 @@ typedef struct pipe_stats {
     int64_t restored;
     int32_t tasks;
     int32_t restoring;
+    /** Joined the group and holds its assignment (maybe empty: an idle spare); false
+     *  before the first assignment, between a revocation and the next one, and once
+     *  stopping. */
+    bool assigned;
 } pipe_stats_t;
 
 /**
@@ -145,16 +157,17 @@ typedef struct pipe_stats {
  *        and the transactional producer and init transactions. @p conf and @p hooks are
  *        borrowed and must outlive the pipeline.
  * @returns PIPE_OK with *out set (pipe_destroy); PIPE_CONFIG when a topic is missing or
- *          does not fit (a restart will not help); PIPE_FATAL otherwise (e.g. brokers out
- *          of reach: a restart may help). The reason is in @p err.
+ *          does not fit (a restart will not help); PIPE_STOPPED when conf->stop was set
+ *          meanwhile; PIPE_FATAL otherwise (e.g. brokers out of reach: a restart may
+ *          help). The reason is in @p err.
  */
 int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, char *err,
              size_t errlen);
 
 /**
  * @brief Run until *stop becomes non-zero (set by a signal handler), then finish the
- *        open transaction and leave the group. @returns PIPE_OK after a clean stop or
- *        PIPE_FATAL with the reason in @p err.
+ *        open transaction and leave the group. @returns PIPE_OK after a clean stop,
+ *        PIPE_CORRUPT when a hook said so, or PIPE_FATAL, with the reason in @p err.
  */
 int pipe_run(pipe_t *pipe, volatile sig_atomic_t *stop, char *err, size_t errlen);
 

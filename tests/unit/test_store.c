@@ -463,6 +463,64 @@ static void test_corrupt_store_is_refused_and_nothing_deleted(void **state)
     tsu_rmtree(dir);
 }
 
+static void test_task_drop_forgets_state_and_checkpoint(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[1024];
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 2, err, sizeof(err));
+    tsu_put(t, "alice", "v1");
+    store_checkpoint_t cp = {.next_input_offset = 7, .changelog_offset = 9};
+    assert_int_equal(store_task_commit(t, &cp, err, sizeof(err)), 0);
+    assert_int_equal(store_task_drop(s, 2, err, sizeof(err)), -1); /* open: refused */
+    assert_non_null(strstr(err, "open"));
+    assert_int_equal(store_task_close(s, t, T0, err, sizeof(err)), 0);
+    assert_int_equal(store_task_drop(s, 2, err, sizeof(err)), 0);
+    assert_int_equal(store_task_drop(s, 2, err, sizeof(err)), STORE_NOT_FOUND);
+    store_destroy(s);
+    s = tsu_open(dir, T0); /* gone for good: the task restores from the whole changelog */
+    t = store_task_open(s, 2, err, sizeof(err));
+    assert_int_equal(store_task_checkpoint(t, &cp, err, sizeof(err)), 0);
+    assert_int_equal(cp.changelog_offset, -1);
+    assert_null(tsu_get(t, "alice"));
+    store_destroy(s);
+    tsu_rmtree(dir);
+}
+
+static void test_wipe_deletes_a_corrupt_store_and_refuses_an_open_one(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[1024], path[4200];
+    store_t *s = tsu_open(dir, T0);
+    assert_int_equal(store_wipe(dir, err, sizeof(err)), -1); /* in use */
+    print_message("%s\n", err);
+    store_destroy(s);
+    snprintf(path, sizeof(path), "%s/CURRENT", dir);
+    FILE *f = fopen(path, "w");
+    fputs("MANIFEST-999999\n", f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/MANIFEST-999999", dir);
+    f = fopen(path, "w");
+    fputs("this is not a manifest at all, definitely not", f);
+    fclose(f);
+    store_config_t cfg;
+    store_config_default(&cfg);
+    cfg.dir = dir;
+    assert_null(store_new(&cfg, T0, err, sizeof(err)));
+    assert_true(store_err_is_corrupt(err));
+    assert_non_null(strstr(err, "loyalty-stream reset --state"));
+    assert_int_equal(store_wipe(dir, err, sizeof(err)), 0);
+    s = store_new(&cfg, T0, err, sizeof(err)); /* a new, empty store */
+    assert_non_null(s);
+    size_t n = 99;
+    int32_t parts[4];
+    store_tasks(s, parts, 4, &n);
+    assert_int_equal(n, 0);
+    store_destroy(s);
+    assert_false(store_err_is_corrupt("state store /x is locked by another process"));
+    tsu_rmtree(dir);
+}
+
 static void test_read_only_store_refuses_writes_and_missing_tasks(void **state)
 {
     (void)state;
@@ -604,6 +662,8 @@ int main(void)
         cmocka_unit_test(test_foreign_database_is_refused),
         cmocka_unit_test(test_empty_database_is_finished_as_a_new_store),
         cmocka_unit_test(test_corrupt_store_is_refused_and_nothing_deleted),
+        cmocka_unit_test(test_task_drop_forgets_state_and_checkpoint),
+        cmocka_unit_test(test_wipe_deletes_a_corrupt_store_and_refuses_an_open_one),
         cmocka_unit_test(test_read_only_store_refuses_writes_and_missing_tasks),
         cmocka_unit_test(test_customer_id_limits),
         cmocka_unit_test(test_committed_reads_from_another_thread_are_whole_and_safe),
