@@ -63,6 +63,7 @@ struct pipe {
     bool fatal;
     int fatal_rc; /* PIPE_FATAL, or PIPE_CORRUPT when a task's state did not decode */
     char fatal_err[512];
+    char auth_err[512]; /* the first authentication or TLS failure a client reported */
     crash_t crash;
     int64_t crash_after;     /* crash at the N-th committed transaction */
     int64_t abort_every;     /* LOYALTY_ABORT_EVERY: abort every N-th commit attempt (tests) */
@@ -125,6 +126,14 @@ static rd_kafka_resp_err_t metadata_wait(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
          * that does not answer. */
         bool again = e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
                      e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+        if (again) { /* an authentication failure will not pass: serve the error events
+                      * (a consumer's are served by its own poll, not here) */
+            if (rd_kafka_type(rk) == RD_KAFKA_PRODUCER)
+                rd_kafka_poll(rk, 0);
+            const pipe_t *pp = rd_kafka_opaque(rk);
+            if (pp && pp->auth_err[0])
+                return RD_KAFKA_RESP_ERR__AUTHENTICATION;
+        }
         if (!again || mono_ms() >= end)
             return e;
         if (e != RD_KAFKA_RESP_ERR__TIMED_OUT)
@@ -751,10 +760,23 @@ static void on_rdkafka_log(const rd_kafka_t *rk, int level, const char *fac, con
         log_emit(line.level, "rdkafka", text, "client=%s facility=%s", rd_kafka_name(rk), fac);
 }
 
+/* Client errors (served by rd_kafka_poll). An authentication or TLS failure is kept: a
+ * wrong password or certificate stays wrong, so start-up stops at once naming it
+ * instead of waiting for metadata that will never come. The rest librdkafka retries. */
+static void on_rdkafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    pipe_t *pp = opaque;
+    if (pp && !pp->auth_err[0] &&
+        (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL))
+        snprintf(pp->auth_err, sizeof(pp->auth_err), "%s", reason);
+}
+
 static rd_kafka_conf_t *base_conf(const pipe_conf_t *pc, char *err, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set_log_cb(conf, on_rdkafka_log);
+    rd_kafka_conf_set_error_cb(conf, on_rdkafka_error);
     if (rd_kafka_conf_set(conf, "client.id", pc->instance_id, err, errlen) ||
         (pc->kafka_conf && pc->kafka_conf(pc->kafka_conf_ctx, conf, err, errlen) != 0)) {
         rd_kafka_conf_destroy(conf);
@@ -779,9 +801,19 @@ static int topic_partitions(rd_kafka_t *rk, const char *topic, volatile sig_atom
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     rd_kafka_resp_err_t e = metadata_wait(rk, rkt, &md, 15000, stop);
     rd_kafka_topic_destroy(rkt);
+    const pipe_t *pp = rd_kafka_opaque(rk);
+    if (e == RD_KAFKA_RESP_ERR__AUTHENTICATION && pp) {
+        snprintf(err, errlen,
+                 "authentication failed: %s (check kafka.security.protocol, kafka.sasl.* and "
+                 "kafka.ssl.*)",
+                 pp->auth_err);
+        return -1;
+    }
     if (e) {
-        snprintf(err, errlen, "metadata of topic %s: %s (is bootstrap.servers right?)", topic,
-                 rd_kafka_err2str(e));
+        snprintf(err, errlen,
+                 "metadata of topic %s: %s (are bootstrap.servers right and the "
+                 "brokers up?)",
+                 topic, rd_kafka_err2str(e));
         return -1;
     }
     int n = md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART
@@ -1025,6 +1057,7 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
     conf = base_conf(pc, err, errlen);
     if (!conf || conf_set_all(conf, rkv, err, errlen) != 0)
         goto fail;
+    rd_kafka_conf_set_opaque(conf, pp);
     if (!(pp->restorer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen)))
         goto fail;
     rd_kafka_poll_set_consumer(pp->restorer);
