@@ -7,6 +7,8 @@
  * order. The clock is stream time: the greatest event time seen. Before an event is
  * applied, every timer due at or before stream time fires; at the end of the input,
  * timers fire up to the last event time only (nothing beyond the data is invented).
+ * As in the pipeline, an event further ahead of "now" (--now, default the wall clock)
+ * than --max-future-ms is skipped and never moves stream time.
  */
 #include "progcmd.h"
 #include "eng.h"
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ check-program */
@@ -227,7 +230,7 @@ static int fire_until(run_t *r, int part, int64_t now)
             eng_on_timer(r->p, &e.c->st, now, &r->out);
             if (drain(r) != 0)
                 return -1;
-        } while (r->out.next_due <= now);
+        } while (r->out.next_due <= now && r->out.next_due != ENG_TIME_NEVER);
         if (reschedule(r, e.c) != 0)
             return -1;
     }
@@ -251,7 +254,8 @@ static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input
         eng_on_timer(r->p, &c->st, ev->time_ms, &r->out);
         if (drain(r) != 0)
             return -1;
-    } while (r->out.next_due <= ev->time_ms && (c->st.flags & 1));
+    } while (r->out.next_due <= ev->time_ms && r->out.next_due != ENG_TIME_NEVER &&
+             (c->st.flags & 1));
     int rc = eng_apply_event(r->p, &c->st, ev, &r->out, err, sizeof(err));
     if (rc == ENG_DUPLICATE)
         r->duplicates++;
@@ -375,8 +379,10 @@ static int write_final_state(const run_t *r, const char *path)
 typedef struct replay_opts {
     const char *program, *input, *what_if, *final_state, *zonedir;
     int no_outputs;
-    int partitions; /* stream-time clocks: customers spread by eng_id_hash % partitions */
-    int64_t until;  /* fire timers up to this time at the end (0 = the last event time) */
+    int partitions;        /* stream-time clocks: customers spread by eng_id_hash % partitions */
+    int64_t until;         /* fire timers up to this time at the end (0 = the last event time) */
+    int64_t now;           /* the wall clock the future check compares with (--now) */
+    int64_t max_future_ms; /* --max-future-ms, as time.max.future.ms of `run` */
 } replay_opts_t;
 
 static void replay_usage(FILE *f)
@@ -384,14 +390,18 @@ static void replay_usage(FILE *f)
     fprintf(f, "usage: loyalty-stream replay --program P --input EVENTS.jsonl [--what-if P2]\n"
                "                             [--clock stream] [--final-state FILE]\n"
                "                             [--no-outputs] [--until TIME] [--zonedir DIR]\n"
-               "                             [--partitions N]\n"
+               "                             [--partitions N] [--now TIME]\n"
+               "                             [--max-future-ms MS]\n"
                "Run the engine over JSON-line events (docs/EVENTS-JSON.md) with the stream-time\n"
                "clock; print output events as JSON lines on stdout and a summary on stderr.\n"
                "Timers fire up to the last event time only (or --until TIME, RFC 3339).\n"
                "--what-if runs a second program on the same input and compares the\n"
                "summaries. --final-state writes every customer's final state as JSON lines\n"
                "sorted by customer id. --partitions N keeps one stream-time clock per\n"
-               "partition (customer -> FNV-1a hash %% N), as the pipeline keeps one per task.\n");
+               "partition (customer -> FNV-1a hash %% N), as the pipeline keeps one per task.\n"
+               "An event more than --max-future-ms (default 86400000, one day, as\n"
+               "time.max.future.ms) ahead of --now (RFC 3339; default: the wall clock when\n"
+               "replay starts) is skipped, as the processor dead-letters it (future_time).\n");
 }
 
 static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
@@ -405,10 +415,17 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
                                          {"no-outputs", no_argument, NULL, 'n'},
                                          {"until", required_argument, NULL, 'u'},
                                          {"partitions", required_argument, NULL, 'P'},
+                                         {"now", required_argument, NULL, 'N'},
+                                         {"max-future-ms", required_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->partitions = 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    o->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    o->max_future_ms = 86400000;
+    char *end;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -444,6 +461,20 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
                 return 2;
             }
             break;
+        case 'N':
+            if (eng_json_parse_time(optarg, &o->now) != 0) {
+                fprintf(stderr, "replay: --now %s: expected an RFC 3339 time with offset\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'F':
+            o->max_future_ms = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || o->max_future_ms < 0) {
+                fprintf(stderr, "replay: --max-future-ms %s: expected milliseconds >= 0\n", optarg);
+                return 2;
+            }
+            break;
         case 'c':
             if (strcmp(optarg, "stream") != 0) {
                 fprintf(stderr, "replay: --clock %s: only 'stream' is supported\n", optarg);
@@ -473,9 +504,10 @@ static void progress(FILE *in, long size, long lineno)
             pct, lineno);
 }
 
-static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, int64_t until,
+static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, const replay_opts_t *o,
                         long *bad)
 {
+    int64_t until = o->until;
     struct stat sb;
     int tty = isatty(STDERR_FILENO) && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode);
     long size = tty ? (long)sb.st_size : 0, lineno = 0;
@@ -496,6 +528,12 @@ static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, int6
         if (eng_json_parse_event(line, (size_t)len, ev, err, sizeof(err)) != 0 ||
             eng_event_check(runs[0].p, ev, err, sizeof(err)) != 0) {
             fprintf(stderr, "%s:%ld: skipped: %s\n", name, lineno, err);
+            (*bad)++;
+            continue;
+        }
+        if (ev->time_ms > o->now && ev->time_ms - o->now > o->max_future_ms) {
+            fprintf(stderr, "%s:%ld: skipped: future_time: event %s is %lld ms ahead of now\n",
+                    name, lineno, ev->event_id, (long long)(ev->time_ms - o->now));
             (*bad)++;
             continue;
         }
@@ -545,7 +583,7 @@ int replay_main(int argc, char **argv)
                      o.partitions))
             goto done;
     long bad = 0;
-    if (replay_input(in, o.input, runs, nruns, o.until, &bad) != 0) {
+    if (replay_input(in, o.input, runs, nruns, &o, &bad) != 0) {
         fprintf(stderr, "replay: out of memory or write error\n");
         goto done;
     }

@@ -66,7 +66,11 @@ struct pipe {
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
     void *tick_ctx;
-    int consecutive_aborts; /* reset by every committed transaction */
+    int consecutive_aborts;     /* reset by every committed transaction */
+    int consecutive_retries;    /* PIPE_RETRY aborts since the last commit: the backoff only */
+    int64_t producer_max_bytes; /* the producer's message.max.bytes */
+    int64_t refused_max_bytes;  /* below the size of records the broker refused as too large */
+    int64_t *out_max_bytes;     /* per topics_out: its max.message.bytes, 0 = unknown */
 };
 
 static int64_t now_ms(void)
@@ -229,6 +233,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     pipe_t *pp = opaque;
     intptr_t tag = (intptr_t)m->_private;
     if (m->err) {
+        /* A record too large for its topic would fail again in every retry: the next
+         * limits pipe_max_record_bytes reports stay below it, so that what the app cuts
+         * to fit (a dead letter) goes through on the retry. */
+        if ((m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+             m->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) &&
+            (int64_t)m->len / 2 < pp->refused_max_bytes)
+            pp->refused_max_bytes = (int64_t)m->len / 2 > 1024 ? (int64_t)m->len / 2 : 1024;
         /* The transaction is now in an abortable state; commit will report it. */
         log_warn("pipe", "delivery failed", "topic=%s partition=%d err=\"%s\"",
                  rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err));
@@ -402,6 +413,7 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
     pp->stats.records_in += pp->txn_records; /* committed work only: aborted work is redone */
     pp->stats.records_out += pp->txn_out;
     pp->consecutive_aborts = 0;
+    pp->consecutive_retries = 0;
     crash_point(pp, CRASH_AFTER_STORE);
     return PIPE_OK;
 }
@@ -848,6 +860,75 @@ static int check_topics(pipe_t *pp, char *err, size_t errlen)
     return PIPE_OK;
 }
 
+/* max.message.bytes of @p topic from the brokers' configuration, or 0 when unknown. */
+static int64_t topic_max_bytes(rd_kafka_t *rk, const char *topic)
+{
+    int64_t max = 0;
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_event_t *ev = NULL;
+    if (res && q) {
+        rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
+        ev = rd_kafka_queue_poll(q, 15000);
+    }
+    const rd_kafka_DescribeConfigs_result_t *r =
+        ev && !rd_kafka_event_error(ev) ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
+    size_t n = 0, nc = 0;
+    const rd_kafka_ConfigResource_t **rs =
+        r ? rd_kafka_DescribeConfigs_result_resources(r, &n) : NULL;
+    const rd_kafka_ConfigEntry_t **cs = n == 1 && !rd_kafka_ConfigResource_error(rs[0])
+                                            ? rd_kafka_ConfigResource_configs(rs[0], &nc)
+                                            : NULL;
+    for (size_t i = 0; i < nc; i++)
+        if (strcmp(rd_kafka_ConfigEntry_name(cs[i]), "max.message.bytes") == 0 &&
+            rd_kafka_ConfigEntry_value(cs[i]))
+            max = atoll(rd_kafka_ConfigEntry_value(cs[i]));
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(res);
+    return max > 0 ? max : 0;
+}
+
+/* The size limits pipe_max_record_bytes reports; unknown ones are only logged (the
+ * producer's own limit and the broker's refusals still apply). */
+static int read_size_limits(pipe_t *pp, char *err, size_t errlen)
+{
+    char v[32];
+    size_t vlen = sizeof(v);
+    pp->producer_max_bytes = 1000000; /* librdkafka's default */
+    if (rd_kafka_conf_get(rd_kafka_conf(pp->producer), "message.max.bytes", v, &vlen) ==
+            RD_KAFKA_CONF_OK &&
+        atoll(v) > 0)
+        pp->producer_max_bytes = atoll(v);
+    pp->refused_max_bytes = INT64_MAX;
+    pp->out_max_bytes = calloc(pp->conf.n_topics_out + 1, sizeof(*pp->out_max_bytes));
+    if (!pp->out_max_bytes) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < pp->conf.n_topics_out; i++) {
+        pp->out_max_bytes[i] = topic_max_bytes(pp->producer, pp->conf.topics_out[i]);
+        if (!pp->out_max_bytes[i])
+            log_warn("pipe", "max.message.bytes of a topic is unknown", "topic=%s",
+                     pp->conf.topics_out[i]);
+    }
+    return 0;
+}
+
+size_t pipe_max_record_bytes(const pipe_t *pp, const char *topic)
+{
+    int64_t m = pp->producer_max_bytes;
+    for (size_t i = 0; pp->out_max_bytes && i < pp->conf.n_topics_out; i++)
+        if (pp->out_max_bytes[i] > 0 && pp->out_max_bytes[i] < m &&
+            strcmp(pp->conf.topics_out[i], topic) == 0)
+            m = pp->out_max_bytes[i];
+    if (pp->refused_max_bytes < m)
+        m = pp->refused_max_bytes;
+    return (size_t)m;
+}
+
 static int create_clients(pipe_t *pp, char *err, size_t errlen)
 {
     const pipe_conf_t *pc = &pp->conf;
@@ -955,6 +1036,8 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
         goto fail;
     rc = PIPE_FATAL;
     pp->tasks = calloc((size_t)pp->n_parts, sizeof(*pp->tasks));
+    if (read_size_limits(pp, err, errlen) != 0)
+        goto fail;
     if (!pp->tasks) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -1043,12 +1126,18 @@ static int fire_timers(pipe_t *pp, char *err, size_t errlen)
 /* Handle a step's result: abort and go on, or stop. */
 static int settle(pipe_t *pp, int rc, char *err, size_t errlen)
 {
-    if (rc != PIPE_ABORT)
+    if (rc != PIPE_ABORT && rc != PIPE_RETRY)
         return rc;
     char why[512];
     snprintf(why, sizeof(why), "%s", err);
     if (pp->txn_open && txn_abort(pp, why, err, errlen) != PIPE_OK)
         return PIPE_FATAL;
+    if (rc == PIPE_RETRY) { /* a service is down: wait for it, however long it takes */
+        int shift = pp->consecutive_retries < 5 ? pp->consecutive_retries++ : 5;
+        useconds_t pause = (useconds_t)(200000 << shift);
+        usleep(pause > 5000000 ? 5000000 : pause);
+        return PIPE_OK;
+    }
     /* A cause that persists (a registry down, a record nothing can be produced for)
      * would abort the same transaction again and again: back off, then stop loudly. */
     if (++pp->consecutive_aborts >= MAX_CONSECUTIVE_ABORTS) {
@@ -1166,5 +1255,6 @@ void pipe_destroy(pipe_t *pp)
     if (pp->producer)
         rd_kafka_destroy(pp->producer);
     free(pp->tasks);
+    free(pp->out_max_bytes);
     free(pp);
 }

@@ -84,6 +84,10 @@ enum {
     PIPE_ABORT = 1,  /* abort the transaction, rewind, go on */
     PIPE_FATAL = 2,  /* stop the processor, exit non-zero */
     PIPE_CONFIG = 3, /* pipe_new only: a setting or a topic is wrong; a restart will not help */
+    PIPE_RETRY = 4,  /* a service the app needs is unavailable (e.g. the schema registry):
+                        abort, rewind, back off (up to 5 s) and try again, for as long as it
+                        takes; unlike PIPE_ABORT it never counts toward the stop after 20
+                        aborts in a row */
 };
 
 /**
@@ -173,6 +177,15 @@ int pipe_produce(pipe_t *pipe, const char *topic, int32_t partition, const void 
  *        this before staging anything, so idle ticks open no transaction.
  */
 int pipe_touch(pipe_t *pipe, int32_t p, char *err, size_t errlen);
+
+/**
+ * @brief The largest record (key, value and headers) that may be produced to @p topic:
+ *        the smaller of the producer's message.max.bytes and the topic's
+ *        max.message.bytes (read at start-up for every topics_out), lowered when the
+ *        broker refuses a record as too large. The app cuts what it must to fit (a dead
+ *        letter's value) so that no input record makes every transaction abort.
+ */
+size_t pipe_max_record_bytes(const pipe_t *pipe, const char *topic);
 
 /** @brief Produce a state record to changelog partition @p p (tracked for the checkpoint). */
 int pipe_produce_changelog(pipe_t *pipe, int32_t p, const void *key, size_t key_len,
