@@ -4,3 +4,9 @@
 add_library(ls_lskit STATIC it/lskit.c)
 target_link_libraries(ls_lskit PUBLIC ls_commands ls_testkit)
 ls_add_it_test(test_processor SOURCES it/test_processor.c LIBS ls_lskit TIMEOUT 1500)
+# Hostile records (issue 23) on the real broker: bad event times, an oversized record,
+# keyless and mismatched keys, a schema registry that answers 401, 500 and garbage (the
+# in-process stand-in of tests/unit/test_sr_server.c).
+ls_add_it_test(test_hostile SOURCES it/test_hostile.c unit/test_sr_server.c
+               LIBS ls_lskit PkgConfig::MHD TIMEOUT 900)
+target_include_directories(test_hostile PRIVATE ${CMAKE_CURRENT_LIST_DIR}/unit)

@@ -371,8 +371,6 @@ static dlq_reason_t check_event(app_t *a, const pipe_rec_t *rec, char *msg, size
         return DLQ_NO_KEY;
     }
     /* The decoder compared a present key with customer_id already. */
-    if (eng_event_check(a->prog, ev, msg, msglen) != 0)
-        return DLQ_INVALID_VALUE;
     int64_t wall = wall_ms();
     if (ev->time_ms > wall && ev->time_ms - wall > a->cfg->time_max_future_ms) {
         snprintf(msg, msglen,
@@ -382,6 +380,8 @@ static dlq_reason_t check_event(app_t *a, const pipe_rec_t *rec, char *msg, size
                  (long long)a->cfg->time_max_future_ms);
         return DLQ_FUTURE_TIME;
     }
+    if (eng_event_check(a->prog, ev, msg, msglen) != 0)
+        return DLQ_INVALID_VALUE;
     return DLQ_OK;
 }
 

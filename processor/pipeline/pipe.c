@@ -71,6 +71,8 @@ struct pipe {
     int64_t producer_max_bytes; /* the producer's message.max.bytes */
     int64_t refused_max_bytes;  /* below the size of records the broker refused as too large */
     int64_t *out_max_bytes;     /* per topics_out: its max.message.bytes, 0 = unknown */
+    rd_kafka_queue_t *limits_q; /* where the answer to the DescribeConfigs request lands */
+    bool limits_pending;
 };
 
 static int64_t now_ms(void)
@@ -860,40 +862,12 @@ static int check_topics(pipe_t *pp, char *err, size_t errlen)
     return PIPE_OK;
 }
 
-/* max.message.bytes of @p topic from the brokers' configuration, or 0 when unknown. */
-static int64_t topic_max_bytes(rd_kafka_t *rk, const char *topic)
-{
-    int64_t max = 0;
-    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_event_t *ev = NULL;
-    if (res && q) {
-        rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
-        ev = rd_kafka_queue_poll(q, 15000);
-    }
-    const rd_kafka_DescribeConfigs_result_t *r =
-        ev && !rd_kafka_event_error(ev) ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
-    size_t n = 0, nc = 0;
-    const rd_kafka_ConfigResource_t **rs =
-        r ? rd_kafka_DescribeConfigs_result_resources(r, &n) : NULL;
-    const rd_kafka_ConfigEntry_t **cs = n == 1 && !rd_kafka_ConfigResource_error(rs[0])
-                                            ? rd_kafka_ConfigResource_configs(rs[0], &nc)
-                                            : NULL;
-    for (size_t i = 0; i < nc; i++)
-        if (strcmp(rd_kafka_ConfigEntry_name(cs[i]), "max.message.bytes") == 0 &&
-            rd_kafka_ConfigEntry_value(cs[i]))
-            max = atoll(rd_kafka_ConfigEntry_value(cs[i]));
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    if (q)
-        rd_kafka_queue_destroy(q);
-    rd_kafka_ConfigResource_destroy(res);
-    return max > 0 ? max : 0;
-}
-
-/* The size limits pipe_max_record_bytes reports; unknown ones are only logged (the
- * producer's own limit and the broker's refusals still apply). */
-static int read_size_limits(pipe_t *pp, char *err, size_t errlen)
+/* The topics' max.message.bytes is asked for once, in one DescribeConfigs request at
+ * start-up, and its answer is picked up when a limit is first needed after it arrived
+ * (pipe_max_record_bytes): start-up never waits for it, and a cluster that does not
+ * answer (librdkafka's mock cluster) leaves the producer's limit and the broker's
+ * refusals in charge. */
+static void request_size_limits(pipe_t *pp)
 {
     char v[32];
     size_t vlen = sizeof(v);
@@ -903,22 +877,64 @@ static int read_size_limits(pipe_t *pp, char *err, size_t errlen)
         atoll(v) > 0)
         pp->producer_max_bytes = atoll(v);
     pp->refused_max_bytes = INT64_MAX;
-    pp->out_max_bytes = calloc(pp->conf.n_topics_out + 1, sizeof(*pp->out_max_bytes));
-    if (!pp->out_max_bytes) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+    size_t n = pp->conf.n_topics_out;
+    pp->out_max_bytes = calloc(n + 1, sizeof(*pp->out_max_bytes));
+    rd_kafka_ConfigResource_t **res = calloc(n + 1, sizeof(*res));
+    rd_kafka_AdminOptions_t *opt =
+        rd_kafka_AdminOptions_new(pp->producer, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    pp->limits_q = rd_kafka_queue_new(pp->producer);
+    if (pp->out_max_bytes && res && opt && pp->limits_q && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, pp->conf.topics_out[i]);
+        rd_kafka_AdminOptions_set_request_timeout(opt, 10000, NULL, 0);
+        rd_kafka_DescribeConfigs(pp->producer, res, n, opt, pp->limits_q);
+        pp->limits_pending = true;
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_ConfigResource_destroy(res[i]);
     }
-    for (size_t i = 0; i < pp->conf.n_topics_out; i++) {
-        pp->out_max_bytes[i] = topic_max_bytes(pp->producer, pp->conf.topics_out[i]);
-        if (!pp->out_max_bytes[i])
-            log_warn("pipe", "max.message.bytes of a topic is unknown", "topic=%s",
-                     pp->conf.topics_out[i]);
-    }
-    return 0;
+    if (opt)
+        rd_kafka_AdminOptions_destroy(opt);
+    free(res);
 }
 
-size_t pipe_max_record_bytes(const pipe_t *pp, const char *topic)
+/* Take the DescribeConfigs answer if it has arrived. */
+static void poll_size_limits(pipe_t *pp)
 {
+    if (!pp->limits_pending)
+        return;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(pp->limits_q, 0);
+    if (!ev)
+        return;
+    pp->limits_pending = false;
+    const rd_kafka_DescribeConfigs_result_t *r =
+        !rd_kafka_event_error(ev) ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t **rs =
+        r ? rd_kafka_DescribeConfigs_result_resources(r, &n) : NULL;
+    for (size_t k = 0; k < n; k++) {
+        size_t nc = 0;
+        const rd_kafka_ConfigEntry_t **cs = !rd_kafka_ConfigResource_error(rs[k])
+                                                ? rd_kafka_ConfigResource_configs(rs[k], &nc)
+                                                : NULL;
+        const char *topic = rd_kafka_ConfigResource_name(rs[k]);
+        for (size_t c = 0; c < nc; c++) {
+            const char *v = rd_kafka_ConfigEntry_value(cs[c]);
+            if (strcmp(rd_kafka_ConfigEntry_name(cs[c]), "max.message.bytes") != 0 || !v)
+                continue;
+            for (size_t i = 0; i < pp->conf.n_topics_out; i++)
+                if (strcmp(pp->conf.topics_out[i], topic) == 0)
+                    pp->out_max_bytes[i] = atoll(v) > 0 ? atoll(v) : 0;
+        }
+    }
+    if (!r)
+        log_warn("pipe", "the topics' max.message.bytes are unknown", "err=\"%s\"",
+                 rd_kafka_event_error_string(ev));
+    rd_kafka_event_destroy(ev);
+}
+
+size_t pipe_max_record_bytes(pipe_t *pp, const char *topic)
+{
+    poll_size_limits(pp);
     int64_t m = pp->producer_max_bytes;
     for (size_t i = 0; pp->out_max_bytes && i < pp->conf.n_topics_out; i++)
         if (pp->out_max_bytes[i] > 0 && pp->out_max_bytes[i] < m &&
@@ -1036,8 +1052,7 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
         goto fail;
     rc = PIPE_FATAL;
     pp->tasks = calloc((size_t)pp->n_parts, sizeof(*pp->tasks));
-    if (read_size_limits(pp, err, errlen) != 0)
-        goto fail;
+    request_size_limits(pp);
     if (!pp->tasks) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -1252,6 +1267,8 @@ void pipe_destroy(pipe_t *pp)
         rd_kafka_consumer_close(pp->restorer);
         rd_kafka_destroy(pp->restorer);
     }
+    if (pp->limits_q)
+        rd_kafka_queue_destroy(pp->limits_q);
     if (pp->producer)
         rd_kafka_destroy(pp->producer);
     free(pp->tasks);

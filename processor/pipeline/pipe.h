@@ -181,11 +181,12 @@ int pipe_touch(pipe_t *pipe, int32_t p, char *err, size_t errlen);
 /**
  * @brief The largest record (key, value and headers) that may be produced to @p topic:
  *        the smaller of the producer's message.max.bytes and the topic's
- *        max.message.bytes (read at start-up for every topics_out), lowered when the
+ *        max.message.bytes (asked for at start-up for every topics_out, known once the
+ *        brokers answered), lowered when the
  *        broker refuses a record as too large. The app cuts what it must to fit (a dead
  *        letter's value) so that no input record makes every transaction abort.
  */
-size_t pipe_max_record_bytes(const pipe_t *pipe, const char *topic);
+size_t pipe_max_record_bytes(pipe_t *pipe, const char *topic);
 
 /** @brief Produce a state record to changelog partition @p p (tracked for the checkpoint). */
 int pipe_produce_changelog(pipe_t *pipe, int32_t p, const void *key, size_t key_len,
