@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define OUT_BUF_INITIAL 4096 /* grows by doubling when a record needs more */
 #define OUT_BUF_MAX     (16u * 1024u * 1024u)
@@ -55,6 +56,14 @@ void avro_codec_config_defaults(avro_codec_config_t *cfg)
         cfg->ids[t] = types[t].id;
         cfg->topics[t] = types[t].topic;
     }
+    cfg->negative_ttl_ms = 30000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const char *avro_codec_type_name(int type)
@@ -287,7 +296,8 @@ int avro_codec_add_writer_schema(avro_codec_t *c, int32_t id, const char *schema
     return 0;
 }
 
-/* A writer schema from the registry, cached (failures too, except transient ones). */
+/* A writer schema from the registry, cached; "not found" and "rejected" for
+ * negative_ttl_ms only, "unavailable" not at all (the record waits, see dlq.h). */
 static dlq_reason_t fetch_writer(avro_codec_t *c, int32_t id, writer_t **out, char *msg,
                                  size_t msglen)
 {
@@ -306,6 +316,7 @@ static dlq_reason_t fetch_writer(avro_codec_t *c, int32_t id, writer_t **out, ch
         w->id = id;
         w->used = true;
         w->neg = r == SR_NOT_FOUND ? DLQ_UNKNOWN_SCHEMA_ID : DLQ_INCOMPATIBLE_SCHEMA;
+        w->neg_until = mono_ms() + c->cfg.negative_ttl_ms;
         snprintf(w->neg_msg, sizeof(w->neg_msg), "schema id %d: %s", (int)id,
                  r == SR_NOT_FOUND ? "not in the registry"
                  : r == SR_OK      ? "the registry's schema does not parse"
@@ -330,6 +341,10 @@ static dlq_reason_t writer_for(avro_codec_t *c, int32_t id, writer_t **out, char
     for (size_t i = 0; i < WRITERS_MAX_SLOTS && !w; i++)
         if (c->writers[i].used && c->writers[i].id == id)
             w = &c->writers[i];
+    if (w && w->neg != DLQ_OK && !w->pinned && mono_ms() >= w->neg_until) {
+        writer_clear(w); /* a negative answer expires: ask the registry again */
+        w = NULL;
+    }
     if (!w) {
         if (!c->cfg.registry) {
             snprintf(msg, msglen, "schema id %d is not configured and there is no registry",

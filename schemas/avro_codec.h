@@ -43,11 +43,16 @@ typedef struct avro_codec_config {
     const char *topics[AVRO_CODEC_TYPE_COUNT];
     /* Registry to fetch unknown writer ids from; borrowed, may be NULL (ids only). */
     sr_client_t *registry;
+    /* How long an id the registry does not know (or answered unusably for) stays a dead
+     * letter before the registry is asked again (default 30,000 ms): a producer may
+     * register its schema just after its first record arrived. */
+    int64_t negative_ttl_ms;
 } avro_codec_config_t;
 
 /**
  * @brief The defaults: ids input 1, outputs 101..110 (in eng_out_kind_t order), state 201;
- * topics as in docs/SCHEMAS.md (purchases, loyalty.tier-changes, ...); no registry.
+ * topics as in docs/SCHEMAS.md (purchases, loyalty.tier-changes, ...); no registry;
+ * negative answers of a registry kept 30 s.
  */
 void avro_codec_config_defaults(avro_codec_config_t *cfg);
 

@@ -25,7 +25,8 @@ typedef struct writer {
     avro_scan_plan_t *plan; /* the schema compiled for avro_scan */
     avro_value_t value;
     bool has_value;
-    dlq_reason_t neg; /* != DLQ_OK: the id is known to fail (cached) */
+    dlq_reason_t neg;  /* != DLQ_OK: the id is known to fail (cached until neg_until) */
+    int64_t neg_until; /* CLOCK_MONOTONIC ms */
     char neg_msg[128];
 } writer_t;
 

@@ -24,6 +24,9 @@ static const char *const reason_names[DLQ_REASON_COUNT] = {
     [DLQ_INVALID_VALUE] = "invalid_value",
     [DLQ_KEY_MISMATCH] = "key_mismatch",
     [DLQ_REGISTRY_UNAVAILABLE] = "registry_unavailable",
+    [DLQ_FUTURE_TIME] = "future_time",
+    [DLQ_NO_KEY] = "no_key",
+    [DLQ_TOO_LARGE] = "too_large",
 };
 
 const char *dlq_reason_name(dlq_reason_t r)
@@ -90,6 +93,19 @@ int dlq_headers_build(dlq_headers_t *out, dlq_reason_t reason, const char *messa
     set_header(out, DLQ_H_PARTITION, out->partition);
     set_header(out, DLQ_H_OFFSET, out->offset);
     set_header(out, DLQ_H_TIMESTAMP, out->timestamp);
+    return 0;
+}
+
+int dlq_headers_mark_truncated(dlq_headers_t *out, size_t original_size)
+{
+    if (out->count != DLQ_HEADER_COUNT || out->h[0].value != out->reason)
+        return -1;
+    snprintf(out->orig_reason, sizeof(out->orig_reason), "%s", out->reason);
+    snprintf(out->reason, sizeof(out->reason), "%s", reason_names[DLQ_TOO_LARGE]);
+    out->h[0].value_len = strlen(out->reason);
+    snprintf(out->size, sizeof(out->size), "%zu", original_size);
+    set_header(out, DLQ_H_SIZE, out->size);
+    set_header(out, DLQ_H_ORIG_REASON, out->orig_reason);
     return 0;
 }
 

@@ -3,8 +3,9 @@
  *
  * The one idea: the decoder never crashes and never guesses; it returns a reason code.
  * The pipeline produces the record's ORIGINAL bytes (key and value untouched) to the
- * dead-letter topic with the headers built here. This module is plain data (no
- * librdkafka): the pipeline turns dlq_headers_t into rd_kafka headers.
+ * dead-letter topic with the headers built here; only a value larger than that topic
+ * accepts is cut to fit (dlq_headers_mark_truncated says so in the headers). This module is plain
+ * data (no librdkafka): the pipeline turns dlq_headers_t into rd_kafka headers.
  *
  * Reason codes are part of the contract (docs/SCHEMAS.md): their names are stable and
  * appear in the `dlq.reason` header; new codes are only ever added.
@@ -37,6 +38,11 @@ typedef enum {
     DLQ_KEY_MISMATCH = 13,         /* record key differs from customer_id */
     DLQ_REGISTRY_UNAVAILABLE = 14, /* RETRIABLE, not a dead letter: the registry could not
                                       be asked; retry or abort the transaction */
+    DLQ_FUTURE_TIME = 15,          /* the event time is further ahead of the wall clock than
+                                      the allowed skew (time.max.future.ms) */
+    DLQ_NO_KEY = 16,               /* the record has no key (the key must be customer_id) */
+    DLQ_TOO_LARGE = 17,            /* the dead letter did not fit the dead-letter topic: its
+                                      value is cut; dlq.original.reason says why it is one */
     DLQ_REASON_COUNT
 } dlq_reason_t;
 
@@ -53,15 +59,18 @@ int dlq_reason_parse(const char *name, dlq_reason_t *r);
 bool dlq_reason_is_retriable(dlq_reason_t r);
 
 /* Header names on a dead-lettered record. */
-#define DLQ_H_REASON     "dlq.reason"             /* reason name, e.g. "unknown_currency" */
-#define DLQ_H_MESSAGE    "dlq.message"            /* one sentence naming the field */
-#define DLQ_H_TOPIC      "dlq.original.topic"     /* topic the record was consumed from */
-#define DLQ_H_PARTITION  "dlq.original.partition" /* decimal */
-#define DLQ_H_OFFSET     "dlq.original.offset"    /* decimal */
-#define DLQ_H_TIMESTAMP  "dlq.original.timestamp" /* decimal ms since the epoch, UTC */
-#define DLQ_HEADER_COUNT 6
-#define DLQ_MESSAGE_MAX  256 /* longer messages are cut at a UTF-8 boundary */
-#define DLQ_TOPIC_MAX    256
+#define DLQ_H_REASON      "dlq.reason"             /* reason name, e.g. "unknown_currency" */
+#define DLQ_H_MESSAGE     "dlq.message"            /* one sentence naming the field */
+#define DLQ_H_TOPIC       "dlq.original.topic"     /* topic the record was consumed from */
+#define DLQ_H_PARTITION   "dlq.original.partition" /* decimal */
+#define DLQ_H_OFFSET      "dlq.original.offset"    /* decimal */
+#define DLQ_H_TIMESTAMP   "dlq.original.timestamp" /* decimal ms since the epoch, UTC */
+#define DLQ_H_SIZE        "dlq.original.size"      /* decimal bytes of the original value */
+#define DLQ_H_ORIG_REASON "dlq.original.reason"    /* with too_large: the reason it is one */
+#define DLQ_HEADER_COUNT  6                        /* built by dlq_headers_build */
+#define DLQ_HEADER_MAX    8                        /* with dlq_headers_mark_truncated */
+#define DLQ_MESSAGE_MAX   256                      /* longer messages are cut at a UTF-8 boundary */
+#define DLQ_TOPIC_MAX     256
 
 typedef struct dlq_header {
     const char *name;  /* one of DLQ_H_* (static) */
@@ -71,7 +80,7 @@ typedef struct dlq_header {
 
 /** The headers of one dead letter, self-contained: no allocation, no pointers out. */
 typedef struct dlq_headers {
-    dlq_header_t h[DLQ_HEADER_COUNT];
+    dlq_header_t h[DLQ_HEADER_MAX];
     size_t count;
     char reason[32];
     char message[DLQ_MESSAGE_MAX];
@@ -79,6 +88,8 @@ typedef struct dlq_headers {
     char partition[16];
     char offset[24];
     char timestamp[24];
+    char size[24];
+    char orig_reason[32];
 } dlq_headers_t;
 
 /**
@@ -88,6 +99,14 @@ typedef struct dlq_headers {
  */
 int dlq_headers_build(dlq_headers_t *out, dlq_reason_t reason, const char *message,
                       const char *topic, int32_t partition, int64_t offset, int64_t timestamp_ms);
+
+/**
+ * @brief Mark built headers as those of a dead letter whose value had to be cut to fit the
+ * dead-letter topic: the reason becomes too_large, the reason it is a dead letter moves
+ * to dlq.original.reason, and dlq.original.size carries the value's original length.
+ * @returns 0 ok, -1 if @p h was not built by dlq_headers_build or is already marked.
+ */
+int dlq_headers_mark_truncated(dlq_headers_t *h, size_t original_size);
 
 /**
  * @brief The dead-letter topic of an input topic: "<topic>.dlq" (e.g. purchases.dlq).

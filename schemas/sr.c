@@ -144,18 +144,23 @@ static sr_result_t request(sr_client_t *c, const char *path, const char *post, l
              c->body ? c->body : "");
     if (*status == 404)
         return SR_NOT_FOUND;
-    if (*status >= 500 || *status == 429 || *status == 408)
+    /* 401/403: credentials or an authorising proxy stand between us and the registry;
+     * the record is not at fault, so it must wait, not be dead-lettered. */
+    if (*status >= 500 || *status == 429 || *status == 408 || *status == 401 || *status == 403)
         return SR_UNAVAILABLE;
     return SR_REJECTED;
 }
 
-/* The JSON answer as an object, or NULL with err filled. */
+/* The JSON answer as an object, or NULL with err filled: then the answer came from
+ * something that is not the registry (a proxy's page, a cut connection), so the caller
+ * reports SR_UNAVAILABLE. */
 static json_t *answer(sr_client_t *c, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *j = c->body ? json_loadb(c->body, c->body_len, 0, &je) : NULL;
     if (!j || !json_is_object(j)) {
-        snprintf(err, errlen, "the registry's answer is not a JSON object");
+        snprintf(err, errlen, "the registry's answer is not a JSON object: %.80s",
+                 c->body ? c->body : "");
         json_decref(j);
         return NULL;
     }
@@ -227,11 +232,12 @@ static sr_result_t subject_call(sr_client_t *c, const char *subject, const char 
     if (r != SR_OK)
         return r;
     json_t *j = answer(c, err, errlen);
-    json_t *jid = j ? json_object_get(j, "id") : NULL;
+    if (!j)
+        return SR_UNAVAILABLE;
+    json_t *jid = json_object_get(j, "id");
     if (!json_is_integer(jid) || json_integer_value(jid) <= 0 ||
         json_integer_value(jid) > INT32_MAX) {
-        if (j)
-            snprintf(err, errlen, "the registry's answer for %s has no valid id", subject);
+        snprintf(err, errlen, "the registry's answer for %s has no valid id", subject);
         json_decref(j);
         return SR_REJECTED;
     }
@@ -272,13 +278,13 @@ sr_result_t sr_schema_by_id(sr_client_t *c, int32_t id, const char **schema_json
     if (r != SR_OK)
         return r;
     json_t *j = answer(c, err, errlen);
-    json_t *js = j ? json_object_get(j, "schema") : NULL;
-    json_t *jt = j ? json_object_get(j, "schemaType") : NULL;
+    if (!j)
+        return SR_UNAVAILABLE;
+    json_t *js = json_object_get(j, "schema");
+    json_t *jt = json_object_get(j, "schemaType");
     if (!json_is_string(js) ||
         (jt && !(json_is_string(jt) && strcmp(json_string_value(jt), "AVRO") == 0))) {
-        if (j)
-            snprintf(err, errlen, "schema id %d: the registry's answer has no Avro schema",
-                     (int)id);
+        snprintf(err, errlen, "schema id %d: the registry's answer has no Avro schema", (int)id);
         json_decref(j);
         return SR_REJECTED;
     }

@@ -1,9 +1,10 @@
 /*
  * sr: a Confluent-compatible schema registry client (libcurl + jansson).
  *
- * The one idea: ids are immutable in a registry, so every answer is cached for the life
- * of the client and the hot path never waits on HTTP after the first record of a new
- * writer schema. Subjects follow the topic-name strategy: "<topic>-value".
+ * The one idea: ids are immutable in a registry, so every successful answer is cached for
+ * the life of the client and the hot path never waits on HTTP after the first record of a
+ * new writer schema. Failures are not cached here (the codec keeps "not found" and
+ * "rejected" for a short time). Subjects follow the topic-name strategy: "<topic>-value".
  * Endpoints used: POST /subjects/{subject}/versions (register), POST /subjects/{subject}
  * (look up), GET /schemas/ids/{id} (writer schema by id).
  *
@@ -20,9 +21,11 @@ typedef struct sr_client sr_client_t;
 typedef enum {
     SR_OK = 0,
     SR_NOT_FOUND = 1,   /* the registry answered 404: no such id / subject / schema */
-    SR_UNAVAILABLE = 2, /* transport error, timeout or 5xx: RETRIABLE */
-    SR_REJECTED = 3,    /* the registry refused (409 incompatible, 422 invalid) or answered
-                           something we cannot parse */
+    SR_UNAVAILABLE = 2, /* RETRIABLE: transport error, timeout, 5xx, 408, 429, 401 and 403
+                           (credentials or a proxy, not the schema, are wrong) and an answer
+                           that is not JSON (a proxy's page): the registry was not asked */
+    SR_REJECTED = 3,    /* the registry refused (409 incompatible, 422 invalid, other 4xx)
+                           or its JSON answer lacks what was asked for */
 } sr_result_t;
 
 /**

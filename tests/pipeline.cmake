@@ -16,3 +16,9 @@ ls_add_it_test(test_fence SOURCES it/test_fence.c LIBS ls_lskit TIMEOUT 900)
 ls_add_unit_test(test_klog SOURCES unit/test_klog.c LIBS ls_pipeline)
 # The operator's view on the real broker: handover after SIGTERM, /readyz, corruption.
 ls_add_it_test(test_ops SOURCES it/test_ops.c LIBS ls_lskit PkgConfig::CURL TIMEOUT 600)
+# Hostile records (issue 23) on the real broker: bad event times, an oversized record,
+# keyless and mismatched keys, a schema registry that answers 401, 500 and garbage (the
+# in-process stand-in of tests/unit/test_sr_server.c).
+ls_add_it_test(test_hostile SOURCES it/test_hostile.c unit/test_sr_server.c
+               LIBS ls_lskit PkgConfig::MHD TIMEOUT 900)
+target_include_directories(test_hostile PRIVATE ${CMAKE_CURRENT_LIST_DIR}/unit)

@@ -300,44 +300,101 @@ static int emit_outputs(app_t *a, pipe_t *pp, const eng_outbuf_t *ob, char *err,
     return PIPE_OK;
 }
 
-/* Fire the customer's timers due by @p now (in a->state), emitting as the buffer fills. */
+/* Fire the customer's timers due by @p now (in a->state), emitting as the buffer fills.
+ * Bounded whatever @p now is: a call that fired nothing, or a customer with nothing
+ * pending (ENG_TIME_NEVER, which equals INT64_MAX), ends it. */
 static int catch_up(app_t *a, pipe_t *pp, int64_t now, eng_outbuf_t *ob, char *err, size_t errlen)
 {
     for (;;) {
         ob->n = 0;
-        eng_on_timer(a->prog, &a->state, now, ob);
+        int steps = eng_on_timer(a->prog, &a->state, now, ob);
         int rc = emit_outputs(a, pp, ob, err, errlen);
         if (rc != PIPE_OK)
             return rc;
-        if (ob->next_due > now)
+        if (ob->next_due > now || ob->next_due == ENG_TIME_NEVER || steps == 0)
             return PIPE_OK;
     }
+}
+
+/* Room kept in a dead letter for the record's framing beside key, value and headers
+ * (record and batch headers, varints), and for the two headers a cut value adds. */
+#define DLQ_RECORD_OVERHEAD 1024
+
+/* The value length of a dead letter that fits its topic: the whole value, or as much of
+ * it as fits pipe_max_record_bytes once key and headers are counted. */
+static size_t dead_letter_fit(pipe_t *pp, const char *topic, const pipe_rec_t *rec,
+                              const dlq_headers_t *dh)
+{
+    size_t limit = pipe_max_record_bytes(pp, topic);
+    size_t used = rec->key_len + DLQ_RECORD_OVERHEAD;
+    for (size_t i = 0; i < dh->count; i++)
+        used += strlen(dh->h[i].name) + dh->h[i].value_len;
+    if (rec->value_len + used <= limit)
+        return rec->value_len;
+    return limit > used ? limit - used : 0;
 }
 
 static int dead_letter(app_t *a, pipe_t *pp, const pipe_rec_t *rec, dlq_reason_t reason,
                        const char *msg, char *err, size_t errlen)
 {
     dlq_headers_t dh;
+    const char *topic = a->cfg->topic_dead_letter;
     if (dlq_headers_build(&dh, reason, msg, rec->topic, rec->partition, rec->offset,
                           rec->timestamp_ms) != 0) {
         snprintf(err, errlen, "dead-letter headers for %s [%d] offset %lld cannot be built",
                  rec->topic, (int)rec->partition, (long long)rec->offset);
         return PIPE_FATAL;
     }
-    pipe_header_t hdrs[DLQ_HEADER_COUNT];
+    /* A record larger than the dead-letter topic accepts would fail in every retry of the
+     * transaction: its value is cut to fit, and the headers say so. */
+    size_t value_len = rec->value ? dead_letter_fit(pp, topic, rec, &dh) : 0;
+    if (value_len < rec->value_len && dlq_headers_mark_truncated(&dh, rec->value_len) != 0) {
+        snprintf(err, errlen, "dead-letter headers for %s [%d] offset %lld cannot be marked",
+                 rec->topic, (int)rec->partition, (long long)rec->offset);
+        return PIPE_FATAL;
+    }
+    pipe_header_t hdrs[DLQ_HEADER_MAX];
     for (size_t i = 0; i < dh.count; i++) {
         hdrs[i].name = dh.h[i].name;
         hdrs[i].value = dh.h[i].value;
         hdrs[i].size = dh.h[i].value_len;
     }
     a->cur->dead_letters++;
-    log_warn("app", "record dead-lettered", "reason=%s partition=%d offset=%lld msg=\"%s\"",
-             dlq_reason_name(reason), (int)rec->partition, (long long)rec->offset, msg);
-    return pipe_produce(pp, a->cfg->topic_dead_letter, -1, rec->key, rec->key_len, rec->value,
-                        rec->value_len, hdrs, dh.count, err, errlen);
+    log_warn("app", "record dead-lettered",
+             "reason=%s partition=%d offset=%lld size=%zu kept=%zu msg=\"%s\"", dh.reason,
+             (int)rec->partition, (long long)rec->offset, rec->value_len, value_len, msg);
+    return pipe_produce(pp, topic, -1, rec->key, rec->key_len, rec->value, value_len, hdrs,
+                        dh.count, err, errlen);
 }
 
 /* ------------------------------------------------------------------ hooks */
+
+/* What a decoded event must also be before it may touch a customer or the task's clock
+ * (docs/SCHEMAS.md, "Validation and dead letters"): keyed by its customer (so that one
+ * customer's events share a partition, hence a task), valid for the engine, and not
+ * further ahead of the wall clock than time.max.future.ms. */
+static dlq_reason_t check_event(app_t *a, const pipe_rec_t *rec, char *msg, size_t msglen)
+{
+    const eng_event_t *ev = &a->event;
+    if (!rec->key) {
+        snprintf(msg, msglen, "event %s: the record has no key; it must be customer_id %s",
+                 ev->event_id, ev->customer_id);
+        return DLQ_NO_KEY;
+    }
+    /* The decoder compared a present key with customer_id already. */
+    int64_t wall = wall_ms();
+    if (ev->time_ms > wall && ev->time_ms - wall > a->cfg->time_max_future_ms) {
+        snprintf(msg, msglen,
+                 "event %s: time %lld is %lld ms ahead of the wall clock (time.max.future.ms "
+                 "%lld)",
+                 ev->event_id, (long long)ev->time_ms, (long long)(ev->time_ms - wall),
+                 (long long)a->cfg->time_max_future_ms);
+        return DLQ_FUTURE_TIME;
+    }
+    if (eng_event_check(a->prog, ev, msg, msglen) != 0)
+        return DLQ_INVALID_VALUE;
+    return DLQ_OK;
+}
 
 static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err, size_t errlen)
 {
@@ -353,21 +410,22 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
         snprintf(msg, sizeof(msg), "the record has no value (tombstone)");
     if (r != DLQ_OK && dlq_reason_is_retriable(r)) {
         snprintf(err, errlen, "decoding input: %s", msg);
-        return PIPE_ABORT; /* e.g. the schema registry is unreachable: retry later */
+        return PIPE_RETRY; /* e.g. the schema registry is unreachable: wait for it */
     }
+    if (r == DLQ_OK)
+        r = check_event(a, rec, msg, sizeof(msg));
     if (r != DLQ_OK)
         return dead_letter(a, pp, rec, r, msg, err, errlen);
 
+    /* Only an event the engine accepts moves stream time (below), and check_event has
+     * bounded its time: a bad time can neither fire a partition's timers early nor stay
+     * in the committed offset's metadata. */
     const eng_event_t *ev = &a->event;
-    /* An event the engine refuses moves no clock (replay skips it): its time, perhaps far
-     * in the future, would fire the task's timers early. It is dead-lettered below. */
-    bool valid = eng_event_check(a->prog, ev, msg, sizeof(msg)) == 0;
-    if (valid && ev->time_ms > t->stream_time)
-        t->stream_time = ev->time_ms;
+    int64_t stream_time = ev->time_ms > t->stream_time ? ev->time_ms : t->stream_time;
     /* The customer meets the event in the state the task's clock says: every timer due by
      * then fires first (a late event included), whenever the last timer tick happened. */
-    int64_t clock = a->cfg->clock == CFG_CLOCK_STREAM ? t->stream_time : wall_ms();
-    if (valid && clock < ev->time_ms)
+    int64_t clock = a->cfg->clock == CFG_CLOCK_STREAM ? stream_time : wall_ms();
+    if (clock < ev->time_ms)
         clock = ev->time_ms;
     int rc = load_state(a, t, ev->customer_id, err, errlen);
     if (rc != PIPE_OK)
@@ -395,6 +453,8 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
         a->cur->events++;
     else if (er == ENG_DUPLICATE)
         a->cur->duplicates++;
+    if (er == ENG_OK || er == ENG_DUPLICATE)
+        t->stream_time = stream_time;
     if (er == ENG_OK || existing) { /* the catch-up changed the state even if the event didn't */
         eng_timer_kind_t kind;
         rc = save_state(a, pp, rec->partition, t, ev->customer_id,
@@ -560,7 +620,18 @@ static int h_task_open(void *opaque, int32_t p, const char *md, int64_t *from, c
         return PIPE_FATAL;
     t->stream_time = 0;
     if (strncmp(md, STREAM_TIME_MD, strlen(STREAM_TIME_MD)) == 0)
-        t->stream_time = atoll(md + strlen(STREAM_TIME_MD));
+        t->stream_time = strtoll(md + strlen(STREAM_TIME_MD), NULL, 10);
+    /* Only accepted events move stream time, and none is accepted further ahead of the
+     * wall clock than time.max.future.ms: a value beyond that was committed by an older
+     * build that let a bad time through. Firing every timer up to it would expire the
+     * task's lots; the next accepted event sets the clock again instead. */
+    int64_t wall = wall_ms();
+    if (t->stream_time < 0 ||
+        (t->stream_time > wall && t->stream_time - wall > a->cfg->time_max_future_ms)) {
+        log_warn("app", "committed stream time is ahead of the wall clock: ignored",
+                 "task=%d stream_time=%lld", (int)p, (long long)t->stream_time);
+        t->stream_time = 0;
+    }
     t->committed_stream_time = t->stream_time;
     dirty_clear(&t->dirty);
     *from = t->cp.changelog_offset; /* -1 when the task never committed here */

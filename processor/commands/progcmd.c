@@ -10,6 +10,8 @@
  * With --partitions N there is one such clock per partition, a customer's partition being
  * the one its producer chose for its id (murmur2 as the Java clients by default; see
  * docs/SCHEMAS.md, "Keys and partitions").
+ * As in the pipeline, an event further ahead of "now" (--now, default the wall clock)
+ * than --max-future-ms is skipped and never moves stream time.
  */
 #include "progcmd.h"
 #include "eng.h"
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ check-program */
@@ -239,7 +242,7 @@ static int fire_until(run_t *r, int part, int64_t now)
             eng_on_timer(r->p, &e.c->st, now, &r->out);
             if (drain(r) != 0)
                 return -1;
-        } while (r->out.next_due <= now);
+        } while (r->out.next_due <= now && r->out.next_due != ENG_TIME_NEVER);
         if (reschedule(r, e.c) != 0)
             return -1;
     }
@@ -263,7 +266,8 @@ static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input
         eng_on_timer(r->p, &c->st, ev->time_ms, &r->out);
         if (drain(r) != 0)
             return -1;
-    } while (r->out.next_due <= ev->time_ms && (c->st.flags & 1));
+    } while (r->out.next_due <= ev->time_ms && r->out.next_due != ENG_TIME_NEVER &&
+             (c->st.flags & 1));
     int rc = eng_apply_event(r->p, &c->st, ev, &r->out, err, sizeof(err));
     if (rc == ENG_DUPLICATE)
         r->duplicates++;
@@ -413,6 +417,8 @@ typedef struct replay_opts {
     int partitions;           /* stream-time clocks: one per partition of the input */
     partition_fn_t partition; /* which partition a customer's events are in */
     int64_t until;            /* fire timers up to this time at the end (0 = the last event time) */
+    int64_t now;              /* the wall clock the future check compares with (--now) */
+    int64_t max_future_ms;    /* --max-future-ms, as time.max.future.ms of `run` */
 } replay_opts_t;
 
 static void replay_usage(FILE *f)
@@ -420,7 +426,8 @@ static void replay_usage(FILE *f)
     fprintf(f, "usage: loyalty-stream replay --program P --input EVENTS.jsonl [--what-if P2]\n"
                "                             [--clock stream] [--final-state FILE]\n"
                "                             [--no-outputs] [--until TIME] [--zonedir DIR]\n"
-               "                             [--partitions N [--partitioner NAME]]\n"
+               "                             [--partitions N [--partitioner NAME]] [--now TIME]\n"
+               "                             [--max-future-ms MS]\n"
                "Run the engine over JSON-line events (docs/EVENTS-JSON.md) with the stream-time\n"
                "clock; print output events as JSON lines on stdout and a summary on stderr.\n"
                "Timers fire up to the last event time only (or --until TIME, RFC 3339).\n"
@@ -431,7 +438,10 @@ static void replay_usage(FILE *f)
                "one its producer chose for the key (the customer id): murmur2 as the Java\n"
                "clients, `encode` and the demo (docs/SCHEMAS.md), or --partitioner NAME of\n"
                "librdkafka's: murmur2, consistent (CRC32, librdkafka's default), fnv1a, and\n"
-               "their *_random forms.\n");
+               "their *_random forms.\n"
+               "An event more than --max-future-ms (default 86400000, one day, as\n"
+               "time.max.future.ms) ahead of --now (RFC 3339; default: the wall clock when\n"
+               "replay starts) is skipped, as the processor dead-letters it (future_time).\n");
 }
 
 static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
@@ -446,11 +456,18 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
                                          {"until", required_argument, NULL, 'u'},
                                          {"partitions", required_argument, NULL, 'P'},
                                          {"partitioner", required_argument, NULL, 'H'},
+                                         {"now", required_argument, NULL, 'N'},
+                                         {"max-future-ms", required_argument, NULL, 'F'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     o->partitions = 1;
     o->partition = partition_murmur2;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    o->now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    o->max_future_ms = 86400000;
+    char *end;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -500,6 +517,20 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
                 return 2;
             }
             break;
+        case 'N':
+            if (eng_json_parse_time(optarg, &o->now) != 0) {
+                fprintf(stderr, "replay: --now %s: expected an RFC 3339 time with offset\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'F':
+            o->max_future_ms = strtoll(optarg, &end, 10);
+            if (end == optarg || *end || o->max_future_ms < 0) {
+                fprintf(stderr, "replay: --max-future-ms %s: expected milliseconds >= 0\n", optarg);
+                return 2;
+            }
+            break;
         case 'c':
             if (strcmp(optarg, "stream") != 0) {
                 fprintf(stderr, "replay: --clock %s: only 'stream' is supported\n", optarg);
@@ -529,9 +560,10 @@ static void progress(FILE *in, long size, long lineno)
             pct, lineno);
 }
 
-static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, int64_t until,
+static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, const replay_opts_t *o,
                         long *bad)
 {
+    int64_t until = o->until;
     struct stat sb;
     int tty = isatty(STDERR_FILENO) && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode);
     long size = tty ? (long)sb.st_size : 0, lineno = 0;
@@ -552,6 +584,12 @@ static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, int6
         if (eng_json_parse_event(line, (size_t)len, ev, err, sizeof(err)) != 0 ||
             eng_event_check(runs[0].p, ev, err, sizeof(err)) != 0) {
             fprintf(stderr, "%s:%ld: skipped: %s\n", name, lineno, err);
+            (*bad)++;
+            continue;
+        }
+        if (ev->time_ms > o->now && ev->time_ms - o->now > o->max_future_ms) {
+            fprintf(stderr, "%s:%ld: skipped: future_time: event %s is %lld ms ahead of now\n",
+                    name, lineno, ev->event_id, (long long)(ev->time_ms - o->now));
             (*bad)++;
             continue;
         }
@@ -601,7 +639,7 @@ int replay_main(int argc, char **argv)
                      o.partitions, o.partition))
             goto done;
     long bad = 0;
-    if (replay_input(in, o.input, runs, nruns, o.until, &bad) != 0) {
+    if (replay_input(in, o.input, runs, nruns, &o, &bad) != 0) {
         fprintf(stderr, "replay: out of memory or write error\n");
         goto done;
     }

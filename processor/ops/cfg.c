@@ -104,6 +104,11 @@ static const setting_t settings[] = {
     {"clock", T_ENUM, "wall", OFF(clock), 0, 0, "wall|stream",
      "Time that fires timers: wall = the system clock (production); stream = the largest "
      "event time seen by the task (replays, demos, equality tests)."},
+    {"time.max.future.ms", T_INT, "86400000", OFF(time_max_future_ms), 0, INT64_C(31536000000),
+     NULL,
+     "An event whose time is further ahead of the wall clock than this goes to the "
+     "dead-letter topic (future_time) and never moves stream time: one bad clock at a "
+     "producer must not fire every timer of a partition."},
     {"memory.budget.bytes", T_BYTES, "128MiB", OFF(memory_budget_bytes), 16 << 20, INT64_C(1) << 40,
      NULL,
      "Memory for RocksDB (shared block cache and write buffers of all tasks). Accepts KiB, "

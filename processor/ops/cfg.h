@@ -54,6 +54,7 @@ typedef struct cfg {
     int64_t commit_max_records;
     int64_t timers_interval_ms;
     cfg_clock_t clock;
+    int64_t time_max_future_ms; /* an event further ahead of the wall clock is a dead letter */
     int64_t memory_budget_bytes;
     char *schema_registry_url;
     char *http_bind;

@@ -75,6 +75,12 @@ struct pipe {
     volatile sig_atomic_t *run_stop; /* pipe_run's stop flag */
     int64_t fence_window_ms;         /* start of the window in which fences are counted */
     int fences;                      /* fences recovered from in that window */
+    int consecutive_retries;         /* PIPE_RETRY aborts since the last commit: the backoff only */
+    int64_t producer_max_bytes;      /* the producer's message.max.bytes */
+    int64_t refused_max_bytes;       /* below the size of records the broker refused as too large */
+    int64_t *out_max_bytes;          /* per topics_out: its max.message.bytes, 0 = unknown */
+    rd_kafka_queue_t *limits_q;      /* where the answer to the DescribeConfigs request lands */
+    bool limits_pending;
 };
 
 /* Fences recovered from within FENCE_WINDOW_MS before one counts as a live duplicate. */
@@ -292,6 +298,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     pipe_t *pp = opaque;
     intptr_t tag = (intptr_t)m->_private;
     if (m->err) {
+        /* A record too large for its topic would fail again in every retry: the next
+         * limits pipe_max_record_bytes reports stay below it, so that what the app cuts
+         * to fit (a dead letter) goes through on the retry. */
+        if ((m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+             m->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) &&
+            (int64_t)m->len / 2 < pp->refused_max_bytes)
+            pp->refused_max_bytes = (int64_t)m->len / 2 > 1024 ? (int64_t)m->len / 2 : 1024;
         /* The transaction is now in an abortable state; commit will report it. */
         log_warn("pipe", "delivery failed", "topic=%s partition=%d err=\"%s\"",
                  rd_kafka_topic_name(m->rkt), (int)m->partition, rd_kafka_err2str(m->err));
@@ -473,6 +486,7 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
     pp->stats.records_in += pp->txn_records; /* committed work only: aborted work is redone */
     pp->stats.records_out += pp->txn_out;
     pp->consecutive_aborts = 0;
+    pp->consecutive_retries = 0;
     crash_point(pp, CRASH_AFTER_STORE);
     return PIPE_OK;
 }
@@ -981,6 +995,89 @@ static int check_topics(pipe_t *pp, char *err, size_t errlen)
     return PIPE_OK;
 }
 
+/* The topics' max.message.bytes is asked for once, in one DescribeConfigs request at
+ * start-up, and its answer is picked up when a limit is first needed after it arrived
+ * (pipe_max_record_bytes): start-up never waits for it, and a cluster that does not
+ * answer (librdkafka's mock cluster) leaves the producer's limit and the broker's
+ * refusals in charge. */
+static void request_size_limits(pipe_t *pp)
+{
+    char v[32];
+    size_t vlen = sizeof(v);
+    pp->producer_max_bytes = 1000000; /* librdkafka's default */
+    if (rd_kafka_conf_get(rd_kafka_conf(pp->producer), "message.max.bytes", v, &vlen) ==
+            RD_KAFKA_CONF_OK &&
+        atoll(v) > 0)
+        pp->producer_max_bytes = atoll(v);
+    pp->refused_max_bytes = INT64_MAX;
+    size_t n = pp->conf.n_topics_out;
+    pp->out_max_bytes = calloc(n + 1, sizeof(*pp->out_max_bytes));
+    rd_kafka_ConfigResource_t **res = calloc(n + 1, sizeof(*res));
+    rd_kafka_AdminOptions_t *opt =
+        rd_kafka_AdminOptions_new(pp->producer, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    pp->limits_q = rd_kafka_queue_new(pp->producer);
+    if (pp->out_max_bytes && res && opt && pp->limits_q && n > 0) {
+        for (size_t i = 0; i < n; i++)
+            res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, pp->conf.topics_out[i]);
+        rd_kafka_AdminOptions_set_request_timeout(opt, 10000, NULL, 0);
+        rd_kafka_DescribeConfigs(pp->producer, res, n, opt, pp->limits_q);
+        pp->limits_pending = true;
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_ConfigResource_destroy(res[i]);
+    }
+    if (opt)
+        rd_kafka_AdminOptions_destroy(opt);
+    free(res);
+}
+
+/* Take the DescribeConfigs answer if it has arrived. */
+static void poll_size_limits(pipe_t *pp)
+{
+    if (!pp->limits_pending)
+        return;
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(pp->limits_q, 0);
+    if (!ev)
+        return;
+    pp->limits_pending = false;
+    const rd_kafka_DescribeConfigs_result_t *r =
+        !rd_kafka_event_error(ev) ? rd_kafka_event_DescribeConfigs_result(ev) : NULL;
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t **rs =
+        r ? rd_kafka_DescribeConfigs_result_resources(r, &n) : NULL;
+    for (size_t k = 0; k < n; k++) {
+        size_t nc = 0;
+        const rd_kafka_ConfigEntry_t **cs = !rd_kafka_ConfigResource_error(rs[k])
+                                                ? rd_kafka_ConfigResource_configs(rs[k], &nc)
+                                                : NULL;
+        const char *topic = rd_kafka_ConfigResource_name(rs[k]);
+        for (size_t c = 0; c < nc; c++) {
+            const char *v = rd_kafka_ConfigEntry_value(cs[c]);
+            if (strcmp(rd_kafka_ConfigEntry_name(cs[c]), "max.message.bytes") != 0 || !v)
+                continue;
+            for (size_t i = 0; i < pp->conf.n_topics_out; i++)
+                if (strcmp(pp->conf.topics_out[i], topic) == 0)
+                    pp->out_max_bytes[i] = atoll(v) > 0 ? atoll(v) : 0;
+        }
+    }
+    if (!r)
+        log_warn("pipe", "the topics' max.message.bytes are unknown", "err=\"%s\"",
+                 rd_kafka_event_error_string(ev));
+    rd_kafka_event_destroy(ev);
+}
+
+size_t pipe_max_record_bytes(pipe_t *pp, const char *topic)
+{
+    poll_size_limits(pp);
+    int64_t m = pp->producer_max_bytes;
+    for (size_t i = 0; pp->out_max_bytes && i < pp->conf.n_topics_out; i++)
+        if (pp->out_max_bytes[i] > 0 && pp->out_max_bytes[i] < m &&
+            strcmp(pp->conf.topics_out[i], topic) == 0)
+            m = pp->out_max_bytes[i];
+    if (pp->refused_max_bytes < m)
+        m = pp->refused_max_bytes;
+    return (size_t)m;
+}
+
 static int create_clients(pipe_t *pp, char *err, size_t errlen)
 {
     const pipe_conf_t *pc = &pp->conf;
@@ -1128,6 +1225,7 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
         goto fail;
     rc = PIPE_FATAL;
     pp->tasks = calloc((size_t)pp->n_parts, sizeof(*pp->tasks));
+    request_size_limits(pp);
     if (!pp->tasks) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -1207,12 +1305,18 @@ static int fire_timers(pipe_t *pp, char *err, size_t errlen)
 /* Handle a step's result: abort and go on, or stop. */
 static int settle(pipe_t *pp, int rc, char *err, size_t errlen)
 {
-    if (rc != PIPE_ABORT)
+    if (rc != PIPE_ABORT && rc != PIPE_RETRY)
         return rc;
     char why[512];
     snprintf(why, sizeof(why), "%s", err);
     if (pp->txn_open && txn_abort(pp, why, err, errlen) != PIPE_OK)
         return PIPE_FATAL;
+    if (rc == PIPE_RETRY) { /* a service is down: wait for it, however long it takes */
+        int shift = pp->consecutive_retries < 5 ? pp->consecutive_retries++ : 5;
+        int64_t pause_ms = (int64_t)200 << shift;
+        nap(pp, pause_ms > 5000 ? 5000 : pause_ms); /* a stop is honoured at once */
+        return PIPE_OK;
+    }
     /* A cause that persists (a registry down, a record nothing can be produced for)
      * would abort the same transaction again and again: back off, then stop loudly. */
     if (++pp->consecutive_aborts >= MAX_CONSECUTIVE_ABORTS) {
@@ -1405,6 +1509,11 @@ static void destroy_clients(pipe_t *pp)
         rd_kafka_destroy(pp->restorer);
         pp->restorer = NULL;
     }
+    if (pp->limits_q) { /* a queue of the producer's: before it */
+        rd_kafka_queue_destroy(pp->limits_q);
+        pp->limits_q = NULL;
+        pp->limits_pending = false;
+    }
     if (pp->producer) {
         rd_kafka_purge(pp->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_destroy(pp->producer);
@@ -1418,5 +1527,6 @@ void pipe_destroy(pipe_t *pp)
         return;
     destroy_clients(pp);
     free(pp->tasks);
+    free(pp->out_max_bytes);
     free(pp);
 }

@@ -92,6 +92,10 @@ enum {
     PIPE_CORRUPT = 5, /* a hook: a task's local state or its changelog does not decode; a
                          restart will not help (the app's message names the task and the
                          fix); pipe_run stops and returns it */
+    PIPE_RETRY = 6,   /* a service the app needs is unavailable (e.g. the schema registry):
+                         abort, rewind, back off (up to 5 s) and try again, for as long as
+                         it takes; unlike PIPE_ABORT it never counts toward the stop after 20
+                         aborts in a row */
 };
 
 /**
@@ -186,6 +190,16 @@ int pipe_produce(pipe_t *pipe, const char *topic, int32_t partition, const void 
  *        this before staging anything, so idle ticks open no transaction.
  */
 int pipe_touch(pipe_t *pipe, int32_t p, char *err, size_t errlen);
+
+/**
+ * @brief The largest record (key, value and headers) that may be produced to @p topic:
+ *        the smaller of the producer's message.max.bytes and the topic's
+ *        max.message.bytes (asked for at start-up for every topics_out, known once the
+ *        brokers answered), lowered when the
+ *        broker refuses a record as too large. The app cuts what it must to fit (a dead
+ *        letter's value) so that no input record makes every transaction abort.
+ */
+size_t pipe_max_record_bytes(pipe_t *pipe, const char *topic);
 
 /** @brief Produce a state record to changelog partition @p p (tracked for the checkpoint). */
 int pipe_produce_changelog(pipe_t *pipe, int32_t p, const void *key, size_t key_len,

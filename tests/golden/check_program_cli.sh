@@ -34,4 +34,20 @@ grep -q 'in.jsonl:2: skipped' "$tmp/err" || fail "bad line not reported"
 # the same input twice gives byte-identical outputs
 "$bin" replay --program "$d/program.yaml" --input "$tmp/in.jsonl" >"$tmp/out2" 2>/dev/null
 cmp -s "$tmp/out" "$tmp/out2" || fail "replay is not deterministic"
+# the future-time rule: an event more than --max-future-ms ahead of --now is skipped and
+# moves no clock (the year 2199 must not expire zed's lots), as `run` dead-letters it
+printf '{"type":"purchase","event_id":"far","customer_id":"zed","time":"2199-06-01T00:00:00Z","lines":[{"amount":100}]}\n' >"$tmp/future.jsonl"
+cat "$d/input.jsonl" >>"$tmp/future.jsonl"
+"$bin" replay --program "$d/program.yaml" --input "$tmp/future.jsonl" --now 2027-01-01T00:00:00Z \
+    >"$tmp/fut-out" 2>"$tmp/fut-err" || fail "replay with a future event failed"
+grep -q 'future.jsonl:1: skipped: future_time: event far' "$tmp/fut-err" ||
+    fail "future event not skipped: $(cat "$tmp/fut-err")"
+"$bin" replay --program "$d/program.yaml" --input "$d/input.jsonl" --now 2027-01-01T00:00:00Z \
+    >"$tmp/ref-out" 2>/dev/null || fail "replay failed"
+cmp -s "$tmp/fut-out" "$tmp/ref-out" || fail "a skipped future event changed the outputs"
+"$bin" replay --program "$d/program.yaml" --input "$tmp/future.jsonl" --now 2199-06-01T00:00:00Z \
+    --max-future-ms 0 >/dev/null 2>"$tmp/fut-err" || fail "replay failed"
+grep -q 'future_time' "$tmp/fut-err" && fail "an event at --now was skipped"
+"$bin" replay --program "$d/program.yaml" --input x --now yesterday >/dev/null 2>&1
+[ $? -eq 2 ] || fail "replay --now with a bad time must exit 2"
 echo ok

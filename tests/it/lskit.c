@@ -6,6 +6,7 @@
 #include "eng.h"
 #include "eng_json.h"
 #include "keypart.h"
+#include "sr.h"
 #include "store.h"
 #include "testkit.h"
 
@@ -218,6 +219,10 @@ static avro_codec_t *codec_new(lk_scenario_t *s)
     char err[512];
     avro_codec_config_t cc;
     avro_codec_config_defaults(&cc);
+    if (s->registry_url && !s->registry &&
+        !(s->registry = sr_client_new(s->registry_url, 5000, err, sizeof(err))))
+        fprintf(stderr, "registry client: %s\n", err);
+    cc.registry = s->registry;
     cc.topics[AVRO_CODEC_TYPE_INPUT] = s->input;
     for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
         cc.topics[k] = s->outputs[k];
@@ -585,6 +590,8 @@ long lk_restored_in_log(lk_scenario_t *s, const char *instance)
 
 void lk_scenario_free(lk_scenario_t *s)
 {
+    sr_client_destroy(s->registry);
+    s->registry = NULL;
     free(s->events);
     free(s->part_of);
     char cmd[300];

@@ -37,8 +37,11 @@ typedef struct lk_scenario {
     char dlq[160];
     char changelog[200];
     char program[256];
-    eng_event_t *events; /* generated, in production order */
-    int32_t *part_of;    /* partition of each event */
+    const char *registry_url;   /* set when the processor uses a schema registry: the
+                                   collectors read its ids from there (NULL = none) */
+    struct sr_client *registry; /* the collectors' client (lk_scenario_free frees it) */
+    eng_event_t *events;        /* generated, in production order */
+    int32_t *part_of;           /* partition of each event */
     size_t n_events;
 } lk_scenario_t;
 

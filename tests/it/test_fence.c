@@ -79,12 +79,17 @@ static void test_fence_without_a_live_duplicate_is_recovered(void **state)
     pids[0] = lk_start(&s, "a", NULL);
     assert_true(pids[0] > 0);
     assert_true(lk_wait_outputs(&s, 1, 120) > 0);
-    /* A duplicate of a (same instance.id, so the same transactional.id) starts, fences
-     * a's producer, and is gone as soon as a notices. */
+    /* A duplicate of a (same instance.id, so the same transactional.id) starts and fences
+     * a's producer (init_transactions); a notices at its next transaction, when the rest
+     * of the input comes, and the duplicate is gone as soon as a has noticed. */
     char dup_id[] = "LOYALTY_INSTANCE_ID=a";
     char *env[] = {dup_id, NULL};
     pids[1] = lk_start(&s, "a-dup", env);
     assert_true(pids[1] > 0);
+    for (int i = 0; i < 1200 && !log_count(&s, "a-dup", "pipeline ready"); i++)
+        usleep(100 * 1000);
+    assert_true(log_count(&s, "a-dup", "pipeline ready") == 1);
+    assert_int_equal(lk_produce(&s, s.n_events / 2, s.n_events), 0);
     for (int i = 0; i < 1200 && !log_count(&s, "a", "fenced, and no live duplicate"); i++) {
         assert_true(alive(pids[0]));
         usleep(100 * 1000);
@@ -93,7 +98,6 @@ static void test_fence_without_a_live_duplicate_is_recovered(void **state)
     tk_wait(pids[1], 10000);
     pids[1] = -1;
     assert_true(log_count(&s, "a", "fenced, and no live duplicate") >= 1);
-    assert_int_equal(lk_produce(&s, s.n_events / 2, s.n_events), 0);
     long n = lk_wait_outputs(&s, (long)outputs.n, 240);
     assert_true(alive(pids[0])); /* recovered in the process, never exited */
     assert_true(log_count(&s, "a", "rejoined after the fence") >= 1);

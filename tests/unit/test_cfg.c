@@ -46,7 +46,8 @@ static void test_file_values_override_defaults(void **state)
     assert_int_equal(rc, 0);
     assert_string_equal(c->bootstrap_servers, "k1:9092,k2:9092");
     assert_int_equal(c->commit_interval_ms, 250);
-    assert_int_equal(c->commit_max_records, 1000); /* default kept */
+    assert_int_equal(c->commit_max_records, 1000);     /* default kept */
+    assert_int_equal(c->time_max_future_ms, 86400000); /* one day */
     assert_int_equal(c->clock, CFG_CLOCK_STREAM);
     assert_int_equal(c->memory_budget_bytes, 64 << 20);
     assert_true(c->topics_create);
@@ -102,6 +103,7 @@ static void test_bad_values_and_ranges_are_refused_with_line(void **state)
         {"x=1\n", "unknown key 'x'"},
         {"\ncommit.max.records = 0\n", ":2: key 'commit.max.records': 0 is out of range"},
         {"clock = lunar\n", "'lunar' is not one of wall|stream"},
+        {"time.max.future.ms = -1\n", "key 'time.max.future.ms': -1 is out of range"},
         {"topics.create = yes\n", "'yes' is not true or false"},
         {"memory.budget.bytes = 12 parsecs\n", "is not a size"},
         {"just a line\n", ":1: expected 'key = value'"},

@@ -63,6 +63,34 @@ static void test_ok_and_retriable_reasons_build_no_headers(void **state)
     assert_int_equal(dlq_headers_build(&h, DLQ_BAD_MAGIC, NULL, NULL, 0, 0, 0), -1);
 }
 
+static void test_truncated_dead_letter_keeps_its_reason_and_size(void **state)
+{
+    (void)state;
+    dlq_headers_t h;
+    assert_int_equal(dlq_headers_build(&h, DLQ_MALFORMED, "bad varint", "purchases", 1, 7, 9), 0);
+    assert_int_equal(dlq_headers_mark_truncated(&h, 2000000), 0);
+    assert_int_equal(h.count, DLQ_HEADER_MAX);
+    assert_memory_equal(h.h[0].value, "too_large", h.h[0].value_len);
+    assert_int_equal(h.h[0].value_len, strlen("too_large"));
+    assert_string_equal(h.h[6].name, DLQ_H_SIZE);
+    assert_string_equal(h.h[6].value, "2000000");
+    assert_string_equal(h.h[7].name, DLQ_H_ORIG_REASON);
+    assert_string_equal(h.h[7].value, "malformed_avro");
+    assert_int_equal(dlq_headers_mark_truncated(&h, 1), -1); /* once only */
+}
+
+static void test_new_reason_names_are_stable(void **state)
+{
+    (void)state;
+    assert_string_equal(dlq_reason_name(DLQ_FUTURE_TIME), "future_time");
+    assert_string_equal(dlq_reason_name(DLQ_NO_KEY), "no_key");
+    assert_string_equal(dlq_reason_name(DLQ_TOO_LARGE), "too_large");
+    assert_string_equal(dlq_reason_name(DLQ_KEY_MISMATCH), "key_mismatch");
+    assert_int_equal(DLQ_FUTURE_TIME, 15);
+    assert_int_equal(DLQ_NO_KEY, 16);
+    assert_int_equal(DLQ_TOO_LARGE, 17);
+}
+
 static void test_dlq_topic_name(void **state)
 {
     (void)state;
@@ -78,6 +106,8 @@ int main(void)
         cmocka_unit_test(test_reason_names_are_unique_and_parse_back),
         cmocka_unit_test(test_headers_carry_reason_and_origin),
         cmocka_unit_test(test_long_message_is_cut_on_a_character_boundary),
+        cmocka_unit_test(test_truncated_dead_letter_keeps_its_reason_and_size),
+        cmocka_unit_test(test_new_reason_names_are_stable),
         cmocka_unit_test(test_ok_and_retriable_reasons_build_no_headers),
         cmocka_unit_test(test_dlq_topic_name),
     };

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *schema_a = "{\"type\":\"record\",\"name\":\"A\",\"fields\":[]}";
 static const char *schema_b = "{\"type\":\"record\",\"name\":\"B\",\"fields\":[]}";
@@ -233,6 +234,90 @@ static void test_codec_registry_outage_is_retriable_not_a_dead_letter(void **sta
     avro_codec_destroy(c);
 }
 
+/* 401, 403, 500 and a page that is not JSON are the registry (or what stands before it)
+ * out of service, never a verdict on the record: retriable, not cached, and the record
+ * decodes once the registry is healthy. */
+static void test_codec_auth_errors_and_garbage_are_unavailable_not_dead_letters(void **state)
+{
+    fixture_t *f = *state;
+    avro_codec_t *c = codec_with(f);
+    uint8_t buf[1024];
+    int32_t id;
+    eng_event_t ev;
+    size_t len = newer_producer_record(f, buf, sizeof(buf), &id);
+    const int modes[] = {TEST_SR_401, TEST_SR_403, TEST_SR_500, TEST_SR_GARBAGE};
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        test_sr_server_fail(f->srv, modes[i]);
+        dlq_reason_t r = avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg));
+        if (r != DLQ_REGISTRY_UNAVAILABLE)
+            fail_msg("mode %d: %s (%s), want registry_unavailable", modes[i], dlq_reason_name(r),
+                     msg);
+        const char *json;
+        assert_int_equal(sr_schema_by_id(f->sr, id, &json, err, sizeof(err)), SR_UNAVAILABLE);
+    }
+    test_sr_server_fail(f->srv, TEST_SR_HEALTHY);
+    dlq_reason_t r = avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg));
+    if (r != DLQ_OK)
+        fail_msg("healthy again: %s (%s)", dlq_reason_name(r), msg);
+    avro_codec_destroy(c);
+}
+
+/* Registering while the registry answers 401 or garbage is a transient start-up failure
+ * (exit 1, restarted), not a configuration error. */
+static void test_register_with_auth_error_or_garbage_is_unavailable(void **state)
+{
+    fixture_t *f = *state;
+    int32_t id;
+    test_sr_server_fail(f->srv, TEST_SR_401);
+    assert_int_equal(sr_register(f->sr, "t-value", schema_a, &id, err, sizeof(err)),
+                     SR_UNAVAILABLE);
+    test_sr_server_fail(f->srv, TEST_SR_GARBAGE);
+    assert_int_equal(sr_register(f->sr, "t-value", schema_a, &id, err, sizeof(err)),
+                     SR_UNAVAILABLE);
+    assert_int_equal(sr_lookup(f->sr, "t-value", schema_b, &id, err, sizeof(err)), SR_UNAVAILABLE);
+    test_sr_server_fail(f->srv, TEST_SR_HEALTHY);
+    assert_int_equal(sr_register(f->sr, "t-value", schema_a, &id, err, sizeof(err)), SR_OK);
+}
+
+/* "Not found" is a dead letter, but only for negative_ttl_ms: a producer that registers
+ * its schema after its first record gets the next records read. */
+static void test_codec_unknown_id_is_asked_again_after_the_ttl(void **state)
+{
+    fixture_t *f = *state;
+    avro_codec_config_t cfg;
+    avro_codec_config_defaults(&cfg);
+    cfg.registry = f->sr;
+    cfg.negative_ttl_ms = 200;
+    avro_codec_t *c = avro_codec_new(&cfg, err, sizeof(err));
+    assert_non_null(c);
+    uint8_t buf[1024];
+    int32_t id;
+    eng_event_t ev;
+    size_t len = newer_producer_record(f, buf, sizeof(buf), &id);
+    frame_write_header(buf, id + 1); /* the id the producer's schema will get next */
+    assert_int_equal(avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg)),
+                     DLQ_UNKNOWN_SCHEMA_ID);
+    unsigned before = test_sr_server_requests(f->srv);
+    assert_int_equal(avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg)),
+                     DLQ_UNKNOWN_SCHEMA_ID); /* cached */
+    assert_int_equal(test_sr_server_requests(f->srv), before);
+    /* The producer registers its schema (the same text under another subject: a new id). */
+    json_t *root = json_loads(avro_codec_schema_json(AVRO_CODEC_TYPE_INPUT), 0, NULL);
+    json_array_append_new(
+        json_object_get(root, "fields"),
+        json_pack("{s:s,s:s,s:s}", "name", "channel", "type", "string", "default", "web"));
+    char *schema = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    assert_int_equal(test_sr_server_add(f->srv, "other-value", schema), id + 1);
+    free(schema);
+    struct timespec pause = {0, 300 * 1000000L};
+    nanosleep(&pause, NULL);
+    dlq_reason_t r = avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg));
+    if (r != DLQ_OK)
+        fail_msg("after the TTL: %s (%s)", dlq_reason_name(r), msg);
+    avro_codec_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +335,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_codec_registry_outage_is_retriable_not_a_dead_letter,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_codec_auth_errors_and_garbage_are_unavailable_not_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_with_auth_error_or_garbage_is_unavailable,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_unknown_id_is_asked_again_after_the_ttl, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

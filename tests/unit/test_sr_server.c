@@ -136,6 +136,19 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     s->requests++;
     int fail = s->fail;
     pthread_mutex_unlock(&s->lock);
+    if (fail == TEST_SR_401)
+        return reply(conn, 401, error(40101, "Unauthorized"));
+    if (fail == TEST_SR_403)
+        return reply(conn, 403, error(40301, "Forbidden"));
+    if (fail == TEST_SR_GARBAGE) {
+        static const char page[] = "<html><body>Please log in</body></html>";
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(sizeof(page) - 1, (void *)page, MHD_RESPMEM_PERSISTENT);
+        MHD_add_response_header(r, "Content-Type", "text/html");
+        enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
     if (fail)
         return reply(conn, 500, error(50001, "injected failure"));
     if (strcmp(method, "POST") == 0 && strncmp(url, "/subjects/", 10) == 0)

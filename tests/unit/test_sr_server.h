@@ -20,8 +20,16 @@ const char *test_sr_server_url(const test_sr_server_t *s);
 int test_sr_server_add(test_sr_server_t *s, const char *subject, const char *schema);
 /** Requests served so far. */
 unsigned test_sr_server_requests(test_sr_server_t *s);
-/** Make every request answer 500 (1) or behave again (0). */
-void test_sr_server_fail(test_sr_server_t *s, int fail);
+/** How every request is answered (test_sr_server_fail). */
+enum {
+    TEST_SR_HEALTHY = 0,
+    TEST_SR_500 = 1,     /* 500 with a Confluent error body */
+    TEST_SR_401 = 2,     /* 401 Unauthorized (e.g. expired credentials) */
+    TEST_SR_403 = 3,     /* 403 Forbidden */
+    TEST_SR_GARBAGE = 4, /* 200 with a body that is not JSON (e.g. a proxy's HTML page) */
+};
+/** Make every request answer as @p mode says (TEST_SR_*), or behave again (0). */
+void test_sr_server_fail(test_sr_server_t *s, int mode);
 void test_sr_server_stop(test_sr_server_t *s);
 
 #endif
