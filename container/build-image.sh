@@ -12,7 +12,9 @@
 # Prints the image's name last. Exits 3 when podman cannot run a container on this machine
 # (the reason on stderr), 1 on any other failure.
 # Environment: LS_IMAGE_CACHE (default ~/.cache/loyalty-stream) keeps the base tarball;
-# LS_IMAGE_BASE names another base (any Debian 12 image) and skips mmdebstrap.
+# LS_IMAGE_BASE names another base (any Debian 12 image) and skips mmdebstrap;
+# LS_IMAGE_IIDFILE=FILE writes the image's ID there (the test runs that ID, not the tag,
+# which a concurrent build may move).
 # Needs podman and mmdebstrap (apt-get install podman mmdebstrap; ./dev test installs them)
 # and root, or a rootless podman set up for the user.
 set -euo pipefail
@@ -33,15 +35,24 @@ if ! podman image exists "$base"; then
     command -v mmdebstrap >/dev/null || die "mmdebstrap is not installed (apt-get install mmdebstrap)"
     mkdir -p "$cache"
     tarball=$cache/debian-bookworm-minbase.tar
-    if [ ! -s "$tarball" ]; then
+    # One base at a time (several worktrees may build at once); the second one waits.
+    exec 9>"$cache/.lock"
+    flock 9
+    if podman image exists "$base"; then
+        : # made by another build while this one waited
+    elif [ ! -s "$tarball" ]; then
         say "making the Debian 12 base with mmdebstrap (minbase; the machine's apt sources)"
         # No MIRROR: deb.debian.org with bookworm-updates and bookworm-security, as
         # mmdebstrap adds for a stable release; stdin closed, else it reads sources there.
+        rm -rf "$tarball.part"
         mmdebstrap --variant=minbase --format=tar --quiet bookworm "$tarball.part" </dev/null
         mv "$tarball.part" "$tarball"
     fi
-    say "importing $tarball as $base"
-    podman import --quiet --change 'CMD ["/bin/bash"]' "$tarball" "$base" >/dev/null
+    if ! podman image exists "$base"; then
+        say "importing $tarball as $base"
+        podman import --quiet --change 'CMD ["/bin/bash"]' "$tarball" "$base" >/dev/null
+    fi
+    exec 9>&-
 fi
 
 # shellcheck source=container/podman-env.sh
@@ -58,5 +69,6 @@ say "building $image ($describe) on $base"
 podman "${PODMAN_OPTS[@]}" build --network host --pull=never "${LS_ULIMITS[@]}" \
     -f "$top/container/Dockerfile" \
     --build-arg BASE="$base" --build-arg DESCRIBE="$describe" \
+    ${LS_IMAGE_IIDFILE:+--iidfile "$LS_IMAGE_IIDFILE"} \
     -t "$image" "$top"
 echo "$image"  # the name, for scripts

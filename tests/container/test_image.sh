@@ -31,8 +31,10 @@ for c in podman mmdebstrap; do
         { echo "SKIP: $c is not installed (./dev test installs it: dev's TEST_PKGS)"; exit 77; }
 done
 
+iid=$(mktemp)
+trap 'rm -f "$iid"' EXIT
 start=$SECONDS
-out=$("$top/container/build-image.sh" 2>&1)
+out=$(LS_IMAGE_IIDFILE=$iid "$top/container/build-image.sh" 2>&1)
 rc=$?
 if [ $rc = 3 ]; then
     echo "$out" | tail -3
@@ -43,14 +45,15 @@ elif [ $rc != 0 ]; then
     echo "FAIL: container/build-image.sh exited $rc"
     exit 1
 fi
-image=$(tail -1 <<<"$out")
-ok "built $image in $((SECONDS - start)) s"
+name=$(tail -1 <<<"$out")
+image=$(cat "$iid") # its ID: another worktree's build may move the tag meanwhile
+ok "built $name (${image:7:12}) in $((SECONDS - start)) s"
 # The Helm chart's default image is this one (repository:appVersion).
 chart=$top/helm/loyalty-stream
 repo=$(sed -n '/^image:/,/^[a-z]/s/^  repository: *//p' "$chart/values.yaml")
 app=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$chart/Chart.yaml")
-[ "$repo:$app" = "$image" ] && ok "the chart's default image is $image" ||
-    fail "the chart's default image is '$repo:$app', the script builds $image"
+[ "$repo:$app" = "$name" ] && ok "the chart's default image is $name" ||
+    fail "the chart's default image is '$repo:$app', the script builds $name"
 
 . "$top/container/podman-env.sh"
 ls_podman_probe localhost/debian-bookworm-minbase ||
@@ -92,4 +95,4 @@ run --entrypoint /usr/bin/touch "$image" /probe 2>/dev/null &&
     fail "the root filesystem is writable under --read-only" || ok "root filesystem read-only"
 
 [ $fails = 0 ] || { echo "$fails check(s) failed"; exit 1; }
-echo "the image $image works with a read-only root filesystem"
+echo "the image $name works with a read-only root filesystem"
