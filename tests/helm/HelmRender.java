@@ -106,6 +106,9 @@ public class HelmRender {
         check(labelsMatch(at(sts, "spec/selector/matchLabels"), podLabels), "selector matches pods");
         @SuppressWarnings("unchecked")
         Map<String, Object> c = (Map<String, Object>) at(sts, "spec/template/spec/containers/0");
+        check(String.valueOf(c.get("image")).startsWith("localhost/loyalty-stream:") &&
+                  "IfNotPresent".equals(c.get("imagePullPolicy")),
+              "default image: container/build-image.sh's localhost/loyalty-stream, IfNotPresent");
         check(List.of("run", "--config", "/etc/loyalty-stream/loyalty-stream.properties")
                   .equals(c.get("args")), "container args are run --config …");
         Map<String, Object> id = env(c, "LOYALTY_INSTANCE_ID");
