@@ -23,6 +23,8 @@ typedef struct sr_entry {
 struct sr_client {
     CURL *curl;
     char *base;
+    char *user_info; /* "user:password" for HTTP basic authentication, or NULL */
+    char *ca_file;   /* CA bundle that verifies an https registry, or NULL (the system's) */
     long timeout_ms;
     sr_entry_t *by_subject; /* register / lookup answers */
     sr_entry_t *by_id;      /* schema texts */
@@ -91,7 +93,33 @@ void sr_client_destroy(sr_client_t *c)
     free_list(c->by_id);
     free(c->body);
     free(c->base);
+    if (c->user_info) /* a secret: not left in freed memory */
+        memset(c->user_info, 0, strlen(c->user_info));
+    free(c->user_info);
+    free(c->ca_file);
     free(c);
+}
+
+int sr_client_set_auth(sr_client_t *c, const char *user_info, const char *ca_file, char *err,
+                       size_t errlen)
+{
+    if (user_info && *user_info && !strchr(user_info, ':')) {
+        snprintf(err, errlen, "schema registry credentials must be user:password");
+        return -1;
+    }
+    char *u = user_info && *user_info ? strdup(user_info) : NULL;
+    char *ca = ca_file && *ca_file ? strdup(ca_file) : NULL;
+    if ((user_info && *user_info && !u) || (ca_file && *ca_file && !ca)) {
+        free(u);
+        free(ca);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    free(c->user_info);
+    free(c->ca_file);
+    c->user_info = u;
+    c->ca_file = ca;
+    return 0;
 }
 
 unsigned long sr_client_requests(const sr_client_t *c)
@@ -118,6 +146,12 @@ static sr_result_t request(sr_client_t *c, const char *path, const char *post, l
         c->body[0] = '\0';
     curl_easy_reset(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
+    if (c->user_info) {
+        curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c->curl, CURLOPT_USERPWD, c->user_info);
+    }
+    if (c->ca_file)
+        curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);

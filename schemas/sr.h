@@ -35,6 +35,15 @@ typedef enum {
  */
 sr_client_t *sr_client_new(const char *base_url, long timeout_ms, char *err, size_t errlen);
 
+/**
+ * @brief Credentials and trust for the registry: @p user_info "user:password" sends HTTP
+ *        basic authentication with every request; @p ca_file is a PEM bundle that
+ *        verifies an https registry instead of the system's. NULL or "" = none. Copied.
+ * @returns 0, or -1 with err filled (user_info without ':').
+ */
+int sr_client_set_auth(sr_client_t *c, const char *user_info, const char *ca_file, char *err,
+                       size_t errlen);
+
 /** @brief Free the client and its caches. NULL is a no-op. */
 void sr_client_destroy(sr_client_t *c);
 

@@ -712,7 +712,8 @@ static avro_codec_t *codec_for(app_t *a, bool *transient, char *err, size_t errl
         cc.topics[k] = cfg->topic_out[k];
     if (cfg->schema_registry_url[0]) {
         a->registry = sr_client_new(cfg->schema_registry_url, 5000, err, errlen);
-        if (!a->registry)
+        if (!a->registry || sr_client_set_auth(a->registry, cfg->schema_registry_user_info,
+                                               cfg->schema_registry_ca_location, err, errlen) != 0)
             return NULL;
         cc.registry = a->registry;
     }

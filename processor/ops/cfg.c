@@ -115,6 +115,13 @@ static const setting_t settings[] = {
      "MiB, GiB suffixes."},
     {"schema.registry.url", T_STR, "", OFF(schema_registry_url), 0, 0, NULL,
      "Confluent-compatible schema registry; empty = schema ids from the built-in contract."},
+    {"schema.registry.basic.auth.user.info", T_STR, "", OFF(schema_registry_user_info), 0, 0, NULL,
+     "user:password for the registry's HTTP basic authentication (better from the "
+     "environment, LOYALTY_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO, filled from a Secret); never "
+     "logged. Empty = none."},
+    {"schema.registry.ssl.ca.location", T_STR, "", OFF(schema_registry_ca_location), 0, 0, NULL,
+     "PEM file of the CA that signs an https registry's certificate; empty = the system's "
+     "CAs."},
     {"http.bind", T_STR, "0.0.0.0", OFF(http_bind), 0, 0, NULL,
      "Address of the probe listener: /metrics, /healthz, /readyz (no customer data)."},
     {"http.port", T_INT, "8080", OFF(http_port), -1, 65535, NULL,

@@ -57,6 +57,8 @@ typedef struct cfg {
     int64_t time_max_future_ms; /* an event further ahead of the wall clock is a dead letter */
     int64_t memory_budget_bytes;
     char *schema_registry_url;
+    char *schema_registry_user_info;
+    char *schema_registry_ca_location;
     char *http_bind;
     int64_t http_port; /* -1 = no HTTP server */
     char *http_query_bind;

@@ -318,6 +318,26 @@ static void test_codec_unknown_id_is_asked_again_after_the_ttl(void **state)
     avro_codec_destroy(c);
 }
 
+/* Basic authentication: without credentials, or with wrong ones, the registry is
+ * "unavailable" (retried, never a dead letter); with the right ones it answers. The
+ * password never appears in an error message. */
+static void test_basic_auth_credentials_are_sent(void **state)
+{
+    fixture_t *f = *state;
+    test_sr_server_require_basic(f->srv, "reg:s3cret");
+    int32_t id = 0;
+    assert_int_equal(sr_register(f->sr, "t-value", schema_a, &id, err, sizeof(err)),
+                     SR_UNAVAILABLE);
+    assert_int_equal(sr_client_set_auth(f->sr, "reg:wrong", NULL, err, sizeof(err)), 0);
+    assert_int_equal(sr_register(f->sr, "t-value", schema_a, &id, err, sizeof(err)),
+                     SR_UNAVAILABLE);
+    assert_null(strstr(err, "wrong"));
+    assert_int_equal(sr_client_set_auth(f->sr, "reg:s3cret", NULL, err, sizeof(err)), 0);
+    assert_int_equal(sr_register(f->sr, "t-value", schema_a, &id, err, sizeof(err)), SR_OK);
+    assert_true(id > 0);
+    assert_int_equal(sr_client_set_auth(f->sr, "no-colon", NULL, err, sizeof(err)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +359,7 @@ int main(void)
             test_codec_auth_errors_and_garbage_are_unavailable_not_dead_letters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_with_auth_error_or_garbage_is_unavailable,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_basic_auth_credentials_are_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_codec_unknown_id_is_asked_again_after_the_ttl, setup,
                                         teardown),
     };

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct test_sr_server {
     char *subject[MAX_SCHEMAS];
     unsigned requests;
     int fail;
+    char basic[128]; /* "user:password" every request must carry, "" = none */
 };
 
 typedef struct upload {
@@ -113,6 +115,25 @@ static enum MHD_Result subject_post(test_sr_server_t *s, struct MHD_Connection *
     return reply(conn, status, answer);
 }
 
+/* With test_sr_server_require_basic: the request's basic credentials are the ones set. */
+static bool authorized(test_sr_server_t *s, struct MHD_Connection *conn)
+{
+    pthread_mutex_lock(&s->lock);
+    char want[sizeof(s->basic)];
+    memcpy(want, s->basic, sizeof(want));
+    pthread_mutex_unlock(&s->lock);
+    if (!want[0])
+        return true;
+    char *pass = NULL;
+    char *user = MHD_basic_auth_get_username_password(conn, &pass);
+    char got[512] = "";
+    if (user && pass)
+        snprintf(got, sizeof(got), "%s:%s", user, pass);
+    free(user);
+    free(pass);
+    return strcmp(got, want) == 0;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const char *url,
                                const char *method, const char *version, const char *data,
                                size_t *data_size, void **con_cls)
@@ -136,7 +157,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     s->requests++;
     int fail = s->fail;
     pthread_mutex_unlock(&s->lock);
-    if (fail == TEST_SR_401)
+    if (fail == TEST_SR_401 || !authorized(s, conn))
         return reply(conn, 401, error(40101, "Unauthorized"));
     if (fail == TEST_SR_403)
         return reply(conn, 403, error(40301, "Forbidden"));
@@ -237,4 +258,11 @@ void test_sr_server_stop(test_sr_server_t *s)
     }
     pthread_mutex_destroy(&s->lock);
     free(s);
+}
+
+void test_sr_server_require_basic(test_sr_server_t *s, const char *user_info)
+{
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->basic, sizeof(s->basic), "%s", user_info ? user_info : "");
+    pthread_mutex_unlock(&s->lock);
 }

@@ -30,6 +30,9 @@ enum {
 };
 /** Make every request answer as @p mode says (TEST_SR_*), or behave again (0). */
 void test_sr_server_fail(test_sr_server_t *s, int mode);
+/** Answer 401 to every request without these basic credentials ("user:password"; NULL or
+ *  "" = accept all). */
+void test_sr_server_require_basic(test_sr_server_t *s, const char *user_info);
 void test_sr_server_stop(test_sr_server_t *s);
 
 #endif
