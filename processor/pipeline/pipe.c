@@ -254,7 +254,10 @@ static int produce(pipe_t *pp, const char *topic, int32_t partition, const void 
         for (size_t i = 0; i < n_hdrs; i++)
             rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, (ssize_t)hdrs[i].size);
     }
-    for (;;) {
+    /* A full local queue waits for deliveries, at most TXN_TIMEOUT_MS: brokers that take
+     * nothing for that long abort the transaction (it is redone) instead of blocking the
+     * loop and its liveness heartbeat without bound. */
+    for (int64_t full_until = -1;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             pp->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
             RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
@@ -264,9 +267,13 @@ static int produce(pipe_t *pp, const char *topic, int32_t partition, const void 
             pp->txn_out++;
             return PIPE_OK; /* the headers now belong to the message */
         }
-        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(pp->producer, 10);
-            continue;
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !stopping(pp)) {
+            if (full_until < 0)
+                full_until = mono_ms() + TXN_TIMEOUT_MS;
+            if (mono_ms() < full_until) {
+                rd_kafka_poll(pp->producer, 10);
+                continue;
+            }
         }
         if (h)
             rd_kafka_headers_destroy(h);
@@ -340,7 +347,19 @@ static int txn_begin(pipe_t *pp, char *err, size_t errlen)
 static int txn_abort(pipe_t *pp, const char *why, char *err, size_t errlen)
 {
     log_warn("pipe", "aborting transaction", "reason=\"%s\"", why);
-    rd_kafka_error_t *e = rd_kafka_abort_transaction(pp->producer, TXN_TIMEOUT_MS);
+    /* A timed-out or retriable abort is called again, as librdkafka asks (it resumes the
+     * same abort), up to three times; only a fatal error, or an abort that will not end,
+     * stops the process. */
+    rd_kafka_error_t *e;
+    for (int tries = 1;
+         (e = rd_kafka_abort_transaction(pp->producer, TXN_TIMEOUT_MS)) && tries < 3 &&
+         !rd_kafka_error_is_fatal(e) &&
+         (rd_kafka_error_is_retriable(e) || rd_kafka_error_code(e) == RD_KAFKA_RESP_ERR__TIMED_OUT);
+         tries++) {
+        log_warn("pipe", "abort_transaction did not finish: calling it again", "err=\"%s\"",
+                 rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    }
     if (e) {
         /* librdkafka issue #4849 can make an abort fail fatally (docs/KAFKA.md). Nothing
          * was committed, so stopping is safe; the orchestrator restarts us. */
