@@ -601,3 +601,13 @@ void lk_scenario_free(lk_scenario_t *s)
             fprintf(stderr, "could not remove %s\n", s->dir);
     }
 }
+
+int lk_check_replay(lk_scenario_t *s, const lk_lines_t *outputs, const lk_lines_t *states)
+{
+    lk_lines_t got = {0};
+    int diff = lk_collect_outputs(s, &got) != 0 || lk_lines_diff(outputs, &got, "output");
+    lk_lines_free(&got);
+    diff |= lk_collect_changelog(s, &got) != 0 || lk_lines_diff(states, &got, "changelog state");
+    lk_lines_free(&got);
+    return diff;
+}

@@ -118,6 +118,13 @@ int lk_collect_store(lk_scenario_t *s, const char *instance, lk_lines_t *out);
 /** @brief Sum of restored_records in the "task restored" lines of @p instance's log. */
 long lk_restored_in_log(lk_scenario_t *s, const char *instance);
 
+/**
+ * @brief The outputs a read_committed reader sees (as a multiset) and the changelog's last
+ *        state per customer equal @p outputs and @p states (replay's). Differences are
+ *        printed. @returns 0 when equal.
+ */
+int lk_check_replay(lk_scenario_t *s, const lk_lines_t *outputs, const lk_lines_t *states);
+
 void lk_scenario_free(lk_scenario_t *s);
 
 #endif

@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-static char dir[256], script[4096], bootstrap[512];
+static char dir[256], bootstrap[512];
 
 static double now_s(void)
 {
@@ -40,9 +40,7 @@ static void brokers_up(void)
 {
     int restarted = 0;
     for (int node = 1; node <= 3; node++) {
-        char cmd[8192];
-        snprintf(cmd, sizeof(cmd), "%s restart %s %d 2>/dev/null", script, dir, node);
-        if (system(cmd) == 0) {
+        if (tk_broker("restart 2>/dev/null", dir, node) == 0) {
             fprintf(stderr, "broker %d: restarted (left down by an earlier test)\n", node);
             restarted = 1;
         }
@@ -51,44 +49,27 @@ static void brokers_up(void)
         sleep(20); /* rejoin the quorum and register before topics with three replicas */
 }
 
-/* kafka-test-broker.sh VERB DIR NODE */
 static void broker(const char *verb, int node)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof(cmd), "%s %s %s %d", script, verb, dir, node);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tk_broker(verb, dir, node), 0);
     fprintf(stderr, "broker %d: %s\n", node, verb);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    const char *src = getenv("LS_SOURCE_DIR");
-    if (!src || !getenv("LS_BINARY")) {
-        fprintf(stderr, "LS_SOURCE_DIR or LS_BINARY is not set: run this test through ctest\n");
+    if (!getenv("LS_BINARY")) {
+        fprintf(stderr, "LS_BINARY is not set: run this test through ctest\n");
         return -1;
     }
-    snprintf(script, sizeof(script), "%s/tests/kafka/kafka-test-broker.sh", src);
     snprintf(dir, sizeof(dir), "/tmp/ls-faults-%d", (int)getpid());
-    char cmd[8192];
-    snprintf(cmd, sizeof(cmd), "%s start %s --nodes 3", script, dir);
-    FILE *f = popen(cmd, "r");
-    if (!f || !fgets(bootstrap, sizeof(bootstrap), f)) {
-        if (f)
-            pclose(f);
-        fprintf(stderr, "the three-broker cluster did not start (see above)\n");
-        return -1;
-    }
-    bootstrap[strcspn(bootstrap, "\n")] = '\0';
-    return pclose(f) == 0 ? 0 : -1;
+    return tk_broker_start(dir, "--nodes 3", bootstrap, sizeof(bootstrap));
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[8192];
-    snprintf(cmd, sizeof(cmd), "%s stop %s", script, dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tk_broker("stop", dir, 0) == 0 ? 0 : -1;
 }
 
 typedef struct inst {
@@ -169,14 +150,7 @@ static int teardown_test(void **state)
 /* Outputs (multiset) and the changelog's final states equal replay's. */
 static void check_equal(lk_scenario_t *s, const lk_lines_t *outputs, const lk_lines_t *states)
 {
-    lk_lines_t got = {0};
-    assert_int_equal(lk_collect_outputs(s, &got), 0);
-    int diff = lk_lines_diff(outputs, &got, "output");
-    lk_lines_free(&got);
-    assert_int_equal(lk_collect_changelog(s, &got), 0);
-    diff |= lk_lines_diff(states, &got, "changelog state");
-    lk_lines_free(&got);
-    if (diff)
+    if (lk_check_replay(s, outputs, states))
         fail_msg("the processor disagrees with replay (logs in %s)", s->dir);
 }
 

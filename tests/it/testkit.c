@@ -308,3 +308,43 @@ long tk_count(const char *bootstrap, const char *topic)
     tk_records_free(r, n);
     return (long)n;
 }
+
+static int broker_script(char *out, size_t len)
+{
+    const char *src = getenv("LS_SOURCE_DIR");
+    if (!src) {
+        fprintf(stderr, "LS_SOURCE_DIR is not set: run this test through ctest\n");
+        return -1;
+    }
+    snprintf(out, len, "%s/tests/kafka/kafka-test-broker.sh", src);
+    return 0;
+}
+
+int tk_broker_start(const char *dir, const char *options, char *bootstrap, size_t len)
+{
+    char script[4096], cmd[8192];
+    if (broker_script(script, sizeof(script)) != 0)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "%s start %s %s", script, dir, options ? options : "");
+    FILE *f = popen(cmd, "r");
+    if (!f || !fgets(bootstrap, (int)len, f)) {
+        if (f)
+            pclose(f);
+        fprintf(stderr, "the broker under %s did not start (see above)\n", dir);
+        return -1;
+    }
+    bootstrap[strcspn(bootstrap, "\n")] = '\0';
+    return pclose(f) == 0 ? 0 : -1;
+}
+
+int tk_broker(const char *verb, const char *dir, int node)
+{
+    char script[4096], cmd[8192];
+    if (broker_script(script, sizeof(script)) != 0)
+        return -1;
+    if (node > 0)
+        snprintf(cmd, sizeof(cmd), "%s %s %s %d", script, verb, dir, node);
+    else
+        snprintf(cmd, sizeof(cmd), "%s %s %s", script, verb, dir);
+    return system(cmd);
+}

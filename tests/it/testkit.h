@@ -38,6 +38,16 @@ int tk_partition_count(rd_kafka_t *rk, const char *topic);
  */
 int tk_extra_conf_each(int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 
+/**
+ * @brief Start a broker of its own with tests/kafka/kafka-test-broker.sh (under
+ *        $LS_SOURCE_DIR) in @p dir with the script's @p options ("--nodes 3",
+ *        "--secure"); its bootstrap address goes to @p bootstrap. @returns 0 or -1 (said).
+ */
+int tk_broker_start(const char *dir, const char *options, char *bootstrap, size_t len);
+
+/** @brief kafka-test-broker.sh VERB DIR [NODE] (stop, kill, restart). @returns its status. */
+int tk_broker(const char *verb, const char *dir, int node);
+
 /** @brief A new client with bootstrap.servers set plus NULL-terminated key, value pairs
  *         (and the settings of $LS_TEST_KAFKA_CONF, see tk_extra_conf_each). */
 rd_kafka_t *tk_client_new(rd_kafka_type_t type, const char *bootstrap, const char *const *kv);
