@@ -17,6 +17,7 @@
 
 #define CF_PREFIX       "task-"
 #define FORMAT_KEY      "format_version"
+#define META_PREFIX     "meta/"
 #define CLOSED_PREFIX   "closed/"
 #define MIN_BUDGET      (16u * 1024u * 1024u)
 #define WAL_LIMIT_RATIO 4 /* total WAL size that forces flushes, x write buffer total */
@@ -691,4 +692,33 @@ int store_read_committed(store_t *s, int32_t partition, const char *customer, si
     }
     pthread_rwlock_unlock(&s->lock);
     return rc;
+}
+
+int store_meta_get(store_t *s, const char *name, char *out, size_t outlen, char *err, size_t errlen)
+{
+    char key[128], *rerr = NULL;
+    size_t vlen = 0;
+    snprintf(key, sizeof(key), META_PREFIX "%s", name);
+    char *v = rocksdb_get_cf(s->db, s->ropts, s->default_cf, key, strlen(key), &vlen, &rerr);
+    if (rerr) {
+        snprintf(err, errlen, "state store %s: cannot read %s: %s", s->dir, key, rerr);
+        rocksdb_free(rerr);
+        return -1;
+    }
+    snprintf(out, outlen, "%.*s", v ? (int)vlen : 0, v ? v : "");
+    rocksdb_free(v);
+    return 0;
+}
+
+int store_meta_put(store_t *s, const char *name, const char *value, char *err, size_t errlen)
+{
+    char key[128], *rerr = NULL;
+    snprintf(key, sizeof(key), META_PREFIX "%s", name);
+    rocksdb_put_cf(s->db, s->wopts, s->default_cf, key, strlen(key), value, strlen(value), &rerr);
+    if (rerr) {
+        snprintf(err, errlen, "state store %s: cannot write %s: %s", s->dir, key, rerr);
+        rocksdb_free(rerr);
+        return -1;
+    }
+    return 0;
 }

@@ -127,6 +127,17 @@ int store_gc(store_t *s, int64_t now_ms, int *dropped, char *err, size_t errlen)
 int store_task_drop(store_t *s, int32_t partition, char *err, size_t errlen);
 
 /**
+ * @brief A store-wide fact that every stored state depends on (e.g. "currency": the
+ *        program's currency, which gives points and amounts their meaning). @p out gets
+ *        "" when it was never set. @returns 0, or -1 with a message.
+ */
+int store_meta_get(store_t *s, const char *name, char *out, size_t outlen, char *err,
+                   size_t errlen);
+
+/** @brief Record the store-wide fact @p name = @p value (store_meta_get). @returns 0 or -1. */
+int store_meta_put(store_t *s, const char *name, const char *value, char *err, size_t errlen);
+
+/**
  * @brief Delete the store at @p dir (RocksDB's files; the directory stays), e.g. one that
  *        is corrupt: every task then restores from the changelog. Refused while a process
  *        holds the store open (RocksDB's lock). A directory without a store is fine.

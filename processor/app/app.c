@@ -727,6 +727,29 @@ static avro_codec_t *codec_for(app_t *a, bool *transient, char *err, size_t errl
     return c;
 }
 
+/* Stored points and amounts mean something only in the currency of the program that
+ * wrote them: the store remembers it, and a program in another currency is refused
+ * (exit 2) rather than dead-lettering every event or misreading every balance. */
+static int check_currency(app_t *a, char *err, size_t errlen)
+{
+    char stored[ENG_CURRENCY_MAX + 8];
+    const char *cur = a->prog->currency;
+    if (store_meta_get(a->store, "currency", stored, sizeof(stored), err, errlen) != 0)
+        return -1;
+    if (!stored[0])
+        return store_meta_put(a->store, "currency", cur, err, errlen);
+    if (strcmp(stored, cur) == 0)
+        return 0;
+    snprintf(err, errlen,
+             "state.dir %s holds the states of a program in %s, but program.file %s is in %s: "
+             "every balance would be read in the wrong currency. Keep a program in %s; or "
+             "migrate: run the new program under a new application.id with an empty state.dir "
+             "(it starts from new topics), or delete the old state (loyalty-stream reset "
+             "--state %s) and its changelog topic",
+             a->cfg->state_dir, stored, a->cfg->program_file, cur, stored, a->cfg->state_dir);
+    return -1;
+}
+
 app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen)
 {
     *transient = false;
@@ -754,7 +777,7 @@ app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen)
         if (store_wipe(cfg->state_dir, err, errlen) == 0)
             a->store = store_new(&sc, wall_ms(), err, errlen);
     }
-    if (!a->store)
+    if (!a->store || check_currency(a, err, errlen) != 0)
         goto fail;
     a->codec = codec_for(a, transient, err, errlen);
     if (!a->codec)

@@ -62,6 +62,18 @@ if "$bin" run --config "$tmp/registry-creds.properties" 2>&1 | grep -q 'hunter2\
 else
     echo "ok   run_registry_password_not_logged"; passed=$((passed + 1))
 fi
+# A store written by a program in one currency refuses a program in another (exit 2).
+printf 'name: t\ncurrency: EUR\ntimezone: UTC\nearning:\n  base_percent: 1\n' >"$tmp/eur.yaml"
+printf 'bootstrap.servers = 127.0.0.1:1\nprogram.file = %s\nstate.dir = %s/cur\nhttp.port = -1\n' \
+    "$tmp/ok.yaml" "$tmp" >"$tmp/usd.properties"
+sed "s#ok.yaml#eur.yaml#" "$tmp/usd.properties" >"$tmp/eur.properties"
+"$bin" run --config "$tmp/usd.properties" >"$tmp/usd.log" 2>&1 &
+usd_pid=$!
+for _ in $(seq 100); do [ -e "$tmp/cur/CURRENT" ] && break; sleep 0.1; done
+sleep 0.5
+kill -TERM "$usd_pid"
+wait "$usd_pid"
+check run_program_in_another_currency_exits_2 2 "holds the states of a program in USD, but program.file .*eur.yaml is in EUR" -- run --config "$tmp/eur.properties"
 rm -rf "$tmp"
 # The partitioner options (docs/SCHEMAS.md, "Keys and partitions"): an unknown name is bad usage.
 check replay_unknown_partitioner_is_usage_error 2 'replay: --partitioner crc64: expected murmur2' -- \
