@@ -302,12 +302,18 @@ static int emit_outputs(app_t *a, pipe_t *pp, const eng_outbuf_t *ob, char *err,
 
 /* Fire the customer's timers due by @p now (in a->state), emitting as the buffer fills.
  * Bounded whatever @p now is: a call that fired nothing, or a customer with nothing
- * pending (ENG_TIME_NEVER, which equals INT64_MAX), ends it. */
+ * pending (ENG_TIME_NEVER, which equals INT64_MAX), ends it. A customer whose timers
+ * fired counts in timers_fired once, whether a tick or her next event fired them. */
 static int catch_up(app_t *a, pipe_t *pp, int64_t now, eng_outbuf_t *ob, char *err, size_t errlen)
 {
+    bool fired = false;
     for (;;) {
         ob->n = 0;
         int steps = eng_on_timer(a->prog, &a->state, now, ob);
+        if (steps > 0 && !fired) {
+            fired = true;
+            a->cur->timers_fired++;
+        }
         int rc = emit_outputs(a, pp, ob, err, errlen);
         if (rc != PIPE_OK)
             return rc;
@@ -510,7 +516,6 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
             rc = catch_up(a, pp, now, &ob, err, errlen);
             if (rc != PIPE_OK)
                 return rc;
-            a->cur->timers_fired++;
             fired++;
             rc = save_state(a, pp, p, t, due[i].customer, ob.next_due, err, errlen);
             if (rc != PIPE_OK)

@@ -28,7 +28,7 @@ typedef struct app_stats {
     int64_t events;                      /* input events applied */
     int64_t duplicates;                  /* ignored by idempotency */
     int64_t dead_letters;                /* sent to the dead-letter topic */
-    int64_t timers_fired;                /* customers whose timers fired */
+    int64_t timers_fired;                /* customers whose timers fired (tick or event) */
     int64_t outputs[ENG_OUT_KIND_COUNT]; /* output events by kind */
     int64_t points_issued;               /* BonusEarned points */
 } app_stats_t;

@@ -1156,6 +1156,26 @@ static void test_refused_event_does_not_move_the_clock(void **st)
     fx_free(fx);
 }
 
+/* A customer whose timers are due when her next event arrives has them fired first, by
+ * the event's catch-up, not by a tick: that counts as timers fired too (issue 20: the
+ * counter stayed 0 while timer-driven outputs went out). */
+static void test_timers_fired_by_an_event_are_counted(void **st)
+{
+    (void)st;
+    fx_t *fx = fx_new(1, NULL);
+    buy(fx, "a1", "anna", "2026-03-01T10:00:00Z", 100000);
+    process(fx, 0, 0);
+    commit(fx);
+    size_t mark = n_out(fx);
+    buy(fx, "a2", "anna", "2026-04-20T10:00:00Z", 100000); /* her timers are due */
+    process(fx, 0, 0);
+    commit(fx); /* no tick */
+    assert_true(outputs(fx, mark, FP_COMMITTED, NULL) > 0);
+    assert_int_equal(stats(fx).timers_fired, 1);
+    finish_and_compare(fx, true);
+    fx_free(fx);
+}
+
 int main(void)
 {
     log_configure(LOG_ERROR, false, stderr);
@@ -1173,6 +1193,7 @@ int main(void)
         cmocka_unit_test(test_timers_fire_for_at_most_commit_max_records_customers),
         cmocka_unit_test(test_many_customers_in_one_transaction),
         cmocka_unit_test(test_refused_event_does_not_move_the_clock),
+        cmocka_unit_test(test_timers_fired_by_an_event_are_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
