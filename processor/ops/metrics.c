@@ -10,6 +10,7 @@
  */
 #include "metrics.h"
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 struct met_series {
@@ -667,4 +669,70 @@ int64_t met_process_rss_bytes(void)
     if (n != 2 || page <= 0)
         return -1;
     return (int64_t)resident * page;
+}
+
+int met_process_parse_stat(const char *line, long ticks_per_second, int64_t boot_time_s,
+                           long page_size, met_process_t *out)
+{
+    const char *rp = line ? strrchr(line, ')') : NULL; /* the command ends at the last ')' */
+    if (!rp || ticks_per_second <= 0 || page_size <= 0)
+        return -1;
+    /* Fields after the command, numbered as in proc(5): 3 state ... 14 utime, 15 stime,
+     * 22 starttime, 23 vsize, 24 rss. */
+    unsigned long long utime = 0, stime = 0, start = 0, vsize = 0;
+    long long rss = 0;
+    int n = sscanf(rp + 1,
+                   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d "
+                   "%*d %llu %llu %lld",
+                   &utime, &stime, &start, &vsize, &rss);
+    if (n != 5)
+        return -1;
+    out->cpu_seconds = (double)(utime + stime) / (double)ticks_per_second;
+    out->start_time_seconds = (double)boot_time_s + (double)start / (double)ticks_per_second;
+    out->virtual_bytes = (int64_t)vsize;
+    out->rss_bytes = (int64_t)rss * page_size;
+    return 0;
+}
+
+static int64_t boot_time_s(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    long long bt = -1;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "btime %lld", &bt) == 1)
+            break;
+    fclose(f);
+    return bt;
+}
+
+int met_process_read(met_process_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    FILE *f = fopen("/proc/self/stat", "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    bool got = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    int64_t bt = boot_time_s();
+    if (!got || bt < 0 ||
+        met_process_parse_stat(line, sysconf(_SC_CLK_TCK), bt, sysconf(_SC_PAGESIZE), out) != 0)
+        return -1;
+    out->open_fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            out->open_fds += e->d_name[0] != '.';
+        closedir(d);
+        out->open_fds--; /* the directory's own descriptor */
+    }
+    struct rlimit rl;
+    out->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                       ? (int64_t)rl.rlim_cur
+                       : -1;
+    return 0;
 }

@@ -122,4 +122,26 @@ char *met_render(met_registry_t *reg, size_t *len);
 /** @brief The process's resident set size in bytes from /proc/self/statm, or -1. */
 int64_t met_process_rss_bytes(void);
 
+/** The standard process metrics (process_*), as a Prometheus client library exports them. */
+typedef struct met_process {
+    int64_t rss_bytes;         /**< process_resident_memory_bytes */
+    int64_t virtual_bytes;     /**< process_virtual_memory_bytes */
+    double cpu_seconds;        /**< process_cpu_seconds_total: user + system */
+    double start_time_seconds; /**< process_start_time_seconds: since the Unix epoch */
+    int64_t open_fds;          /**< process_open_fds */
+    int64_t max_fds;           /**< process_max_fds (RLIMIT_NOFILE soft limit), -1 unlimited */
+} met_process_t;
+
+/**
+ * @brief Parse a /proc/PID/stat line (the command may hold spaces and parentheses).
+ * @param ticks_per_second sysconf(_SC_CLK_TCK); @param boot_time_s btime of /proc/stat.
+ * @returns 0 with cpu_seconds, start_time_seconds, virtual_bytes and rss_bytes (pages of
+ *          @p page_size) set in @p out; -1 when the line does not parse.
+ */
+int met_process_parse_stat(const char *line, long ticks_per_second, int64_t boot_time_s,
+                           long page_size, met_process_t *out);
+
+/** @brief Read this process's metrics from /proc/self. @returns 0, or -1 (not Linux). */
+int met_process_read(met_process_t *out);
+
 #endif

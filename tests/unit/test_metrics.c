@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "metrics.h"
 
@@ -409,6 +410,40 @@ static void test_process_rss_is_positive(void **state)
     assert_true(rss > 1024 * 1024 / 4);
 }
 
+/* A /proc/PID/stat line whose command holds spaces and a ')' parses from the last ')':
+ * utime 250 + stime 150 ticks at 100 Hz = 4 s; start 12345 ticks after boot. */
+static void test_process_stat_parses(void **st)
+{
+    (void)st;
+    static const char line[] =
+        "4242 (loyalty) stream) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 150 0 0 20 0 9 0 "
+        "12345 1048576000 5000 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0\n";
+    met_process_t p;
+    assert_int_equal(met_process_parse_stat(line, 100, 1700000000, 4096, &p), 0);
+    assert_true(fabs(p.cpu_seconds - 4.0) < 1e-9);
+    assert_true(fabs(p.start_time_seconds - 1700000123.45) < 1e-6);
+    assert_int_equal(p.virtual_bytes, 1048576000);
+    assert_int_equal(p.rss_bytes, 5000 * 4096);
+    assert_int_equal(met_process_parse_stat("4242 loyalty S 1", 100, 0, 4096, &p), -1);
+    assert_int_equal(met_process_parse_stat("4242 (x) S 1 2", 100, 0, 4096, &p), -1);
+    assert_int_equal(met_process_parse_stat(NULL, 100, 0, 4096, &p), -1);
+}
+
+/* This very process: resident memory, a start in the last hour, stdin/out/err open. */
+static void test_process_read_self(void **st)
+{
+    (void)st;
+    met_process_t p;
+    assert_int_equal(met_process_read(&p), 0);
+    assert_true(p.rss_bytes > 0);
+    assert_true(p.virtual_bytes >= p.rss_bytes);
+    assert_true(p.cpu_seconds >= 0);
+    double now = (double)time(NULL);
+    assert_true(p.start_time_seconds <= now + 1 && p.start_time_seconds > now - 3600);
+    assert_true(p.open_fds >= 3);
+    assert_true(p.max_fds == -1 || p.max_fds >= p.open_fds);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +458,8 @@ int main(void)
         cmocka_unit_test(test_double_counter_and_int_conversions),
         cmocka_unit_test(test_concurrent_updates_sum_exactly_while_scraped),
         cmocka_unit_test(test_process_rss_is_positive),
+        cmocka_unit_test(test_process_stat_parses),
+        cmocka_unit_test(test_process_read_self),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
