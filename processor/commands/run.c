@@ -9,6 +9,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "version.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -22,7 +23,17 @@ typedef struct run_metrics {
     met_registry_t *reg;
     met_counter_t *consumed, *produced, *txns, *aborts, *restored, *events, *dups, *dlq, *timers,
         *points, *outputs[ENG_OUT_KIND_COUNT];
-    met_gauge_t *tasks, *restoring, *rss;
+    met_gauge_t *tasks, *restoring;
+    /* the standard process metrics */
+    met_counter_t *cpu;
+    met_gauge_t *rss, *vms, *start, *fds, *max_fds;
+    double last_cpu;
+    /* per committed transaction (the pipeline's commit observer) */
+    met_histogram_t *commit_latency, *txn_records;
+    /* per task, indexed by partition (n_tasks of them, made on first sight) */
+    met_family_t *f_lag, *f_remaining, *f_restored;
+    met_gauge_t **lag, **remaining, **restored_task;
+    int32_t n_tasks;
     pipe_stats_t last_ps;
     app_stats_t last_as;
 } run_metrics_t;
@@ -42,6 +53,43 @@ static met_gauge_t *gauge(met_registry_t *reg, const char *name, const char *hel
         reg, &(met_spec_t){.name = name, .help = help, .type = MET_GAUGE}, err, sizeof(err));
     return f ? met_gauge_get(f, NULL, err, sizeof(err)) : NULL;
 }
+
+static met_gauge_t *gauge_d(met_registry_t *reg, const char *name, const char *help)
+{
+    char err[256];
+    met_family_t *f = met_family_new(
+        reg, &(met_spec_t){.name = name, .help = help, .type = MET_GAUGE, .is_double = true}, err,
+        sizeof(err));
+    return f ? met_gauge_get(f, NULL, err, sizeof(err)) : NULL;
+}
+
+static met_histogram_t *histogram(met_registry_t *reg, const char *name, const char *help,
+                                  const double *buckets, size_t nbuckets)
+{
+    char err[256];
+    met_family_t *f = met_family_new(reg,
+                                     &(met_spec_t){.name = name,
+                                                   .help = help,
+                                                   .type = MET_HISTOGRAM,
+                                                   .buckets = buckets,
+                                                   .nbuckets = nbuckets},
+                                     err, sizeof(err));
+    return f ? met_histogram_get(f, NULL, err, sizeof(err)) : NULL;
+}
+
+static met_family_t *task_gauges(met_registry_t *reg, const char *name, const char *help)
+{
+    char err[256];
+    static const char *const task_label[] = {"task"};
+    return met_family_new(
+        reg,
+        &(met_spec_t){
+            .name = name, .help = help, .type = MET_GAUGE, .labels = task_label, .nlabels = 1},
+        err, sizeof(err));
+}
+
+static const double latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double size_buckets[] = {1, 10, 100, 1000, 10000, 100000};
 
 static int metrics_init(run_metrics_t *m)
 {
@@ -65,7 +113,46 @@ static int metrics_init(run_metrics_t *m)
     m->points = counter(r, "loyalty_points_issued_total", "Points credited (BonusEarned).");
     m->tasks = gauge(r, "loyalty_tasks", "Input partitions assigned to this instance.");
     m->restoring = gauge(r, "loyalty_tasks_restoring", "Tasks still restoring state.");
-    m->rss = gauge(r, "loyalty_process_resident_bytes", "Resident memory of the process.");
+    m->commit_latency =
+        histogram(r, "loyalty_commit_latency_seconds",
+                  "send_offsets_to_transaction plus commit_transaction, per committed transaction.",
+                  latency_buckets, sizeof(latency_buckets) / sizeof(latency_buckets[0]));
+    m->txn_records =
+        histogram(r, "loyalty_transaction_records", "Input records per committed transaction.",
+                  size_buckets, sizeof(size_buckets) / sizeof(size_buckets[0]));
+    m->f_lag = task_gauges(r, "loyalty_task_lag_records",
+                           "Input records not processed yet: high watermark minus position.");
+    m->f_remaining = task_gauges(r, "loyalty_restore_records_remaining",
+                                 "Changelog records a restoring task still has to apply.");
+    m->f_restored = task_gauges(r, "loyalty_restore_records_applied",
+                                "Changelog records the task applied since its assignment.");
+    static const char *const build_labels[] = {"version", "commit"};
+    met_family_t *fb = met_family_new(r,
+                                      &(met_spec_t){.name = "loyalty_build_info",
+                                                    .help = "Always 1: the version and commit "
+                                                            "of the binary.",
+                                                    .type = MET_GAUGE,
+                                                    .labels = build_labels,
+                                                    .nlabels = 2},
+                                      err, sizeof(err));
+    met_gauge_set(
+        fb ? met_gauge_get(fb, (const char *[]){LS_VERSION, LS_GIT_DESCRIBE}, err, sizeof(err))
+           : NULL,
+        1);
+    char ferr[256];
+    met_family_t *fc =
+        met_family_new(r,
+                       &(met_spec_t){.name = "process_cpu_seconds_total",
+                                     .help = "Total user and system CPU time spent in seconds.",
+                                     .is_double = true},
+                       ferr, sizeof(ferr));
+    m->cpu = fc ? met_counter_get(fc, NULL, ferr, sizeof(ferr)) : NULL;
+    m->rss = gauge(r, "process_resident_memory_bytes", "Resident memory size in bytes.");
+    m->vms = gauge(r, "process_virtual_memory_bytes", "Virtual memory size in bytes.");
+    m->start = gauge_d(r, "process_start_time_seconds",
+                       "Start time of the process since unix epoch in seconds.");
+    m->fds = gauge(r, "process_open_fds", "Number of open file descriptors.");
+    m->max_fds = gauge(r, "process_max_fds", "Maximum number of open file descriptors.");
     static const char *const kind_label[] = {"kind"};
     met_family_t *f = met_family_new(r,
                                      &(met_spec_t){.name = "loyalty_outputs_total",
@@ -77,7 +164,100 @@ static int metrics_init(run_metrics_t *m)
         const char *v[] = {eng_out_kind_name((eng_out_kind_t)k)};
         m->outputs[k] = met_counter_get(f, v, err, sizeof(err));
     }
-    return f && m->consumed && m->rss ? 0 : -1;
+    return f && fb && m->consumed && m->rss && m->cpu && m->commit_latency && m->f_lag &&
+                   m->f_remaining && m->f_restored
+               ? 0
+               : -1;
+}
+
+static void metrics_free(run_metrics_t *m)
+{
+    met_registry_destroy(m->reg);
+    free(m->lag);
+    free(m->remaining);
+    free(m->restored_task);
+}
+
+/* The pipeline's commit observer: one observation per committed transaction. */
+static void on_commit(void *ctx, int64_t records_in, int64_t records_out, double seconds)
+{
+    run_metrics_t *m = ctx;
+    (void)records_out;
+    met_histogram_observe(m->commit_latency, seconds);
+    met_histogram_observe(m->txn_records, (double)records_in);
+}
+
+static void metrics_process(run_metrics_t *m)
+{
+    met_process_t p;
+    if (met_process_read(&p) != 0)
+        return;
+    if (p.cpu_seconds > m->last_cpu) {
+        met_counter_add_f(m->cpu, p.cpu_seconds - m->last_cpu);
+        m->last_cpu = p.cpu_seconds;
+    }
+    met_gauge_set(m->rss, p.rss_bytes);
+    met_gauge_set(m->vms, p.virtual_bytes);
+    met_gauge_set_f(m->start, p.start_time_seconds);
+    met_gauge_set(m->fds, p.open_fds);
+    if (p.max_fds >= 0)
+        met_gauge_set(m->max_fds, p.max_fds);
+}
+
+/* Per-task gauges: a task's series is made when it is first seen and hidden while the
+ * task is not assigned here (or while its value is not known). */
+static void metrics_tasks(run_metrics_t *m, pipe_t *pp)
+{
+    int32_t n = pipe_partition_count(pp);
+    if (n <= 0)
+        return;
+    if (n > m->n_tasks) {
+        met_gauge_t **l = realloc(m->lag, (size_t)n * sizeof(*l));
+        if (l)
+            m->lag = l;
+        met_gauge_t **r = realloc(m->remaining, (size_t)n * sizeof(*r));
+        if (r)
+            m->remaining = r;
+        met_gauge_t **a = realloc(m->restored_task, (size_t)n * sizeof(*a));
+        if (a)
+            m->restored_task = a;
+        if (!l || !r || !a)
+            return;
+        for (int32_t p = m->n_tasks; p < n; p++)
+            m->lag[p] = m->remaining[p] = m->restored_task[p] = NULL;
+        m->n_tasks = n;
+    }
+    pipe_task_stats_t *ts = malloc((size_t)n * sizeof(*ts));
+    if (!ts)
+        return;
+    size_t got = pipe_get_task_stats(pp, ts, (size_t)n), i = 0; /* in partition order */
+    char err[256], name[16];
+    for (int32_t p = 0; p < n; p++) {
+        const pipe_task_stats_t *t = i < got && ts[i].task == p ? &ts[i++] : NULL;
+        if (!t) { /* not assigned here */
+            met_gauge_unset(m->lag[p]);
+            met_gauge_unset(m->remaining[p]);
+            met_gauge_unset(m->restored_task[p]);
+            continue;
+        }
+        if (!m->lag[p]) {
+            snprintf(name, sizeof(name), "%d", (int)p);
+            const char *v[] = {name};
+            m->lag[p] = met_gauge_get(m->f_lag, v, err, sizeof(err));
+            m->remaining[p] = met_gauge_get(m->f_remaining, v, err, sizeof(err));
+            m->restored_task[p] = met_gauge_get(m->f_restored, v, err, sizeof(err));
+        }
+        if (t->lag >= 0)
+            met_gauge_set(m->lag[p], t->lag);
+        else
+            met_gauge_unset(m->lag[p]);
+        if (t->restore_remaining >= 0)
+            met_gauge_set(m->remaining[p], t->restore_remaining);
+        else
+            met_gauge_unset(m->remaining[p]);
+        met_gauge_set(m->restored_task[p], t->restored);
+    }
+    free(ts);
 }
 
 static void metrics_update(run_metrics_t *m, const pipe_stats_t *ps, const app_stats_t *as)
@@ -96,7 +276,7 @@ static void metrics_update(run_metrics_t *m, const pipe_stats_t *ps, const app_s
         met_counter_add(m->outputs[k], as->outputs[k] - m->last_as.outputs[k]);
     met_gauge_set(m->tasks, ps->tasks);
     met_gauge_set(m->restoring, ps->restoring);
-    met_gauge_set(m->rss, met_process_rss_bytes());
+    metrics_process(m);
     m->last_ps = *ps;
     m->last_as = *as;
 }
@@ -107,6 +287,7 @@ typedef struct runner {
     app_t *app;
     http_server_t *http;
     run_metrics_t metrics;
+    pipe_t *pp; /* the running pipeline */
     const run_extras_t *extras;
     volatile sig_atomic_t *stop;
     bool stop_logged;
@@ -149,6 +330,8 @@ static void on_tick(void *ctx, const pipe_stats_t *ps)
         return;
     r->last_update = now;
     metrics_update(&r->metrics, ps, &as);
+    if (r->pp)
+        metrics_tasks(&r->metrics, r->pp);
     if (r->http) {
         http_heartbeat(r->http, now);
         http_set_ready(r->http, ready);
@@ -167,6 +350,7 @@ static int reset_corrupt_task(const cfg_t *cfg, runner_t *r, pipe_t **pp, int *r
         return -1;
     pipe_destroy(*pp);
     *pp = NULL;
+    r->pp = NULL;
     char err[512];
     if (app_reset_task(r->app, p, err, sizeof(err)) != 0) {
         log_error("run", "cannot drop the corrupt local state", "task=%d err=\"%s\"", (int)p, err);
@@ -234,7 +418,9 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
             code = prc == PIPE_CONFIG ? 2 : 1; /* a missing topic stays missing: exit 2 */
             goto out;
         }
+        r.pp = pp;
         pipe_set_tick(pp, on_tick, &r);
+        pipe_set_commit_observer(pp, on_commit, &r.metrics);
         prc = pipe_run(pp, stop, err, sizeof(err));
         if (prc == PIPE_OK) {
             code = 0;
@@ -250,7 +436,7 @@ out:
     pipe_destroy(pp);
     http_destroy(r.http);
     app_destroy(r.app);
-    met_registry_destroy(r.metrics.reg);
+    metrics_free(&r.metrics);
     return code;
 }
 

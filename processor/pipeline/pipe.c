@@ -37,6 +37,7 @@ typedef struct task {
     int64_t next_offset;      /* offset after the last processed record, -1 = none yet */
     int64_t clog_next;        /* changelog offset after this transaction's last record */
     int64_t restored;         /* changelog records applied since assignment */
+    int64_t clog_pos;         /* restoring: changelog offset after the last record read, -1 */
     int64_t assigned_ms;      /* mono_ms() of the assignment */
 } task_t;
 
@@ -71,6 +72,8 @@ struct pipe {
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
     void *tick_ctx;
+    void (*on_commit)(void *ctx, int64_t records_in, int64_t records_out, double seconds);
+    void *on_commit_ctx;
     int consecutive_aborts;          /* reset by every committed transaction */
     volatile sig_atomic_t *run_stop; /* pipe_run's stop flag */
     int64_t fence_window_ms;         /* start of the window in which fences are counted */
@@ -448,6 +451,8 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
     for (int32_t p = 0; rc == PIPE_OK && p < pp->n_parts; p++)
         if (pp->tasks[p].in_txn && pp->hooks->flush)
             rc = pp->hooks->flush(pp->hooks->opaque, pp, p, err, errlen);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_MONOTONIC, &c0);
     if (rc == PIPE_OK)
         rc = txn_send_offsets(pp, err, errlen);
     if (rc == PIPE_OK && pp->abort_every > 0 &&
@@ -482,6 +487,7 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
     }
     if (rc != PIPE_OK)
         return rc;
+    clock_gettime(CLOCK_MONOTONIC, &c1);
     rd_kafka_poll(pp->producer, 0); /* serve remaining delivery reports (changelog offsets) */
     pp->txn_open = false;
     crash_point(pp, CRASH_AFTER_COMMIT);
@@ -504,6 +510,9 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
     pp->stats.transactions++;
     pp->stats.records_in += pp->txn_records; /* committed work only: aborted work is redone */
     pp->stats.records_out += pp->txn_out;
+    if (pp->on_commit)
+        pp->on_commit(pp->on_commit_ctx, pp->txn_records, pp->txn_out,
+                      (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9);
     pp->consecutive_aborts = 0;
     pp->consecutive_retries = 0;
     crash_point(pp, CRASH_AFTER_STORE);
@@ -527,6 +536,7 @@ static int task_open(pipe_t *pp, int32_t p, const char *metadata, char *err, siz
     t->txn_first_offset = -1;
     t->next_offset = -1;
     t->clog_next = -1;
+    t->clog_pos = from >= 0 ? from : -1;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, pp->changelog, p)->offset =
         from >= 0 ? from : RD_KAFKA_OFFSET_BEGINNING;
@@ -666,6 +676,7 @@ static int restore_step(pipe_t *pp, int timeout_ms, char *err, size_t errlen)
             cur = m->partition;
             rec_from_msg(m, &recs[nrec++]);
             pp->tasks[cur].restored++;
+            pp->tasks[cur].clog_pos = m->offset + 1;
             pp->stats.restored++;
         }
     }
@@ -1495,6 +1506,64 @@ void pipe_set_tick(pipe_t *pp, void (*fn)(void *ctx, const pipe_stats_t *stats),
 {
     pp->tick = fn;
     pp->tick_ctx = ctx;
+}
+
+void pipe_set_commit_observer(pipe_t *pp,
+                              void (*fn)(void *ctx, int64_t records_in, int64_t records_out,
+                                         double seconds),
+                              void *ctx)
+{
+    pp->on_commit = fn;
+    pp->on_commit_ctx = ctx;
+}
+
+/* The input position of an active task: after the last record processed, else where the
+ * consumer will fetch from (the committed offset, until a record arrives). */
+static int64_t task_position(pipe_t *pp, int32_t p)
+{
+    if (pp->tasks[p].next_offset >= 0)
+        return pp->tasks[p].next_offset;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, pp->conf.topic_input, p);
+    int64_t pos = -1;
+    if (rd_kafka_position(pp->consumer, l) == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].offset >= 0)
+        pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return pos;
+}
+
+size_t pipe_get_task_stats(pipe_t *pp, pipe_task_stats_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (int32_t p = 0; p < pp->n_parts && n < cap; p++) {
+        const task_t *t = &pp->tasks[p];
+        if (t->state == TASK_NONE)
+            continue;
+        pipe_task_stats_t *o = &out[n++];
+        *o = (pipe_task_stats_t){.task = p,
+                                 .restoring = t->state == TASK_RESTORING,
+                                 .lag = -1,
+                                 .restored = t->restored,
+                                 .restore_remaining = 0};
+        int64_t lo = -1, hi = -1;
+        if (o->restoring) {
+            o->restore_remaining = -1;
+            if (rd_kafka_get_watermark_offsets(pp->restorer, pp->changelog, p, &lo, &hi) ==
+                    RD_KAFKA_RESP_ERR_NO_ERROR &&
+                hi >= 0) {
+                int64_t pos = t->clog_pos > lo ? t->clog_pos : lo;
+                o->restore_remaining = pos >= 0 && hi > pos ? hi - pos : 0;
+            }
+            continue;
+        }
+        int64_t pos = task_position(pp, p);
+        if (pos >= 0 &&
+            rd_kafka_get_watermark_offsets(pp->consumer, pp->conf.topic_input, p, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0)
+            o->lag = hi > pos ? hi - pos : 0;
+    }
+    return n;
 }
 
 void pipe_get_stats(const pipe_t *pp, pipe_stats_t *out)

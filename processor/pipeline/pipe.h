@@ -216,6 +216,38 @@ void pipe_set_tick(pipe_t *pipe, void (*fn)(void *ctx, const pipe_stats_t *stats
 /** @brief The counters so far. */
 void pipe_get_stats(const pipe_t *pipe, pipe_stats_t *out);
 
+/**
+ * @brief Call @p fn(ctx, records_in, records_out, seconds) on the pipeline thread after
+ *        each committed transaction: its input records, the records it produced, and how
+ *        long send_offsets_to_transaction plus commit_transaction took (monotonic clock).
+ *        @p fn must be quick. NULL disables.
+ */
+void pipe_set_commit_observer(pipe_t *pipe,
+                              void (*fn)(void *ctx, int64_t records_in, int64_t records_out,
+                                         double seconds),
+                              void *ctx);
+
+/** One assigned task's progress, for metrics. */
+typedef struct pipe_task_stats {
+    int32_t task;   /* the input partition */
+    bool restoring; /* still restoring its state from the changelog */
+    /** Active: the input's high watermark (as librdkafka last saw it) minus the position
+     *  (after the last record processed, else the consumer's fetch position); -1 when
+     *  not known yet or restoring. */
+    int64_t lag;
+    int64_t restored; /* changelog records applied since the assignment */
+    /** Restoring: the changelog's high watermark minus the restore position; -1 when not
+     *  known yet; 0 once active. */
+    int64_t restore_remaining;
+} pipe_task_stats_t;
+
+/**
+ * @brief The assigned tasks' progress, in partition order, at most @p cap of them.
+ * @returns how many were written to @p out.
+ * @locality the pipeline's thread (a tick); cheap: no request to a broker.
+ */
+size_t pipe_get_task_stats(pipe_t *pipe, pipe_task_stats_t *out, size_t cap);
+
 /** @brief Number of input partitions (known after pipe_new). */
 int32_t pipe_partition_count(const pipe_t *pipe);
 

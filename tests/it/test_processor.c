@@ -387,6 +387,49 @@ static long metric_sum(const char *body, const char *name)
     return sum;
 }
 
+/* The families an operator needs (docs/OPERATIONS.md, "Metrics") on a processor that has
+ * done its work: build info, the process_* metrics, commit latency and transaction size,
+ * per-task lag (0: caught up) and restore progress, and timers counted when timer-driven
+ * outputs (warnings, expiries) went out (issue 20). */
+static void check_operator_metrics(int port)
+{
+    lk_lines_t body = {0};
+    assert_int_equal(http_get(port, "/metrics", &body), 200);
+    char *all = join_body(&body);
+    lk_lines_free(&body);
+    static const char *const present[] = {
+        "loyalty_build_info{version=\"",
+        "process_cpu_seconds_total ",
+        "process_start_time_seconds ",
+        "loyalty_commit_latency_seconds_bucket{le=\"+Inf\"} ",
+        "loyalty_transaction_records_bucket{le=\"+Inf\"} ",
+        "loyalty_task_lag_records{task=\"0\"} ",
+        "loyalty_task_lag_records{task=\"3\"} ",
+        "loyalty_restore_records_applied{task=\"0\"} ",
+        "loyalty_restore_records_remaining{task=\"0\"} 0",
+    };
+    for (size_t i = 0; i < sizeof(present) / sizeof(present[0]); i++)
+        if (!strstr(all, present[i]))
+            fail_msg("/metrics lacks %s:\n%s", present[i], all);
+    assert_int_equal(metric_sum(all, "loyalty_build_info"), 1);
+    assert_true(metric_sum(all, "process_resident_memory_bytes") > 0);
+    assert_true(metric_sum(all, "process_open_fds") > 0);
+    assert_true(metric_sum(all, "loyalty_commit_latency_seconds_count") > 0);
+    assert_true(metric_sum(all, "loyalty_transaction_records_count") > 0);
+    assert_int_equal(metric_sum(all, "loyalty_task_lag_records"), 0);
+    long timer_outputs = 0;
+    static const char *const timer_kinds[] = {"ExpiryWarning", "PointsExpired"};
+    for (size_t k = 0; k < 2; k++) {
+        char name[128];
+        snprintf(name, sizeof(name), "loyalty_outputs_total{kind=\"%s\"}", timer_kinds[k]);
+        const char *l = strstr(all, name);
+        timer_outputs += l ? atol(l + strlen(name)) : 0;
+    }
+    assert_true(timer_outputs > 0);
+    assert_true(metric_sum(all, "loyalty_timers_fired_total") > 0);
+    free(all);
+}
+
 /* Aborted transactions (forced at every third commit) change nothing a consumer sees,
  * and the work they threw away is not counted in the metrics: the outputs counted equal
  * the outputs replay produced, exactly once. */
@@ -417,6 +460,7 @@ static void test_aborted_transactions_change_nothing_and_count_once(void **state
     }
     assert_true(aborts > 0);
     assert_int_equal(outputs, (long)e.outputs.n);
+    check_operator_metrics(port);
     stop_cleanly(&s, pid);
     const char *inst[] = {"a", NULL};
     check_equal(&s, &e, inst);
