@@ -13,6 +13,8 @@
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
@@ -46,8 +48,12 @@ public class HelmRender {
     }
 
     @SuppressWarnings("unchecked")
+    /* bootstrap.servers has no default (rendering fails without it): every render sets it
+     * unless a --set of the test names it. */
     static List<Map<String, Object>> render(Path chart, Path values, String... sets) {
         TemplateCommand t = new Helm(chart).template().withName("ls").withNamespace("loyalty");
+        if (java.util.Arrays.stream(sets).noneMatch(x -> x.startsWith("config.bootstrap")))
+            t = t.set("config.bootstrap\\.servers", "kafka:9092");
         if (values != null)
             t = t.withValuesFile(values);
         for (String s : sets) {
@@ -123,6 +129,15 @@ public class HelmRender {
               "data mounted at /var/lib/loyalty-stream");
         check("data".equals(at(sts, "spec/volumeClaimTemplates/0/metadata/name")),
               "volumeClaimTemplate data");
+        check("RuntimeDefault".equals(at(sts, "spec/template/spec/securityContext/seccompProfile/type")),
+              "seccompProfile RuntimeDefault");
+        check("1024Mi".equals(at(c, "resources/requests/memory")) &&
+                  "1024Mi".equals(at(c, "resources/limits/memory")),
+              "memory request = limit = 1024Mi from the default budget, got " + at(c, "resources"));
+        check("500m".equals(at(c, "resources/requests/cpu")), "cpu request kept");
+        check(count(docs, "PrometheusRule") == 0 && count(docs, "NetworkPolicy") == 0 &&
+                  find(docs, "ConfigMap", "ls-loyalty-stream-dashboard") == null,
+              "default: no PrometheusRule, NetworkPolicy or dashboard");
         Object grace = at(sts, "spec/template/spec/terminationGracePeriodSeconds");
         check(grace instanceof Integer && (Integer) grace >= 30, "terminationGracePeriodSeconds >= 30");
         check(at(sts, "spec/template/spec/affinity/podAntiAffinity/" +
@@ -217,6 +232,36 @@ public class HelmRender {
               "the HTTP Service has the query port");
         check(sm != null && "http".equals(at(sm, "spec/endpoints/0/port")),
               "ServiceMonitor scrapes the probe port");
+        check("1216Mi".equals(at(c, "resources/limits/memory")),
+              "memory limit from budget 805306368: 1216Mi, got " + at(c, "resources"));
+        Map<String, Object> pr = find(docs, "PrometheusRule", null);
+        check(pr != null && "prometheus".equals(at(pr, "metadata/labels/release")),
+              "PrometheusRule with extra labels");
+        List<?> rules = pr == null ? List.of() : (List<?>) at(pr, "spec/groups/0/rules");
+        check(rules.size() == 6, "six alerts");
+        String rulesText = String.valueOf(rules);
+        for (String a : List.of("LoyaltyStreamLagGrowing", "LoyaltyStreamTransactionsAborting",
+                                "LoyaltyStreamDeadLetters", "LoyaltyStreamNotReady",
+                                "LoyaltyStreamRestarting", "LoyaltyStreamDown"))
+            check(rulesText.contains("alert=" + a), "alert " + a);
+        check(!rulesText.contains("__SELECTOR__") &&
+                  rulesText.contains("loyalty_task_lag_records{namespace=\"loyalty\",job=\"ls-loyalty-stream\"}"),
+              "rules select the release's series");
+        Map<String, Object> dash = find(docs, "ConfigMap", "ls-loyalty-stream-dashboard");
+        Object board = dash == null ? null : new Yaml().load((String) at(dash, "data/loyalty-stream.json"));
+        check(board != null && "loyalty-stream".equals(at(board, "uid")) &&
+                  ((List<?>) at(board, "panels")).size() >= 10,
+              "dashboard ConfigMap holds the dashboard JSON");
+        check(dash != null && "1".equals(at(dash, "metadata/labels/grafana_dashboard")),
+              "dashboard labelled for the sidecar");
+        Map<String, Object> np = find(docs, "NetworkPolicy", null);
+        check(np != null && labelsMatch(at(np, "spec/podSelector/matchLabels"),
+                                        at(sts, "spec/template/metadata/labels")),
+              "NetworkPolicy selects the pods");
+        check(np != null && "query".equals(at(np, "spec/ingress/1/ports/0/port")) &&
+                  "apps".equals(((Map<?, ?>) at(np, "spec/ingress/1/from/0/namespaceSelector/matchLabels"))
+                                    .get("kubernetes.io/metadata.name")),
+              "queries only from the allowed namespace");
     }
 
     static void checkFails(Path chart, String expect, String... sets) {
@@ -229,9 +274,28 @@ public class HelmRender {
         }
     }
 
-    public static void main(String[] args) {
+    /* helm lint renders the defaults, which have no bootstrap.servers on purpose: lint a
+     * copy whose values.yaml names one. */
+    static Path lintCopy(Path chart) throws IOException {
+        Path dir = Files.createTempDirectory("ls-chart");
+        try (var paths = Files.walk(chart)) {
+            for (Path p : (Iterable<Path>) paths::iterator) {
+                Path to = dir.resolve(chart.relativize(p).toString());
+                if (Files.isDirectory(p))
+                    Files.createDirectories(to);
+                else
+                    Files.copy(p, to);
+            }
+        }
+        Path v = dir.resolve("values.yaml");
+        Files.writeString(v, Files.readString(v).replace("bootstrap.servers: \"\"",
+                                                         "bootstrap.servers: kafka:9092"));
+        return dir;
+    }
+
+    public static void main(String[] args) throws IOException {
         Path chart = Paths.get(args[0]);
-        LintResult lint = new Helm(chart).lint().strict().call();
+        LintResult lint = new Helm(lintCopy(chart)).lint().strict().call();
         for (String m : lint.getMessages())
             System.out.println("lint: " + m);
         check(!lint.isFailed(), "helm lint --strict");
@@ -243,6 +307,9 @@ public class HelmRender {
         checkFails(chart, "minReplicas must not exceed", "autoscaling.enabled=true",
                    "autoscaling.minReplicas=9");
         checkFails(chart, "config.topic.input is required", "config.topic\\.input=");
+        checkFails(chart, "config.bootstrap.servers is required", "config.bootstrap\\.servers=");
+        checkFails(chart, "config.memory.budget.bytes must be a number",
+                   "config.memory\\.budget\\.bytes=1GiB");
         checkFails(chart, "http.query.existingSecret is required", "http.query.enabled=true");
         checkFails(chart, "config.http.query.token.file is set by the chart",
                    "config.http\\.query\\.token\\.file=/x");

@@ -77,3 +77,44 @@ and would print 805306368 as 8.05306368e+08; whole numbers are printed as intege
 {{- else if kindIs "invalid" . }}
 {{- else }}{{ . }}{{ end }}
 {{- end }}
+
+{{/*
+The pod's memory, derived from config.memory.budget.bytes (docs/OPERATIONS.md, "Memory"):
+  budget                                 RocksDB's block cache and write buffers
+  + 2 x queued.max.messages.kbytes KiB   the input consumer's and the restorer's prefetch
+                                         (librdkafka's 65536 unless config sets
+                                         kafka.queued.max.messages.kbytes)
+  + budget / 4                           the restore's batches
+  + 128 MiB                              code, librdkafka, HTTP, the allocator's slack
+rounded up to a whole MiB. The default budget (644245094) gives 1024Mi.
+*/}}
+{{- define "loyalty-stream.memory" -}}
+{{- $budget := include "loyalty-stream.propertyValue" (get .Values.config "memory.budget.bytes" | default 134217728) }}
+{{- if not (regexMatch "^[0-9]+$" $budget) }}
+{{- fail (printf "config.memory.budget.bytes must be a number of bytes (not %q) for the chart to derive the pod's memory; or set resources.requests.memory and resources.limits.memory" $budget) }}
+{{- end }}
+{{- $kb := include "loyalty-stream.propertyValue" (get .Values.config "kafka.queued.max.messages.kbytes" | default 65536) }}
+{{- $b := $budget | int64 }}
+{{- $bytes := add $b (mul 2 ($kb | int64) 1024) (div $b 4) 134217728 }}
+{{- printf "%dMi" (div (add $bytes 1048575) 1048576) }}
+{{- end }}
+
+{{/* The container's resources: .Values.resources with the memory derived where unset. */}}
+{{- define "loyalty-stream.resources" -}}
+{{- $r := deepCopy .Values.resources }}
+{{- $req := $r.requests | default dict }}
+{{- $lim := $r.limits | default dict }}
+{{- if not (and (hasKey $req "memory") (hasKey $lim "memory")) }}
+{{- $mem := include "loyalty-stream.memory" . }}
+{{- if not (hasKey $req "memory") }}{{ $_ := set $req "memory" $mem }}{{ end }}
+{{- if not (hasKey $lim "memory") }}{{ $_ := set $lim "memory" $mem }}{{ end }}
+{{- end }}
+{{- $_ := set $r "requests" $req }}
+{{- $_ := set $r "limits" $lim }}
+{{- toYaml $r }}
+{{- end }}
+
+{{/* PromQL label matchers of this release's series (the rules' selector). */}}
+{{- define "loyalty-stream.promSelector" -}}
+{{- .Values.prometheusRule.selector | default (printf "namespace=%q,job=%q" .Release.Namespace (include "loyalty-stream.fullname" .)) }}
+{{- end }}
