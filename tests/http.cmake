@@ -16,3 +16,11 @@ set_tests_properties(test_helm_chart test_helm_chart_selftest PROPERTIES LABELS 
 add_test(NAME test_helm_render
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/helm/render_chart.sh ${LS_CHART_DIR})
 set_tests_properties(test_helm_render PROPERTIES LABELS helm SKIP_RETURN_CODE 77 TIMEOUT 600)
+
+# The metric names the chart's alert rules and dashboard query (check_metric_names.py; the
+# comparison with a running processor's /metrics is in test_processor): the extraction
+# finds them, and a name missing from /metrics fails the check.
+add_test(NAME test_helm_metric_names_selftest
+         COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/helm/check_metric_names.py --self-test
+                 ${LS_CHART_DIR})
+set_tests_properties(test_helm_metric_names_selftest PROPERTIES LABELS unit)

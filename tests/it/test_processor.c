@@ -427,6 +427,23 @@ static void check_operator_metrics(int port)
     }
     assert_true(timer_outputs > 0);
     assert_true(metric_sum(all, "loyalty_timers_fired_total") > 0);
+    /* Every metric the chart's alert rules and Grafana dashboard query is served. */
+    const char *src = getenv("LS_SOURCE_DIR");
+    assert_non_null(src);
+    char path[] = "/tmp/ls-metrics-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fputs(all, f);
+    fclose(f);
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd),
+             "python3 '%s/tests/helm/check_metric_names.py' '%s/helm/loyalty-stream' '%s'", src,
+             src, path);
+    int rc = system(cmd);
+    unlink(path);
+    assert_int_equal(rc, 0);
     free(all);
 }
 
