@@ -65,6 +65,7 @@ struct http_server {
     void *query_opaque;
     char *token; /* NULL: the query listener asks for none (loopback only) */
     _Atomic int64_t last_beat_ms;
+    atomic_bool beating; /* the pipeline's loop has beaten once: start-up is over */
     _Atomic bool ready;
 };
 
@@ -149,6 +150,10 @@ static enum MHD_Result serve_metrics(http_server_t *srv, struct MHD_Connection *
 
 static enum MHD_Result serve_healthz(http_server_t *srv, struct MHD_Connection *conn)
 {
+    /* Start-up (joining, topics, init_transactions) is bounded by its own time-outs and
+     * ends in the loop or in an exit: liveness judges the loop only, once it runs. */
+    if (!atomic_load(&srv->beating))
+        return send_json(conn, MHD_HTTP_OK, json_pack("{s:s}", "status", "starting"));
     int64_t age = http_now_ms() - atomic_load(&srv->last_beat_ms);
     if (age < 0)
         age = 0; /* a beat stamped slightly ahead of this thread's clock read */
@@ -541,6 +546,7 @@ http_server_t *http_new(const http_config_t *cfg, int64_t now_ms, char *err, siz
     srv->probe = (listener_t){.srv = srv, .queries = false};
     srv->query = (listener_t){.srv = srv, .queries = true};
     atomic_init(&srv->last_beat_ms, now_ms);
+    atomic_init(&srv->beating, false);
     atomic_init(&srv->ready, false);
     const char *addr = cfg->bind_address && *cfg->bind_address ? cfg->bind_address : "0.0.0.0";
     if (listener_start(&srv->probe, addr, cfg->port, PROBE_MAX_CONNECTIONS, PROBE_MAX_PER_CLIENT,
@@ -564,8 +570,10 @@ uint16_t http_query_port(const http_server_t *srv)
 
 void http_heartbeat(http_server_t *srv, int64_t now_ms)
 {
-    if (srv != NULL)
+    if (srv != NULL) {
         atomic_store_explicit(&srv->last_beat_ms, now_ms, memory_order_relaxed);
+        atomic_store_explicit(&srv->beating, true, memory_order_relaxed);
+    }
 }
 
 void http_set_ready(http_server_t *srv, bool ready)

@@ -222,6 +222,18 @@ static void test_metrics_serves_the_registry_as_text(void **state)
     free(r.body);
 }
 
+/* Before the loop's first beat the process is starting (its waits are bounded by their
+ * own time-outs): alive, however long since the server started. */
+static void test_healthz_is_200_starting_before_the_first_heartbeat(void **state)
+{
+    fixture_t *fx = *state;
+    sleep_ms(1500); /* past the 1000 ms threshold */
+    reply_t r = fetch(fx->srv, "GET", "/healthz");
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"status\":\"starting\""));
+    free(r.body);
+}
+
 static void test_healthz_turns_503_after_a_stale_heartbeat(void **state)
 {
     fixture_t *fx = *state;
@@ -733,6 +745,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_port_zero_picks_a_free_port),
         T(test_metrics_serves_the_registry_as_text),
+        T(test_healthz_is_200_starting_before_the_first_heartbeat),
         T(test_healthz_turns_503_after_a_stale_heartbeat),
         T(test_readyz_follows_set_ready),
         T(test_customer_query_is_503_until_ready),
