@@ -291,14 +291,19 @@ static int64_t run_writer_and_kill(const char *dir, unsigned *seed, bool split,
         _exit(0);
     }
     close(p[1]);
-    int64_t g;
-    *found = INT64_MIN; /* not checked: killed before the check ended */
+    int64_t g, after_check = INT64_MIN; /* a commit's report read after the check */
+    *found = INT64_MIN;                 /* not checked: killed before the check ended */
     if (rand_r(seed) % 10 == 0) {
         sleep_us(rand_r(seed) % 20000); /* sometimes: during open or recovery */
     } else {
         /* wait for the check, then a random moment among the commits that follow */
         if (read(p[0], &g, sizeof(g)) == (ssize_t)sizeof(g))
             *found = g;
+        /* Half the time, wait for one more commit first: on a loaded machine a few
+         * milliseconds may pass without any, and the run must still write along the way
+         * (checked at the end) rather than only reopen. */
+        if (rand_r(seed) % 2 == 0 && read(p[0], &g, sizeof(g)) == (ssize_t)sizeof(g))
+            after_check = g;
         sleep_us(rand_r(seed) % 3000);
     }
     kill(pid, SIGKILL);
@@ -312,7 +317,9 @@ static int64_t run_writer_and_kill(const char *dir, unsigned *seed, bool split,
         if (read(p[0], &g, sizeof(g)) == (ssize_t)sizeof(g))
             *found = g;
     }
-    last_reported = drain_last(p[0], *found == INT64_MIN ? last_reported : *found);
+    last_reported = drain_last(p[0], after_check != INT64_MIN ? after_check
+                                     : *found == INT64_MIN    ? last_reported
+                                                              : *found);
     close(p[0]);
     return last_reported;
 }
@@ -381,7 +388,9 @@ static void test_sigkill_during_commits_keeps_data_and_checkpoint_together(void 
     assert_true(checked > iterations / 2);
     printf("final position %lld; %lld checks found new writes\n", (long long)gen,
            (long long)advanced);
-    assert_true(gen / 100 > iterations / 2); /* the writer really wrote along the way */
+    /* the writer really wrote along the way: at least one commit in nearly half of the
+     * lives by construction (above), whatever the machine's load */
+    assert_true(gen / 100 > iterations / 4);
     tsu_rmtree(dir);
 }
 
