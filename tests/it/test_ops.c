@@ -71,17 +71,6 @@ static long http_status(int port, const char *path)
     return status;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    bind(fd, (struct sockaddr *)&a, sizeof(a));
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* The whole log of @p instance (malloc'd, "" when missing). */
 static char *read_log(lk_scenario_t *s, const char *instance)
 {
@@ -130,7 +119,7 @@ static int64_t line_ts(const char *log, const char *at)
  * (NULL-terminated, may be NULL). */
 static int start_http(lk_scenario_t *s, const char *instance, char *const *extra, int *port)
 {
-    *port = free_port();
+    *port = tk_free_port();
     static char env_port[8][64];
     static int next;
     char *ep = env_port[next++ % 8];

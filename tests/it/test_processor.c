@@ -68,25 +68,14 @@ static long http_get(int port, const char *path, lk_lines_t *body)
     return status;
 }
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    bind(fd, (struct sockaddr *)&a, sizeof(a));
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* Start instance "a" with HTTP on a free port (*port), state queries on another
  * (*qport, loopback, no token) and @p extra (an environment entry, or NULL). @returns its
  * pid. */
 static int start_with_http(lk_scenario_t *s, char *extra, int *port, int *qport)
 {
-    *port = free_port();
+    *port = tk_free_port();
     do
-        *qport = free_port();
+        *qport = tk_free_port();
     while (*qport == *port);
     char env_port[64], env_qport[64];
     snprintf(env_port, sizeof(env_port), "LOYALTY_HTTP_PORT=%d", *port);

@@ -1,9 +1,11 @@
 /* testkit: see testkit.h. */
 #include "testkit.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -347,4 +349,15 @@ int tk_broker(const char *verb, const char *dir, int node)
     else
         snprintf(cmd, sizeof(cmd), "%s %s %s", script, verb, dir);
     return system(cmd);
+}
+
+int tk_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    bind(fd, (struct sockaddr *)&a, sizeof(a));
+    getsockname(fd, (struct sockaddr *)&a, &len);
+    close(fd);
+    return ntohs(a.sin_port);
 }

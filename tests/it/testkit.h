@@ -38,6 +38,9 @@ int tk_partition_count(rd_kafka_t *rk, const char *topic);
  */
 int tk_extra_conf_each(int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 
+/** @brief A TCP port on 127.0.0.1 that was free a moment ago (for an HTTP listener). */
+int tk_free_port(void);
+
 /**
  * @brief Start a broker of its own with tests/kafka/kafka-test-broker.sh (under
  *        $LS_SOURCE_DIR) in @p dir with the script's @p options ("--nodes 3",
