@@ -73,6 +73,9 @@ enum {
     ENG_ETIMERS = -2,  /* the buffer filled while catching up timers due before the event:
                           the state HAS advanced by those timers (their outputs are in out);
                           drain the buffer and call again */
+    ENG_TOO_LATE = -3, /* the event's award period closed so long ago that its record was
+                          dropped (docs/PROGRAMS.md, "Late events"): nothing changed, no
+                          output; dead-letter it as too_late */
 };
 
 /** @brief 64-bit FNV-1a of an id (idempotency keys, purchase references). */
