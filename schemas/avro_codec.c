@@ -32,7 +32,7 @@ static const struct type_info {
     int32_t id;        /* default id without a registry */
 } types[AVRO_CODEC_TYPE_COUNT] = {
     [ENG_OUT_TIER_CHANGED] = {"tier_changed", "TierChanged", "loyalty.tier-changes", 101},
-    [ENG_OUT_BONUS_EARNED] = {"bonus_earned", "BonusEarned", "loyalty.bonuses", 112},
+    [ENG_OUT_BONUS_EARNED] = {"bonus_earned", "BonusEarned", "loyalty.bonuses", 114},
     [ENG_OUT_EXPIRY_WARNING] = {"expiry_warning", "ExpiryWarning", "loyalty.expiry-warnings", 103},
     [ENG_OUT_POINTS_EXPIRED] = {"points_expired", "PointsExpired", "loyalty.points-expired", 104},
     [ENG_OUT_POINTS_REVERSED] = {"points_reversed", "PointsReversed", "loyalty.points-reversed",

@@ -695,7 +695,6 @@ static void test_timer_due_at_event_time_fires_before_the_event(void **st)
     prog_destroy(p);
 }
 
-
 /* The caller's contract with a clock: timers due by `clock` (the task's clock, past the
  * event's own time for a late event), then the event. */
 static int apply_at(const prog_t *p, eng_state_t *s, const eng_event_t *ev, const char *clock,
@@ -742,6 +741,20 @@ static void test_late_event_within_the_grace_counts_in_its_own_period(void **st)
     prog_destroy(p);
 }
 
+/* Anna buys for `amount` on 20 March; March closes (with its award) by 2 April. Returns
+ * the award's points; `o` is reset after it. */
+static int64_t march_closed(const prog_t *p, eng_state_t *s, ob_t *o, int64_t amount)
+{
+    eng_event_t ev;
+    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", amount);
+    apply_at(p, s, &ev, "2026-03-20T12:00:00+03:00", o);
+    tp_tick(p, s, "2026-04-02T00:00:00+03:00", o);
+    const eng_output_t *b = tp_find(o, ENG_OUT_BONUS_EARNED, 0);
+    int64_t pts = b ? b->u.bonus_earned.points : -1;
+    ob_reset(o);
+    return pts;
+}
+
 static void test_late_event_after_the_close_is_a_correction_naming_its_period(void **st)
 {
     (void)st;
@@ -750,11 +763,7 @@ static void test_late_event_after_the_close_is_a_correction_naming_its_period(vo
     eng_event_t ev;
     ob_t o;
     ob_reset(&o);
-    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", 100000);
-    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
-    tp_tick(p, &s, "2026-04-02T00:00:00+03:00", &o);
-    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100); /* 10% */
-    ob_reset(&o);
+    assert_int_equal(march_closed(p, &s, &o, 100000), 100); /* 10% */
     buy(&ev, "mar-late", "2026-03-31T20:00:00+03:00", 60000);
     assert_int_equal(apply_at(p, &s, &ev, "2026-04-02T00:00:00+03:00", &o), ENG_OK);
     const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
@@ -780,11 +789,7 @@ static void test_return_after_the_close_lowers_the_award_by_a_period_correction(
     eng_event_t ev;
     ob_t o;
     ob_reset(&o);
-    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", 160000);
-    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
-    tp_tick(p, &s, "2026-04-02T00:00:00+03:00", &o);
-    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 240);
-    ob_reset(&o);
+    assert_int_equal(march_closed(p, &s, &o, 160000), 240); /* 15% */
     tp_event(&ev, ENG_EV_RETURN, "ret", "anna", "2026-04-05T12:00:00+03:00");
     tp_line(&ev, "skincare", 1, 60000, false);
     snprintf(ev.original_event_id, sizeof(ev.original_event_id), "mar");
