@@ -45,7 +45,9 @@ int check_program_main(int argc, char **argv)
         } else if (c == 'h') {
             printf("usage: loyalty-stream check-program [--zonedir DIR] FILE\n"
                    "Validate a loyalty program file; print a summary (exit 0) or every "
-                   "error as file:line:column: field: problem (exit 1).\n");
+                   "error as file:line:column: field: problem (exit 1).\n"
+                   "Warnings (file:line:column: field: warning: ...) go to stderr: values that\n"
+                   "are valid but probably not meant, such as a percentage below 0.1.\n");
             return 0;
         } else {
             return 2;
@@ -67,7 +69,9 @@ int check_program_main(int argc, char **argv)
         return 1;
     }
     prog_describe(p, sum, 16384);
-    printf("OK: %s\n%s", argv[optind], sum);
+    if (p->n_warnings) /* valid, but probably not what was meant: before the summary */
+        fprintf(stderr, "%s\n", p->warnings);
+    printf("OK: %s%s\n%s", argv[optind], p->n_warnings ? " (with warnings)" : "", sum);
     free(sum);
     prog_destroy(p);
     return 0;

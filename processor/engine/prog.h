@@ -18,13 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROG_TIERS_MAX    16
-#define PROG_BANDS_MAX    16
-#define PROG_MAP_MAX      64 /* partners, category multipliers, status multipliers */
-#define PROG_CATS_MAX     32 /* excluded categories */
-#define PROG_WARNINGS_MAX 8
-#define PROG_STAMP_CARDS  4 /* == ENG_STAMPS_MAX */
-#define PROG_TENURE_MAX   8
+#define PROG_TIERS_MAX     16
+#define PROG_BANDS_MAX     16
+#define PROG_MAP_MAX       64 /* partners, category multipliers, status multipliers */
+#define PROG_CATS_MAX      32 /* excluded categories */
+#define PROG_WARNINGS_MAX  8
+#define PROG_STAMP_CARDS   4 /* == ENG_STAMPS_MAX */
+#define PROG_TENURE_MAX    8
+#define PROG_WARN_TEXT_MAX 2048
 
 typedef enum { PROG_METRIC_SPEND = 0, PROG_METRIC_QUANTITY, PROG_METRIC_PURCHASES } prog_metric_t;
 typedef enum {
@@ -158,6 +159,12 @@ typedef struct prog {
     /* nudges */
     bool progress;           /* emit TierProgress after a purchase ... */
     int64_t progress_within; /* ... when the missing amount is at most this (0 = always) */
+
+    /* What the loader found suspicious but valid (a percentage below 0.1, no point_value,
+     * minor units unlike ISO 4217's): lines "file:line:col: field: warning: ...",
+     * separated by '\n'; check-program prints them, `run` logs them. */
+    uint32_t n_warnings;
+    char warnings[PROG_WARN_TEXT_MAX];
 } prog_t;
 
 /**
