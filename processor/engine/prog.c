@@ -965,14 +965,15 @@ static void warn_point_value(ctx_t *c, yaml_node_t *root)
               p->currency);
         return;
     }
-    int64_t amount = 40 * p->point_value; /* 40 whole units */
+    int64_t amount = 40 * p->point_value; /* 40 whole units (point_value is one by default) */
     char unit[8] = "1";                   /* one minor unit in whole units: 0.01 */
     if (p->minor_units > 0)
         snprintf(unit, sizeof(unit), "0.%0*d", p->minor_units, 1);
     int64_t earned_minor = amount * bp / 10000;
     prog_format_money(p, amount, amt, sizeof(amt));
     prog_format_bp(bp, rate, sizeof(rate));
-    prog_format_money(p, earned_minor, frac, sizeof(frac));
+    double pts = (double)amount * bp / 10000.0 / (double)p->point_value;
+    snprintf(frac, sizeof(frac), pts >= 0.01 || pts == 0 ? "%.2f" : "%.4f", pts);
     warnf(c, root, "point_value",
           "not set: one point is worth one whole %s (%s %s), so %s of a %s %s purchase is %s "
           "points, floored to %lld; for one point per minor unit write point_value: %s",

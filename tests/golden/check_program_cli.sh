@@ -89,6 +89,6 @@ printf 'currency: EUR\ntimezone: UTC\nearning:\n  base_percent: 0.02\n' >"$tmp/w
 grep -q '^OK: .*warn.yaml (with warnings)' "$tmp/w-out" || fail "no OK line: $(cat "$tmp/w-out")"
 grep -q 'warn.yaml:4:17: earning.base_percent: warning: 0.02 is read as 0.02 percent' "$tmp/w-err" ||
     fail "small percentage not warned: $(cat "$tmp/w-err")"
-grep -q 'point_value: warning: not set: one point is worth one whole EUR (1.00 EUR), so 0.02% of a 40.00 EUR purchase is 0.00 points' "$tmp/w-err" ||
+grep -q 'point_value: warning: not set: one point is worth one whole EUR (1.00 EUR), so 0.02% of a 40.00 EUR purchase is 0.0080 points, floored to 0' "$tmp/w-err" ||
     fail "missing point_value not warned: $(cat "$tmp/w-err")"
 echo ok
