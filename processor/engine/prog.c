@@ -328,6 +328,13 @@ static uint32_t walk_seq(ctx_t *c, yaml_node_t *n, const char *path, uint32_t ma
     return i;
 }
 
+/* The value of `key` in mapping n (where an error about it belongs), else n. */
+static yaml_node_t *key_or(ctx_t *c, yaml_node_t *n, const char *key)
+{
+    yaml_node_t *v = map_get(c, n, key);
+    return v ? v : n;
+}
+
 /* Entry i of a list, or the list itself when there is no such entry. */
 static yaml_node_t *seq_at(ctx_t *c, yaml_node_t *seq, uint32_t i)
 {
@@ -1015,19 +1022,24 @@ static void check_whole(ctx_t *c, yaml_node_t *root)
     }
     yaml_node_t *x = map_get(c, root, "expiry");
     if (p->expiry == PROG_EXPIRY_NEVER && p->n_warn > 0)
-        errf(c, x, "expiry.warning_days", "warnings need an expiry mode other than never");
+        errf(c, key_or(c, x, "warning_days"), "expiry.warning_days",
+             "warnings need an expiry mode other than never");
     yaml_node_t *d = map_get(c, root, "demotion");
     if (p->demote != PROG_DEMOTE_INACTIVITY && (p->inactivity_days || p->grace_days))
         errf(c, d, "demotion", "inactivity_days and grace_days need mode inactivity");
     if (p->has_award && p->demote == PROG_DEMOTE_PERIOD_END && p->award_period != p->demote_period)
-        errf(c, d, "demotion.period", "must equal period_award.period (one period per program)");
+        errf(c, key_or(c, d, "period"), "demotion.period",
+             "must equal period_award.period (one period per program)");
     if (p->n_demote_warn > 0 && p->demote == PROG_DEMOTE_NEVER)
-        errf(c, d, "demotion.warning_days", "downgrade warnings need a demotion mode");
+        errf(c, key_or(c, d, "warning_days"), "demotion.warning_days",
+             "downgrade warnings need a demotion mode");
     if (p->demote == PROG_DEMOTE_PERIOD_END && p->q_window == PROG_WIN_LIFETIME)
-        errf(c, d, "demotion.mode", "at_period_end needs a periodic qualification window");
+        errf(c, key_or(c, d, "mode"), "demotion.mode",
+             "at_period_end needs a periodic qualification window");
     yaml_node_t *n = map_get(c, root, "nudges");
     if (p->progress && p->n_tiers < 2)
-        errf(c, n, "nudges.progress", "progress nudges need at least two tiers");
+        errf(c, key_or(c, n, "progress"), "nudges.progress",
+             "progress nudges need at least two tiers");
     for (uint32_t i = 0; i < p->n_stamps; i++)
         if (p->stamps[i].reward != PROG_REWARD_POINTS && p->stamps[i].points) {
             char sub[64];

@@ -273,6 +273,9 @@ static void test_list_errors_point_at_the_offending_entry(void **st)
     load_err("currency: RUB\ntimezone: UTC\nexpiry:\n  mode: after_days\n  days: 30\n"
              "  warning_days:\n    - 7\n    - 1\n    - 7\n",
              "t.yaml:9:7: expiry.warning_days[2]: 7 days is listed twice");
+    /* a rule between keys: at the key that breaks it, not at its section */
+    load_err("currency: RUB\ntimezone: UTC\nexpiry:\n  mode: never\n  warning_days: [7]\n",
+             "t.yaml:5:17: expiry.warning_days: warnings need an expiry mode other than never");
 }
 
 static void test_one_bad_value_gives_one_error(void **st)
