@@ -800,6 +800,11 @@ app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen)
     a->prog = prog_load(cfg->program_file, NULL, err, errlen);
     if (!a->prog)
         goto fail;
+    for (const char *w = a->prog->warnings; *w;) { /* valid, but probably not meant */
+        size_t n = strcspn(w, "\n");
+        log_warn("app", "program file warning", "warning=\"%.*s\"", (int)n, w);
+        w += n + (w[n] == '\n');
+    }
     store_config_t sc;
     store_config_default(&sc);
     sc.dir = cfg->state_dir;

@@ -1086,6 +1086,8 @@ static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev
                 basket += ev->lines[i].amount;
         if (basket == 0)
             return reject(e, ev->points, avail, "excluded_basket");
+        if (value > basket) /* worth more than the lines points may pay for */
+            return reject(e, ev->points, avail, "over_eligible_amount");
         if ((i128)value * 10000 > (i128)basket * p->max_share_bp)
             return reject(e, ev->points, avail, "over_max_share");
     }
@@ -1129,18 +1131,29 @@ int eng_event_check(const prog_t *p, const eng_event_t *ev, char *err, size_t er
     if (ev->n_lines > ENG_LINES_MAX)
         return snprintf(err, errlen, "event %s: more than %d lines", ev->event_id, ENG_LINES_MAX),
                -1;
+    if (ev->kind == ENG_EV_PURCHASE && ev->n_lines == 0)
+        return snprintf(err, errlen, "event %s: a purchase needs at least one line in 'lines'",
+                        ev->event_id),
+               -1;
+    /* Basket lines are named as in the event (lines[0] is the first); amounts are minor
+     * units (1550 = 15.50 in a currency with 2 decimals). */
     int64_t total = 0;
     for (uint32_t i = 0; i < ev->n_lines; i++) {
-        if (ev->lines[i].amount < 0 || ev->lines[i].amount > ENG_AMOUNT_MAX ||
-            ev->lines[i].quantity < 1)
-            return snprintf(err, errlen,
-                            "event %s: line %u has a negative amount or a "
-                            "quantity below 1",
-                            ev->event_id, i),
+        if (ev->lines[i].amount < 0 || ev->lines[i].amount > ENG_AMOUNT_MAX)
+            return snprintf(err, errlen, "event %s: lines[%u].amount %lld (minor units) is %s",
+                            ev->event_id, i, (long long)ev->lines[i].amount,
+                            ev->lines[i].amount < 0 ? "negative" : "above the limit"),
+                   -1;
+        if (ev->lines[i].quantity < 1)
+            return snprintf(err, errlen, "event %s: lines[%u].quantity %d is below 1", ev->event_id,
+                            i, (int)ev->lines[i].quantity),
                    -1;
         total += ev->lines[i].amount;
         if (total > ENG_AMOUNT_MAX)
-            return snprintf(err, errlen, "event %s: total above the limit", ev->event_id), -1;
+            return snprintf(err, errlen,
+                            "event %s: the lines' total is above the limit of %lld minor units",
+                            ev->event_id, (long long)ENG_AMOUNT_MAX),
+                   -1;
     }
     if (ev->kind == ENG_EV_RETURN && !ev->original_event_id[0])
         return snprintf(err, errlen, "event %s: a return needs original_event_id", ev->event_id),

@@ -136,7 +136,8 @@ typedef struct eng_points_redeemed {
 typedef struct eng_redemption_rejected {
     int64_t points_requested;
     int64_t points_available;
-    char reason[ENG_NAME_MAX]; /* "insufficient_points", "over_max_share", "excluded_basket", ... */
+    char reason[ENG_NAME_MAX]; /* "insufficient_points", "over_max_share", "excluded_basket",
+                                  "over_eligible_amount", "invalid_points" */
 } eng_redemption_rejected_t;
 
 typedef struct eng_reward_earned {

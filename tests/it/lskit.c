@@ -352,7 +352,8 @@ int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *output
         snprintf(opt + strlen(opt), sizeof(opt) - strlen(opt), " --until %s", s->replay_until);
     snprintf(cmd, sizeof(cmd),
              "%s replay --program %s --input %s/events.jsonl --partitions %d%s "
-             "--final-state %s/replay-states-%s.jsonl > %s/replay-outputs-%s.jsonl "
+             "--tolerate-skipped --final-state-raw %s/replay-states-%s.jsonl "
+             "> %s/replay-outputs-%s.jsonl "
              "2> %s/replay-%s.log",
              bin, s->program, s->dir, s->partitions, opt, s->dir, tag, s->dir, tag, s->dir, tag);
     if (!bin || system(cmd) != 0) {

@@ -1200,6 +1200,51 @@ static void test_listed_partner_rate_wins_over_check_band(void **st)
     prog_destroy(p);
 }
 
+/* Bad events are refused with a reason that names the basket line as the event does
+ * (lines[0]) and the unit of amounts; a purchase with no lines is refused. */
+static void test_bad_events_are_refused_with_a_reason(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 2}\n");
+    eng_event_t ev;
+    char err[256];
+    tp_event(&ev, ENG_EV_PURCHASE, "p0", "c", "2026-02-01T12:00:00Z");
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: a purchase needs at least one line in 'lines'");
+    tp_line(&ev, "food", 1, -500, false);
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: lines[0].amount -500 (minor units) is negative");
+    ev.lines[0].amount = 500;
+    ev.lines[0].quantity = 0;
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: lines[0].quantity 0 is below 1");
+    prog_destroy(p);
+}
+
+/* Points worth more than the eligible part of a mixed basket, with no max share set: the
+ * reason is the eligible amount, not a share nobody configured. */
+static void test_mixed_basket_rejection_without_max_share_names_the_eligible_amount(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n"
+                          "redeeming: {exclude: {categories: [tobacco]}}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "food", 1, 100000, false); /* 1,000 RUB at 10%: 100 points */
+    tp_apply(p, &s, &ev, &o);
+    tp_event(&ev, ENG_EV_REDEMPTION, "r1", "c", "2026-02-02T12:00:00Z");
+    ev.points = 60; /* 60 RUB against 50 RUB of food and 100 RUB of tobacco */
+    tp_line(&ev, "food", 1, 5000, false);
+    tp_line(&ev, "tobacco", 1, 10000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_string_equal(tp_find(&o, ENG_OUT_REDEMPTION_REJECTED, 0)->u.redemption_rejected.reason,
+                        "over_eligible_amount");
+    prog_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1290,8 @@ int main(void)
         cmocka_unit_test(test_return_after_the_close_lowers_the_award_by_a_period_correction),
         cmocka_unit_test(test_event_older_than_the_max_lateness_is_too_late_and_changes_nothing),
         cmocka_unit_test(test_late_event_older_than_the_last_visit_does_not_move_it_back),
+        cmocka_unit_test(test_bad_events_are_refused_with_a_reason),
+        cmocka_unit_test(test_mixed_basket_rejection_without_max_share_names_the_eligible_amount),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
