@@ -352,7 +352,8 @@ static int put_output_body(avro_value_t *r, const eng_output_t *o)
         const eng_points_reversed_t *v = &o->u.points_reversed;
         CHECK(avro_fields_set_long(r, "points", v->points));
         CHECK(avro_fields_set_long(r, "debt_added", v->debt_added));
-        return SET_STR(r, v, original_event_id);
+        CHECK(SET_STR(r, v, original_event_id));
+        return SET_STR(r, v, reason);
     }
     case ENG_OUT_POINTS_REDEEMED: {
         const eng_points_redeemed_t *v = &o->u.points_redeemed;
@@ -455,7 +456,9 @@ static dlq_reason_t read_output_body(avro_fields_ctx_t *x, const avro_value_t *r
         GET_LONG(x, r, &o->u.points_reversed, points);
         GET_LONG(x, r, &o->u.points_reversed, debt_added);
         GET_STR(x, r, &o->u.points_reversed, original_event_id);
-        return DLQ_OK;
+        /* appended with a default: an older writer's record is a return's */
+        return avro_fields_str(x, r, "reason", false, "return", o->u.points_reversed.reason,
+                               sizeof(o->u.points_reversed.reason), NULL);
     case ENG_OUT_POINTS_REDEEMED:
         GET_LONG(x, r, &o->u.points_redeemed, points);
         GET_LONG(x, r, &o->u.points_redeemed, value);

@@ -372,6 +372,7 @@ static void output_body(json_t *o, const eng_output_t *x)
         json_object_set_new(o, "debt_added", json_integer(x->u.points_reversed.debt_added));
         json_object_set_new(o, "original_event_id",
                             json_string(x->u.points_reversed.original_event_id));
+        json_object_set_new(o, "reason", json_string(x->u.points_reversed.reason));
         break;
     case ENG_OUT_POINTS_REDEEMED:
         json_object_set_new(o, "points", json_integer(x->u.points_redeemed.points));

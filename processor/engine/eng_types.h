@@ -120,6 +120,9 @@ typedef struct eng_points_reversed {
     int64_t points;     /* taken back from the balance */
     int64_t debt_added; /* what could not be taken back (policy "debt"), else 0 */
     char original_event_id[ENG_ID_MAX];
+    /* "return": the purchase's points, pro rata; "purchase_not_found": the purchase is not
+     * among the customer's last ENG_PURCHASES_MAX (older, or never seen): points 0 */
+    char reason[ENG_NAME_MAX];
 } eng_points_reversed_t;
 
 typedef struct eng_points_redeemed {

@@ -38,7 +38,7 @@ static void fill(eng_output_t *o, int k)
         o->u.points_expired = (eng_points_expired_t){90, 1769903999999};
         break;
     case ENG_OUT_POINTS_REVERSED:
-        o->u.points_reversed = (eng_points_reversed_t){40, 10, "evt-1"};
+        o->u.points_reversed = (eng_points_reversed_t){40, 10, "evt-1", "return"};
         break;
     case ENG_OUT_POINTS_REDEEMED:
         o->u.points_redeemed = (eng_points_redeemed_t){300, 30000, 12};
@@ -93,9 +93,10 @@ static json_t *expected(const eng_output_t *o)
                       (json_int_t)o->u.points_expired.expired_at);
         break;
     case ENG_OUT_POINTS_REVERSED:
-        b = json_pack("{s:I,s:I,s:s}", "points", (json_int_t)o->u.points_reversed.points,
+        b = json_pack("{s:I,s:I,s:s,s:s}", "points", (json_int_t)o->u.points_reversed.points,
                       "debt_added", (json_int_t)o->u.points_reversed.debt_added,
-                      "original_event_id", o->u.points_reversed.original_event_id);
+                      "original_event_id", o->u.points_reversed.original_event_id, "reason",
+                      o->u.points_reversed.reason);
         break;
     case ENG_OUT_POINTS_REDEEMED:
         b = json_pack("{s:I,s:I,s:I}", "points", (json_int_t)o->u.points_redeemed.points, "value",
