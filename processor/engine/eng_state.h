@@ -6,7 +6,9 @@
  * with a count, so the store can zero it, decode into it and hand it to the engine without
  * allocating, and the hot path copies it with memcpy. Bounds are product limits; what the
  * engine does when one is reached is written next to it (it never fails an event because
- * of a full array; it merges or forgets the oldest entry, deterministically).
+ * of a full array; it merges or forgets the oldest entry, deterministically), and each
+ * time one bites the call says so in eng_outbuf_t.bounds (eng_bound_t), which the app
+ * counts in loyalty_state_bounds_total (docs/PROGRAMS.md, "Per-customer bounds").
  *
  * Units: points are whole points, money is int64 minor units, times are int64 ms UTC,
  * ENG_TIME_NEVER (eng_types.h) marks "never". Calendar keys (day and month indices) are
@@ -26,11 +28,20 @@
 
 #define ENG_STATE_VERSION 1
 
-#define ENG_QBUCKETS_MAX  48 /* qualifying buckets (sparse: only periods with activity) */
-#define ENG_LOTS_MAX      16 /* points lots; when full a new lot merges (see eng_lot_t) */
-#define ENG_STAMPS_MAX    4  /* stamp cards per program (index = card in the program) */
-#define ENG_PURCHASES_MAX 16 /* recent purchases kept to reverse returns pro rata */
-#define ENG_SEEN_MAX      64 /* recent input event ids (hashes) for idempotency */
+#define ENG_QBUCKETS_MAX                                           \
+    48 /* qualifying buckets (sparse: only periods with activity); \
+          full: the two oldest merge (ENG_BOUND_QBUCKETS) */
+#define ENG_LOTS_MAX                                                                \
+    16                   /* points lots; when full a new lot merges (see eng_lot_t; \
+                            ENG_BOUND_LOTS) */
+#define ENG_STAMPS_MAX 4 /* stamp cards per program (index = card in the program) */
+#define ENG_PURCHASES_MAX                                              \
+    16 /* recent purchases kept to reverse returns pro rata; full: the \
+          oldest is forgotten (ENG_BOUND_PURCHASES) */
+#define ENG_SEEN_MAX                                                 \
+    64 /* recent input event ids (hashes) for idempotency; full: the \
+          oldest is forgotten, and a repeat of it is applied again   \
+          (ENG_BOUND_EVENT_IDS) */
 
 /** Where a lot's points came from (eng_lot_t.source). */
 typedef enum {
@@ -81,8 +92,9 @@ typedef struct eng_lot {
  * A recent purchase, kept so that a return can reverse the points the returned lines
  * earned, pro rata to the earn-eligible amount, and take the returned spend out of the
  * qualifying metric and the open period's award total. The oldest is forgotten when
- * ENG_PURCHASES_MAX is reached (a return of a forgotten purchase reverses nothing and
- * says so in the log of the caller: the engine emits PointsReversed with points 0).
+ * ENG_PURCHASES_MAX is reached (ENG_BOUND_PURCHASES). A return of a forgotten (or never
+ * seen) purchase reverses nothing and says so: PointsReversed with points 0, debt_added
+ * 0 and reason "purchase_not_found" (ENG_BOUND_RETURN_NOT_FOUND).
  */
 typedef struct eng_purchase_rec {
     uint64_t id_hash;        /* eng_id_hash(event_id) */

@@ -320,6 +320,23 @@ static long metric_sum(const char *body, const char *name)
     return sum;
 }
 
+/* The sum of @p name's series whose labels hold @p label (e.g. kind="ExpiryWarning"). */
+static long metric_sum_with(const char *body, const char *name, const char *label)
+{
+    long sum = 0;
+    size_t n = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        const char *end = strchr(l, '}');
+        const char *nl = strchr(l, '\n');
+        if (strncmp(l, name, n) != 0 || l[n] != '{' || !end || (nl && end > nl))
+            continue;
+        const char *at = strstr(l, label);
+        if (at && at < end)
+            sum += atol(end + 2);
+    }
+    return sum;
+}
+
 /* The families an operator needs (docs/OPERATIONS.md, "Metrics") on a processor that has
  * done its work: build info, the process_* metrics, commit latency and transaction size,
  * per-task lag (0: caught up) and restore progress, and timers counted when timer-driven
@@ -340,6 +357,10 @@ static void check_operator_metrics(int port)
         "loyalty_task_lag_records{task=\"3\"} ",
         "loyalty_restore_records_applied{task=\"0\"} ",
         "loyalty_restore_records_remaining{task=\"0\"} 0",
+        "loyalty_events_applied_total{task=\"3\"} ",
+        "loyalty_outputs_total{task=\"0\",kind=\"BonusEarned\"} ",
+        "loyalty_dead_letters_total{task=\"0\",reason=\"malformed_avro\"} ",
+        "loyalty_state_bounds_total{task=\"0\",bound=\"lots\"} ",
     };
     for (size_t i = 0; i < sizeof(present) / sizeof(present[0]); i++)
         if (!strstr(all, present[i]))
@@ -353,10 +374,9 @@ static void check_operator_metrics(int port)
     long timer_outputs = 0;
     static const char *const timer_kinds[] = {"ExpiryWarning", "PointsExpired"};
     for (size_t k = 0; k < 2; k++) {
-        char name[128];
-        snprintf(name, sizeof(name), "loyalty_outputs_total{kind=\"%s\"}", timer_kinds[k]);
-        const char *l = strstr(all, name);
-        timer_outputs += l ? atol(l + strlen(name)) : 0;
+        char label[128];
+        snprintf(label, sizeof(label), "kind=\"%s\"", timer_kinds[k]);
+        timer_outputs += metric_sum_with(all, "loyalty_outputs_total", label);
     }
     assert_true(timer_outputs > 0);
     assert_true(metric_sum(all, "loyalty_timers_fired_total") > 0);
