@@ -21,8 +21,8 @@
 
 typedef struct run_metrics {
     met_registry_t *reg;
-    met_counter_t *consumed, *produced, *txns, *aborts,
-        *restored; /* the app's: app_attach_metrics */
+    /* the pipeline's counters; the app's (events, outputs, ...) are app_attach_metrics' */
+    met_counter_t *consumed, *produced, *txns, *aborts, *restored;
     met_gauge_t *tasks, *restoring;
     /* the standard process metrics */
     met_counter_t *cpu;
