@@ -284,6 +284,15 @@ void lk_scenario_run_ahead(lk_scenario_t *s, const char *customer, int64_t ahead
         fprintf(stderr, "cannot rewrite %s/events.jsonl\n", s->dir);
 }
 
+int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev)
+{
+    if (i >= s->n_events)
+        return -1;
+    s->events[i] = *ev;
+    s->part_of[i] = partition_for(ev->customer_id, s->partitions);
+    return write_jsonl(s);
+}
+
 int lk_produce_encode(lk_scenario_t *s, const char *partitioner)
 {
     const char *bin = getenv("LS_BINARY");
