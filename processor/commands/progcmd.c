@@ -110,6 +110,7 @@ typedef struct run {
     FILE *emit; /* where output lines go, NULL = nowhere */
     uint64_t outputs_by_kind[ENG_OUT_KIND_COUNT];
     uint64_t duplicates, rejected;
+    uint64_t bounds[ENG_BOUND_COUNT]; /* engine calls in which a per-customer bound bit */
 } run_t;
 
 static cust_t *cust_get(run_t *r, const char *id)
@@ -203,6 +204,9 @@ static heap_ent_t heap_pop(heap_t *h)
 
 static int drain(run_t *r)
 {
+    for (int b = 0; r->out.bounds && b < ENG_BOUND_COUNT; b++) /* as the processor counts */
+        r->bounds[b] += (r->out.bounds & ENG_BOUND_BIT(b)) != 0;
+    r->out.bounds = 0;
     for (uint32_t i = 0; i < r->out.n; i++) {
         r->outputs_by_kind[r->out.v[i].kind]++;
         if (!r->emit)
@@ -657,6 +661,17 @@ int replay_main(int argc, char **argv)
         if (runs[0].outputs_by_kind[k])
             fprintf(stderr, "  %-20s %llu\n", eng_out_kind_name((eng_out_kind_t)k),
                     (unsigned long long)runs[0].outputs_by_kind[k]);
+    uint64_t any = 0;
+    for (int b = 0; b < ENG_BOUND_COUNT; b++)
+        any |= runs[0].bounds[b];
+    if (any) { /* docs/PROGRAMS.md, "Per-customer bounds" */
+        fprintf(stderr, "per-customer bounds bit:");
+        for (int b = 0; b < ENG_BOUND_COUNT; b++)
+            if (runs[0].bounds[b])
+                fprintf(stderr, " %s %llu", eng_bound_name((eng_bound_t)b),
+                        (unsigned long long)runs[0].bounds[b]);
+        fputc('\n', stderr);
+    }
     if (nruns == 2)
         fprintf(stderr,
                 "what-if difference: issued %+lld, expired %+lld, outstanding %+lld "
