@@ -8,7 +8,10 @@
  * engine does when one is reached is written next to it (it never fails an event because
  * of a full array; it merges or forgets the oldest entry, deterministically), and each
  * time one bites the call says so in eng_outbuf_t.bounds (eng_bound_t), which the app
- * counts in loyalty_state_bounds_total (docs/PROGRAMS.md, "Per-customer bounds").
+ * counts in loyalty_state_bounds_total (docs/PROGRAMS.md, "Per-customer bounds"): a full
+ * seen-id ring forgets the oldest id (a repeat of it is applied again); a full purchase
+ * ring forgets the oldest purchase (see eng_purchase_rec_t); a full lot array merges
+ * (see eng_lot_t); full qualifying buckets merge the two oldest (see eng_qbucket_t).
  *
  * Units: points are whole points, money is int64 minor units, times are int64 ms UTC,
  * ENG_TIME_NEVER (eng_types.h) marks "never". Calendar keys (day and month indices) are
@@ -28,20 +31,11 @@
 
 #define ENG_STATE_VERSION 1
 
-#define ENG_QBUCKETS_MAX                                           \
-    48 /* qualifying buckets (sparse: only periods with activity); \
-          full: the two oldest merge (ENG_BOUND_QBUCKETS) */
-#define ENG_LOTS_MAX                                                                \
-    16                   /* points lots; when full a new lot merges (see eng_lot_t; \
-                            ENG_BOUND_LOTS) */
-#define ENG_STAMPS_MAX 4 /* stamp cards per program (index = card in the program) */
-#define ENG_PURCHASES_MAX                                              \
-    16 /* recent purchases kept to reverse returns pro rata; full: the \
-          oldest is forgotten (ENG_BOUND_PURCHASES) */
-#define ENG_SEEN_MAX                                                 \
-    64 /* recent input event ids (hashes) for idempotency; full: the \
-          oldest is forgotten, and a repeat of it is applied again   \
-          (ENG_BOUND_EVENT_IDS) */
+#define ENG_QBUCKETS_MAX  48 /* qualifying buckets (sparse: only periods with activity) */
+#define ENG_LOTS_MAX      16 /* points lots; when full a new lot merges (see eng_lot_t) */
+#define ENG_STAMPS_MAX    4  /* stamp cards per program (index = card in the program) */
+#define ENG_PURCHASES_MAX 16 /* recent purchases kept to reverse returns pro rata */
+#define ENG_SEEN_MAX      64 /* recent input event ids (hashes) for idempotency */
 
 /** Where a lot's points came from (eng_lot_t.source). */
 typedef enum {

@@ -284,15 +284,6 @@ void lk_scenario_run_ahead(lk_scenario_t *s, const char *customer, int64_t ahead
         fprintf(stderr, "cannot rewrite %s/events.jsonl\n", s->dir);
 }
 
-int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev)
-{
-    if (i >= s->n_events)
-        return -1;
-    s->events[i] = *ev;
-    s->part_of[i] = partition_for(ev->customer_id, s->partitions);
-    return write_jsonl(s);
-}
-
 int lk_produce_encode(lk_scenario_t *s, const char *partitioner)
 {
     const char *bin = getenv("LS_BINARY");
@@ -360,6 +351,15 @@ int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *output
     snprintf(p1, sizeof(p1), "%s/replay-outputs-%s.jsonl", s->dir, tag);
     snprintf(p2, sizeof(p2), "%s/replay-states-%s.jsonl", s->dir, tag);
     return read_lines(p1, outputs) == 0 && read_lines(p2, states) == 0 ? 0 : -1;
+}
+
+int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev)
+{
+    if (i >= s->n_events)
+        return -1;
+    s->events[i] = *ev;
+    s->part_of[i] = partition_for(ev->customer_id, s->partitions);
+    return write_jsonl(s);
 }
 
 int lk_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states)

@@ -68,12 +68,6 @@ int lk_scenario_new_rf(lk_scenario_t *s, const char *name, const char *bootstrap
 void lk_scenario_run_ahead(lk_scenario_t *s, const char *customer, int64_t ahead_ms);
 
 /**
- * @brief Replace event @p i with @p ev (its partition follows its customer) and rewrite
- *        dir/events.jsonl. @returns 0 or -1.
- */
-int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev);
-
-/**
  * @brief Produce events [from, to) to the input topic (Avro, framed), each to its
  *        customer's partition by the contract's murmur2 (keypart). @returns 0 or -1.
  */
@@ -88,6 +82,12 @@ int lk_produce_encode(lk_scenario_t *s, const char *partitioner);
 
 /** @brief Produce raw bytes to input partition @p p (poison records). @returns 0 or -1. */
 int lk_produce_raw(lk_scenario_t *s, int32_t p, const char *key, const void *val, size_t len);
+
+/**
+ * @brief Replace event @p i with @p ev (its partition follows its customer) and rewrite
+ *        dir/events.jsonl. @returns 0 or -1.
+ */
+int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev);
 
 /**
  * @brief Run `loyalty-stream replay --partitions <the scenario's>` over dir/events.jsonl:
