@@ -636,12 +636,16 @@ static void test_points_reversed_without_reason_reads_as_return(void **state)
     (void)state;
     json_t *root = json_loads(avro_codec_schema_json(ENG_OUT_POINTS_REVERSED), 0, NULL);
     json_t *fields = json_object_get(root, "fields");
-    size_t last = json_array_size(fields) - 1;
-    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, last), "name")),
-                        "reason");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, last), "default")),
+    size_t at = json_array_size(fields); /* the reason field, and whatever came after it */
+    for (size_t i = 0; i < json_array_size(fields); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(fields, i), "name")),
+                   "reason") == 0)
+            at = i;
+    assert_true(at < json_array_size(fields));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, at), "default")),
                         "return");
-    json_array_remove(fields, last);
+    while (json_array_size(fields) > at)
+        json_array_remove(fields, at);
     char *old = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     assert_int_equal(avro_codec_add_writer_schema(codec, 600, old, err, sizeof(err)), 0);
