@@ -116,8 +116,9 @@ typedef struct run {
     FILE *emit; /* where output lines go, NULL = nowhere */
     uint64_t outputs_by_kind[ENG_OUT_KIND_COUNT];
     uint64_t duplicates, rejected;
-    uint64_t returns_unknown; /* returns of a purchase the state does not hold */
-    rep_hist_t *hist;         /* monthly history (--report), NULL = not kept */
+    uint64_t returns_unknown;         /* returns of a purchase the state does not hold */
+    rep_hist_t *hist;                 /* monthly history (--report), NULL = not kept */
+    uint64_t bounds[ENG_BOUND_COUNT]; /* engine calls in which a per-customer bound bit */
 } run_t;
 
 static cust_t *cust_get(run_t *r, const char *id)
@@ -211,6 +212,9 @@ static heap_ent_t heap_pop(heap_t *h)
 
 static int drain(run_t *r)
 {
+    for (int b = 0; r->out.bounds && b < ENG_BOUND_COUNT; b++) /* as the processor counts */
+        r->bounds[b] += (r->out.bounds & ENG_BOUND_BIT(b)) != 0;
+    r->out.bounds = 0;
     for (uint32_t i = 0; i < r->out.n; i++) {
         r->outputs_by_kind[r->out.v[i].kind]++;
         if (r->hist && rep_hist_output(r->hist, &r->out.v[i]) != 0)
@@ -828,6 +832,17 @@ int replay_main(int argc, char **argv)
         fprintf(stderr, "returns of a purchase not held (nothing reversed): %llu\n",
                 (unsigned long long)runs[0].returns_unknown);
     print_kinds(runs, nruns);
+    uint64_t any = 0;
+    for (int b = 0; b < ENG_BOUND_COUNT; b++)
+        any |= runs[0].bounds[b];
+    if (any) { /* docs/PROGRAMS.md, "Per-customer bounds" */
+        fprintf(stderr, "per-customer bounds bit:");
+        for (int b = 0; b < ENG_BOUND_COUNT; b++)
+            if (runs[0].bounds[b])
+                fprintf(stderr, " %s %llu", eng_bound_name((eng_bound_t)b),
+                        (unsigned long long)runs[0].bounds[b]);
+        fputc('\n', stderr);
+    }
     if (nruns == 2) {
         diffs = tier_diffs(runs, &ndiffs);
         print_what_if((const prog_t *const *)progs, t, diffs, ndiffs);

@@ -603,7 +603,8 @@ static void closed_correct(const call_t *c, eng_state_t *s, eng_period_rec_t *r,
     int64_t end = call_month_start(c, r->month + period_months(p));
     if (delta > 0) {
         int64_t exp = lot_expiry(p, end - 1);
-        eng_lots_credit(p, s, delta, end, end, exp, ENG_SRC_PERIOD);
+        if (eng_lots_credit(p, s, delta, end, end, exp, ENG_SRC_PERIOD))
+            e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
         eng_output_t *o = eng_out_bonus(e, s, delta, rate, ENG_SRC_PERIOD, end, exp);
         period_name(p, r->month, o->u.bonus_earned.period);
         o->u.bonus_earned.correction = 1;
@@ -710,7 +711,8 @@ static void step_period(call_t *c, eng_state_t *s, int64_t t, eng_outbuf_t *out)
         if (pts > 0) {
             /* the period's lot expires relative to the period (its last instant) */
             int64_t exp = lot_expiry(p, end - 1);
-            eng_lots_credit(p, s, pts, end, end, exp, ENG_SRC_PERIOD);
+            if (eng_lots_credit(p, s, pts, end, end, exp, ENG_SRC_PERIOD))
+                out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
             eng_output_t *o = eng_out_bonus(&e, s, pts, rate, ENG_SRC_PERIOD, end, exp);
             period_name(p, month, o->u.bonus_earned.period);
         }
@@ -869,10 +871,12 @@ int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out
 
 /* ------------------------------------------------------------------ events: helpers */
 
-static void record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
+/* Returns 1 when the ring was full and the oldest purchase was forgotten, else 0. */
+static int record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
 {
     uint32_t slot;
-    if (s->n_purchases < ENG_PURCHASES_MAX) {
+    int forgot = s->n_purchases >= ENG_PURCHASES_MAX;
+    if (!forgot) {
         slot = (s->purchases_head + s->n_purchases) % ENG_PURCHASES_MAX;
         s->n_purchases++;
     } else {
@@ -880,6 +884,7 @@ static void record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
         s->purchases_head = (s->purchases_head + 1) % ENG_PURCHASES_MAX;
     }
     s->purchases[slot] = *r;
+    return forgot;
 }
 
 /* ------------------------------------------------------------------ purchase */
@@ -895,7 +900,8 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
         for (int k = 0; k < ENG_REWARDS_PER_EVENT && s->stamps[c] >= card->every; k++) {
             s->stamps[c] -= card->every;
             if (card->reward == PROG_REWARD_POINTS) {
-                eng_lots_credit(p, s, card->points, ev->time_ms, usable, exp, ENG_SRC_STAMP);
+                if (eng_lots_credit(p, s, card->points, ev->time_ms, usable, exp, ENG_SRC_STAMP))
+                    e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
                 eng_out_bonus(e, s, card->points, 0, ENG_SRC_STAMP, usable, exp);
             } else {
                 eng_output_t *o = eng_out_emit(e, ENG_OUT_REWARD_EARNED);
@@ -931,7 +937,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                       : lot_expiry(p, T);
     int64_t pts = r.points + r.marginal_points;
     if (pts > 0) {
-        eng_lots_credit(p, s, pts, T, usable, exp, ENG_SRC_PURCHASE);
+        if (eng_lots_credit(p, s, pts, T, usable, exp, ENG_SRC_PURCHASE))
+            e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
         int32_t rate = r.rate_bp;
         if (r.marginal_points) /* effective rate over the check, floored */
             rate = (int32_t)((i128)pts * p->point_value * 10000 / r.eligible);
@@ -941,7 +948,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
         int32_t year = 0;
         eng_earn_is_birthday(p, ev, &year);
         s->birthday_year = year;
-        eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY);
+        if (eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY))
+            e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
         eng_out_bonus(e, s, r.birthday_points, p->birthday_bp, ENG_SRC_BIRTHDAY, usable, exp);
     }
     apply_stamps(p, s, ev, e, usable, exp);
@@ -951,6 +959,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                  : p->q_metric == PROG_METRIC_QUANTITY ? r.units
                                                        : 1;
     int merged = qbucket_add(p, s, key, qv);
+    if (merged)
+        e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_QBUCKETS);
     int64_t award = 0;
     int32_t award_period = 0;
     if (c->uses_period && s->period_start)
@@ -990,7 +1000,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                               .qual_key = key,
                               .award_period = award_period,
                               .gross_amount = r.gross};
-    record_purchase(s, &rec);
+    if (record_purchase(s, &rec))
+        e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_PURCHASES);
 }
 
 /* ------------------------------------------------------------------ return */
@@ -1005,8 +1016,13 @@ static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, eng_emit
         if (rec->id_hash == h)
             r = rec;
     }
-    if (!r)
-        return; /* unknown or forgotten purchase: nothing to reverse (documented) */
+    if (!r) { /* forgotten (older than the ring) or never seen: nothing to reverse, said */
+        e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_RETURN_NOT_FOUND);
+        eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REVERSED);
+        copy_str(o->u.points_reversed.original_event_id, ENG_ID_MAX, ev->original_event_id);
+        copy_str(o->u.points_reversed.reason, ENG_NAME_MAX, "purchase_not_found");
+        return;
+    }
     int64_t elig = 0, gross = 0, units = 0;
     for (uint32_t i = 0; i < ev->n_lines; i++) {
         gross += ev->lines[i].amount;
@@ -1191,8 +1207,7 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
         eng_state_init(s, ev->customer_id, ev->time_ms);
     normalise(p, s);
     if (ev->kind == ENG_EV_PURCHASE && p->has_award && c.uses_period && s->period_start &&
-        ev->time_ms < s->period_start &&
-        !closed_can_take(s, period_month_of(&c, ev->time_ms))) {
+        ev->time_ms < s->period_start && !closed_can_take(s, period_month_of(&c, ev->time_ms))) {
         snprintf(err, errlen,
                  "event %s: too late: its period closed longer ago than the program's "
                  "late_events.max_lateness_days",
@@ -1221,6 +1236,8 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
         on_return(&c, s, ev, &e);
     else
         on_redemption(p, s, ev, &e);
+    if (s->n_seen >= ENG_SEEN_MAX) /* the oldest id is forgotten to remember this one */
+        out->bounds |= ENG_BOUND_BIT(ENG_BOUND_EVENT_IDS);
     eng_seen_add(s, h);
     s->version = ENG_STATE_VERSION;
     finish(&c, s, out);

@@ -123,7 +123,10 @@ typedef struct eng_points_reversed {
     int64_t points;     /* taken back from the balance */
     int64_t debt_added; /* what could not be taken back (policy "debt"), else 0 */
     char original_event_id[ENG_ID_MAX];
-    char reason[ENG_NAME_MAX]; /* "return", or "period_correction" (a period award lowered) */
+    /* "return": the purchase's points, pro rata; "purchase_not_found": the purchase is not
+     * among the customer's last ENG_PURCHASES_MAX (older, or never seen): points 0;
+     * "period_correction": a closed period's award lowered (docs/PROGRAMS.md, "Late events") */
+    char reason[ENG_NAME_MAX];
     char period[ENG_PERIOD_NAME_MAX]; /* "period_correction": the period corrected, else "" */
 } eng_points_reversed_t;
 

@@ -366,6 +366,15 @@ int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *output
     return read_lines(p1, outputs) == 0 && read_lines(p2, states) == 0 ? 0 : -1;
 }
 
+int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev)
+{
+    if (i >= s->n_events)
+        return -1;
+    s->events[i] = *ev;
+    s->part_of[i] = partition_for(ev->customer_id, s->partitions);
+    return write_jsonl(s);
+}
+
 int lk_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states)
 {
     return lk_replay_with(s, NULL, outputs, states);
