@@ -75,6 +75,7 @@ typedef struct opts {
     bool keep, restore_only; /* --restore-only: skip throughput and latency */
     bool peer;               /* --peer: loyalty-stream against the Kafka Streams peer */
     bool no_peer;            /* --no-peer: the --ls variants only (transaction sizing) */
+    bool resume;             /* --resume: SIGKILL and restart instead of latency and restore */
     long rounds;             /* --peer: rounds, each side once per round, order rotating */
     int n_variants;          /* --ls "k=v,k=v": loyalty-stream variants; none = defaults */
     const char *variants[8];
@@ -489,6 +490,8 @@ static int write_props(bench_t *b, const side_t *s, const char *path, const char
     /* --peer mode: loyalty-stream's own defaults, unless a --ls variant sets them */
     if (!b->o.peer)
         fprintf(f, "commit.interval.ms = " COMMIT_MS "\ncommit.max.records = " COMMIT_MAX "\n");
+    if (b->o.resume)
+        fprintf(f, "group.static.membership = true\n");
     if (s->extra)
         fputs(s->extra, f);
     if (changelog)
@@ -526,6 +529,10 @@ static int child_start(bench_t *b, side_t *s, const char *changelog)
             dup2(fd, 1);
             dup2(fd, 2);
         }
+        /* --resume: static membership on both sides, or each restart would wait for the
+         * killed member's session to time out (45 s), measuring the timeout */
+        if (s->kstreams && b->o.resume)
+            setenv("PEER_GROUP_INSTANCE_ID", s->app, 1);
         if (s->kstreams)
             execl(PEER_SCRIPT, PEER_SCRIPT, "run", b->bootstrap, s->app, s->input, s->pass_out,
                   sdir, (char *)NULL);
@@ -934,7 +941,10 @@ static int latency_phase(bench_t *b, side_t *s)
         for (long i = 0; lc.in_ms && i <= lc.n; i++)
             lc.in_ms[i] = -1;
     }
-    const char *kv[] = {"enable.idempotence", "true", "linger.ms", "0", NULL};
+    /* --peer measures at thousands of events/s: a request per event would load the broker
+     * (on the same two cores) more than the processors do; 5 ms batches, as a real
+     * producer makes them (the input's own latency is printed with it) */
+    const char *kv[] = {"enable.idempotence", "true", "linger.ms", b->o.peer ? "5" : "0", NULL};
     rd_kafka_t *p = tk_client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
     rd_kafka_t *c = lat_consumer(b, s);
     int rc = p && c && lc.sent_ms && lc.lat_ms ? 0 : -1;
@@ -1242,6 +1252,8 @@ typedef struct peer_run {
     uint64_t mset[PARTITIONS]; /* per partition: sum of the records' hashes */
     double restore_s, restore_start_s, restore_cpu_s, restore_hwm_mib;
     long restored;
+    double resume_s, resume_restore_s, resume_cpu_s; /* --resume */
+    long resume_restored;
 } peer_run_t;
 
 typedef struct peer_log {
@@ -1454,9 +1466,71 @@ static int peer_restore(bench_t *b, const side_t *ran, peer_run_t *r)
     return 0;
 }
 
+/* --resume: SIGKILL the side's process once it has committed the input, start it again
+ * on the same state directory, and time the restart to processing. loyalty-stream keeps
+ * its local store and restores the changelog's tail; Kafka Streams under exactly-once
+ * finds no checkpoint after an unclean stop, wipes its stores and restores them whole. */
+static int peer_resume(bench_t *b, side_t *s, peer_run_t *r)
+{
+    kill(s->ch.pid, SIGKILL);
+    int st;
+    struct rusage ru;
+    if (wait4(s->ch.pid, &st, 0, &ru) != s->ch.pid)
+        return -1;
+    r->hwm_mib = (double)ru.ru_maxrss / 1024.0;
+    char killed[600];
+    snprintf(killed, sizeof(killed), "%s.killed", s->ch.log);
+    if (rename(s->ch.log, killed) != 0) /* the restarted process's log starts empty */
+        return -1;
+    sleep_ms(1000); /* as a supervisor's restart delay; not counted */
+    int64_t forked = wall_ms();
+    if (child_start(b, s, NULL) != 0)
+        return -1;
+    int64_t ready = -1;
+    for (int64_t deadline = forked + 900000; wall_ms() < deadline && child_alive(&s->ch);) {
+        if ((ready = side_ready_ms(s)) >= 0)
+            break;
+        sleep_ms(10);
+    }
+    r->resume_cpu_s = child_cpu_now(s->ch.pid);
+    int code = child_stop(&s->ch);
+    if (s->kstreams && code == 128 + SIGTERM)
+        code = 0;
+    if (ready < 0 || code != 0) {
+        fprintf(stderr, "bench_pipeline: %s did not resume (log %s, exit %d)\n", s->name, s->ch.log,
+                code);
+        return -1;
+    }
+    int64_t assigned;
+    if (s->kstreams) {
+        peer_log_t pl;
+        scan_peer_log(s->ch.log, &pl);
+        r->resume_restored = pl.restored;
+        assigned = pl.first_restore_ms >= 0 ? pl.first_restore_ms : ready;
+    } else {
+        logscan_t ls;
+        scan_log(s->ch.log, &ls);
+        r->resume_restored = ls.restored_records;
+        assigned = ls.first_assigned_ms;
+    }
+    r->resume_s = (double)(ready - forked) / 1000.0;
+    r->resume_restore_s = (double)(ready - assigned) / 1000.0;
+    printf("  %-28s SIGKILL, restart to processing %.2f s (of it %.2f s from the tasks' "
+           "assignment; %ld changelog records restored; CPU %.2f s)\n",
+           s->name, r->resume_s, r->resume_restore_s, r->resume_restored, r->resume_cpu_s);
+    fflush(stdout);
+    return peer_digest(b, s->pass_out, r);
+}
+
 static int peer_run_side(bench_t *b, side_t *s, peer_run_t *r)
 {
     int rc = peer_throughput(b, s, r);
+    if (b->o.resume) {
+        if (rc == 0)
+            rc = peer_resume(b, s, r);
+        r->done = rc == 0;
+        return rc;
+    }
     if (rc == 0) {
         s->lat_rate = b->o.latency_rate > 0 ? b->o.latency_rate : (long)(r->rate / 2);
         rc = latency_phase(b, s);
@@ -1527,6 +1601,8 @@ static void peer_summary(bench_t *b, side_t *sides, int n_sides, peer_run_t runs
         {"restore, start to processing (s)", offsetof(peer_run_t, restore_start_s), 1},
         {"restore, peak RSS (MiB)", offsetof(peer_run_t, restore_hwm_mib), 1},
         {"start to processing, empty (s)", offsetof(peer_run_t, start_s), 1},
+        {"SIGKILL: restart to processing (s)", offsetof(peer_run_t, resume_s), 1},
+        {"SIGKILL: assignment to processing (s)", offsetof(peer_run_t, resume_restore_s), 1},
     };
     printf("\n== bench_pipeline --peer results (%ld events, %ld customers Zipf s=1.0, %d "
            "partitions, purchases only, program %s, %d rounds) ==\n",
@@ -1535,9 +1611,11 @@ static void peer_summary(bench_t *b, side_t *sides, int n_sides, peer_run_t runs
     for (int k = 0; k < n_sides; k++)
         if (sides[k].kstreams)
             ks = k;
+    for (int k = 0; k < n_sides; k++)
+        printf("  [%d] %s: %s\n", k, sides[k].name, sides[k].cfgname);
     printf("%-34s", "figure (median of rounds)");
     for (int k = 0; k < n_sides; k++)
-        printf(" | %-22.22s", sides[k].cfgname);
+        printf(" | [%d]%-18s", k, k == ks || ks < 0 ? "" : " (x peer)");
     printf("\n");
     for (size_t f = 0; f < sizeof(fig) / sizeof(fig[0]); f++) {
         size_t off = fig[f].off;
@@ -1558,9 +1636,8 @@ static void peer_summary(bench_t *b, side_t *sides, int n_sides, peer_run_t runs
             const peer_run_t *l = &runs[i][k], *p = &runs[i][ks];
             if (k == ks || !l->done || !p->done)
                 continue;
-            printf("  round %d, %-22s %.2f, %.2f, %.2f, %.2f\n", i + 1, sides[k].cfgname,
-                   l->rate / p->rate, l->cpu_ev / p->cpu_ev, l->hwm_mib / p->hwm_mib,
-                   l->restore_s / p->restore_s);
+            printf("  round %d, [%d]: %.2f, %.2f, %.2f, %.2f\n", i + 1, k, l->rate / p->rate,
+                   l->cpu_ev / p->cpu_ev, l->hwm_mib / p->hwm_mib, l->restore_s / p->restore_s);
         }
     /* outputs: every run against the first run of side 0 */
     const peer_run_t *ref = &runs[0][0];
@@ -1724,6 +1801,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->peer = true;
         } else if (!strcmp(a, "--no-peer")) {
             o->no_peer = true;
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = true;
         } else if (!strcmp(a, "--ls") && v && o->n_variants < 8) {
             o->variants[o->n_variants++] = v;
             i++;
@@ -1741,7 +1820,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
                             "       bench_pipeline --peer [--events N] [--customers C] "
                             "[--rounds R] [--latency-rate R] [--latency-seconds S]\n"
                             "                      [--ls 'key=value,...']... [--no-peer] "
-                            "[--program FILE] [--keep]\n");
+                            "[--resume] [--program FILE] [--keep]\n");
             return -1;
         }
     }

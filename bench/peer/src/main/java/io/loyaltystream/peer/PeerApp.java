@@ -22,6 +22,7 @@ import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serde;
@@ -313,6 +314,10 @@ public final class PeerApp {
          * waits for the old member's session.timeout.ms (45 s) before it gets its tasks;
          * the bench's restore runs would measure that wait instead of the restore. */
         p.put(StreamsConfig.mainConsumerPrefix("internal.leave.group.on.close"), true);
+        /* bench_pipeline --resume: static membership, as loyalty-stream gets there */
+        String instance = System.getenv("PEER_GROUP_INSTANCE_ID");
+        if (instance != null && !instance.isEmpty())
+            p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instance);
         /* everything else: Kafka Streams' defaults (commit.interval.ms 100 under EOS,
          * one stream thread, RocksDB store with its changelog, 10 MiB record cache) */
 
