@@ -55,7 +55,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PARTITIONS   4
+#define PARTITIONS     bench_partitions /* of every topic: 4, or --partitions (--peer) */
+#define PARTITIONS_MAX 64
+static int bench_partitions = 4;
 #define COMMIT_MS    "100"
 #define COMMIT_MAX   "1000"
 #define CLOG_TXN_MAX 1000
@@ -77,6 +79,7 @@ typedef struct opts {
     bool no_peer;            /* --no-peer: the --ls variants only (transaction sizing) */
     bool resume;             /* --resume: SIGKILL and restart instead of latency and restore */
     long rounds;             /* --peer: rounds, each side once per round, order rotating */
+    long partitions;         /* --peer: partitions of the input (and outputs), default 4 */
     int n_variants;          /* --ls "k=v,k=v": loyalty-stream variants; none = defaults */
     const char *variants[8];
 } opts_t;
@@ -1247,9 +1250,9 @@ typedef struct peer_run {
     long lat_rate;
     double p50, p99, pmax, in_p50, in_p99;
     long lat_seen, lat_sent;
-    long outs;                 /* outputs caused by bulk events */
-    uint64_t seq[PARTITIONS];  /* per partition: hash of the records in order */
-    uint64_t mset[PARTITIONS]; /* per partition: sum of the records' hashes */
+    long outs;                     /* outputs caused by bulk events */
+    uint64_t seq[PARTITIONS_MAX];  /* per partition: hash of the records in order */
+    uint64_t mset[PARTITIONS_MAX]; /* per partition: sum of the records' hashes */
     double restore_s, restore_start_s, restore_cpu_s, restore_hwm_mib;
     long restored;
     double resume_s, resume_restore_s, resume_cpu_s; /* --resume */
@@ -1613,13 +1616,18 @@ static void peer_summary(bench_t *b, side_t *sides, int n_sides, peer_run_t runs
             ks = k;
     for (int k = 0; k < n_sides; k++)
         printf("  [%d] %s: %s\n", k, sides[k].name, sides[k].cfgname);
-    printf("%-34s", "figure (median of rounds)");
+    printf("%-37s", "figure (median of rounds)");
     for (int k = 0; k < n_sides; k++)
         printf(" | [%d]%-18s", k, k == ks || ks < 0 ? "" : " (x peer)");
     printf("\n");
     for (size_t f = 0; f < sizeof(fig) / sizeof(fig[0]); f++) {
         size_t off = fig[f].off;
-        printf("%-34s", fig[f].name);
+        double any = 0;
+        for (int k = 0; k < n_sides; k++)
+            any += peer_median(runs, rounds, k, off);
+        if (any == 0)
+            continue; /* not measured in this mode */
+        printf("%-37s", fig[f].name);
         double peer = ks >= 0 ? peer_median(runs, rounds, ks, off) : 0;
         for (int k = 0; k < n_sides; k++) {
             double v = peer_median(runs, rounds, k, off);
@@ -1637,7 +1645,8 @@ static void peer_summary(bench_t *b, side_t *sides, int n_sides, peer_run_t runs
             if (k == ks || !l->done || !p->done)
                 continue;
             printf("  round %d, [%d]: %.2f, %.2f, %.2f, %.2f\n", i + 1, k, l->rate / p->rate,
-                   l->cpu_ev / p->cpu_ev, l->hwm_mib / p->hwm_mib, l->restore_s / p->restore_s);
+                   l->cpu_ev / p->cpu_ev, l->hwm_mib / p->hwm_mib,
+                   p->restore_s > 0 ? l->restore_s / p->restore_s : 0);
         }
     /* outputs: every run against the first run of side 0 */
     const peer_run_t *ref = &runs[0][0];
@@ -1792,6 +1801,7 @@ static int parse_args(int argc, char **argv, opts_t *o)
                     : !strcmp(a, "--latency-rate")      ? &o->latency_rate
                     : !strcmp(a, "--latency-seconds")   ? &o->latency_seconds
                     : !strcmp(a, "--rounds")            ? &o->rounds
+                    : !strcmp(a, "--partitions")        ? &o->partitions
                                                         : NULL;
         if (num && v && atol(v) > 0) {
             *num = atol(v);
@@ -1814,13 +1824,14 @@ static int parse_args(int argc, char **argv, opts_t *o)
         } else if (!strcmp(a, "--restore-only")) {
             o->restore_only = true;
         } else {
-            fprintf(stderr, "usage: bench_pipeline [--events N] [--customers C] "
-                            "[--restore-customers M] [--latency-rate R] [--latency-seconds S] "
-                            "[--restore-runs K] [--program FILE] [--keep] [--restore-only]\n"
-                            "       bench_pipeline --peer [--events N] [--customers C] "
-                            "[--rounds R] [--latency-rate R] [--latency-seconds S]\n"
-                            "                      [--ls 'key=value,...']... [--no-peer] "
-                            "[--resume] [--program FILE] [--keep]\n");
+            fprintf(stderr,
+                    "usage: bench_pipeline [--events N] [--customers C] "
+                    "[--restore-customers M] [--latency-rate R] [--latency-seconds S] "
+                    "[--restore-runs K] [--program FILE] [--keep] [--restore-only]\n"
+                    "       bench_pipeline --peer [--events N] [--customers C] "
+                    "[--rounds R] [--partitions P] [--latency-rate R] [--latency-seconds S]\n"
+                    "                      [--ls 'key=value,...']... [--no-peer] "
+                    "[--resume] [--program FILE] [--keep]\n");
             return -1;
         }
     }
@@ -1832,9 +1843,12 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->latency_rate = 0;
         if (!explicit_events(argc, argv))
             o->events = 300000;
-        if (o->rounds > PEER_ROUNDS_MAX || o->n_variants + 1 > PEER_SIDES_MAX) {
-            fprintf(stderr, "bench_pipeline: at most %d rounds and %d --ls variants\n",
-                    PEER_ROUNDS_MAX, PEER_SIDES_MAX - 1);
+        if (o->partitions)
+            bench_partitions = (int)o->partitions;
+        if (o->rounds > PEER_ROUNDS_MAX || o->n_variants + 1 > PEER_SIDES_MAX ||
+            bench_partitions > PARTITIONS_MAX) {
+            fprintf(stderr, "bench_pipeline: at most %d rounds, %d --ls variants, %d partitions\n",
+                    PEER_ROUNDS_MAX, PEER_SIDES_MAX - 1, PARTITIONS_MAX);
             return -1;
         }
     }
