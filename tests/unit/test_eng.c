@@ -72,19 +72,22 @@ static void test_period_award_5000_in_march_gives_750_at_april_start_local(void 
         tp_apply(p, &s, &ev, &o);
     }
     assert_int_equal(o.b.n, 0); /* nothing per purchase */
-    assert_int_equal(o.b.next_due, tp_t("2026-04-01T00:00:00+03:00"));
-    tp_tick(p, &s, "2026-03-31T23:59:59.999+03:00", &o);
+    /* the period closes at its end + the default grace of one hour */
+    assert_int_equal(o.b.next_due, tp_t("2026-04-01T01:00:00+03:00"));
+    tp_tick(p, &s, "2026-04-01T00:59:59.999+03:00", &o);
     assert_int_equal(o.b.n, 0);
-    tp_tick(p, &s, "2026-04-01T00:00:00+03:00", &o);
+    tp_tick(p, &s, "2026-04-01T01:00:00+03:00", &o);
     const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
     assert_non_null(b);
     assert_int_equal(b->u.bonus_earned.points, 750);
     assert_int_equal(b->u.bonus_earned.rate_bp, 1500);
     assert_string_equal(b->u.bonus_earned.source, "period");
-    assert_int_equal(b->time_ms, tp_t("2026-04-01T00:00:00+03:00"));
+    assert_int_equal(b->time_ms, tp_t("2026-04-01T01:00:00+03:00"));
     assert_int_equal(b->u.bonus_earned.usable_from, tp_t("2026-04-01T00:00:00+03:00"));
     assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2026-05-01T00:00:00+03:00"));
-    assert_string_equal(b->output_id, "anna:period_end:1774990800000:0");
+    assert_string_equal(b->u.bonus_earned.period, "2026-03");
+    assert_int_equal(b->u.bonus_earned.correction, 0);
+    assert_string_equal(b->output_id, "anna:period_end:1774994400000:0");
     prog_destroy(p);
 }
 
@@ -98,7 +101,7 @@ static int64_t award_for(const char *body, int64_t amount)
     tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-03-10T10:00:00+03:00");
     tp_line(&ev, "x", 1, amount, false);
     tp_apply(p, &s, &ev, &o);
-    tp_tick(p, &s, "2026-04-01T00:00:00+03:00", &o);
+    tp_tick(p, &s, "2026-04-01T01:00:00+03:00", &o);
     const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
     int64_t pts = b ? b->u.bonus_earned.points : 0;
     prog_destroy(p);
@@ -664,7 +667,7 @@ static void test_at_period_end_demotion_to_tier_reached(void **st)
     ob_reset(&o);
     tp_tick(p, &s, "2026-06-01T00:00:00+03:00", &o);
     assert_int_equal(o.b.n, 1); /* March kept B; April's total demotes on May 1 */
-    assert_int_equal(o.v[0].time_ms, tp_t("2026-05-01T00:00:00+03:00"));
+    assert_int_equal(o.v[0].time_ms, tp_t("2026-05-01T01:00:00+03:00")); /* + grace */
     assert_string_equal(o.v[0].u.tier_changed.reason, "period_end");
     assert_string_equal(o.v[0].u.tier_changed.to_tier, "A");
     prog_destroy(p);
@@ -683,12 +686,171 @@ static void test_timer_due_at_event_time_fires_before_the_event(void **st)
     tp_apply(p, &s, &ev, &o);
     /* without the caller's on_timer: apply_event catches up itself */
     char err[128];
-    tp_event(&ev, ENG_EV_PURCHASE, "apr", "c", "2026-04-01T00:00:00+03:00");
+    tp_event(&ev, ENG_EV_PURCHASE, "apr", "c", "2026-04-01T01:00:00+03:00"); /* end + grace */
     tp_line(&ev, "x", 1, 100000, false);
     assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_OK);
     assert_int_equal(o.b.n, 2); /* the award and its 30-day warning */
     assert_int_equal(o.v[0].u.bonus_earned.points, 300);
     assert_int_equal(s.award_accum, 100000); /* the April purchase counts for April */
+    prog_destroy(p);
+}
+
+/* The caller's contract with a clock: timers due by `clock` (the task's clock, past the
+ * event's own time for a late event), then the event. */
+static int apply_at(const prog_t *p, eng_state_t *s, const eng_event_t *ev, const char *clock,
+                    ob_t *o)
+{
+    char err[256];
+    if (s->flags & 1)
+        eng_on_timer(p, s, tp_t(clock), &o->b);
+    return eng_apply_event(p, s, ev, &o->b, err, sizeof(err));
+}
+
+static void buy(eng_event_t *ev, const char *id, const char *iso, int64_t amount)
+{
+    tp_event(ev, ENG_EV_PURCHASE, id, "anna", iso);
+    tp_line(ev, "skincare", 1, amount, false);
+}
+
+static void test_late_event_within_the_grace_counts_in_its_own_period(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", 100000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o), ENG_OK);
+    /* April's first purchase, then a March purchase from a slow till, inside the grace */
+    buy(&ev, "apr", "2026-04-01T00:30:00+03:00", 50000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-01T00:30:00+03:00", &o), ENG_OK);
+    assert_int_equal(s.next_accum, 50000);
+    buy(&ev, "mar-late", "2026-03-31T23:50:00+03:00", 60000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-01T00:40:00+03:00", &o), ENG_OK);
+    assert_int_equal(s.award_accum, 160000);
+    assert_int_equal(o.b.n, 0);
+    tp_tick(p, &s, "2026-04-01T01:00:00+03:00", &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_non_null(b);
+    assert_int_equal(b->u.bonus_earned.points, 240); /* 15% of 1,600: one award, no correction */
+    assert_string_equal(b->u.bonus_earned.period, "2026-03");
+    assert_null(tp_find(&o, ENG_OUT_BONUS_EARNED, 1));
+    assert_int_equal(s.award_accum, 50000); /* April's purchase now in the open period */
+    assert_int_equal(s.next_accum, 0);
+    prog_destroy(p);
+}
+
+/* Anna buys for `amount` on 20 March; March closes (with its award) by 2 April. Returns
+ * the award's points; `o` is reset after it. */
+static int64_t march_closed(const prog_t *p, eng_state_t *s, ob_t *o, int64_t amount)
+{
+    eng_event_t ev;
+    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", amount);
+    apply_at(p, s, &ev, "2026-03-20T12:00:00+03:00", o);
+    tp_tick(p, s, "2026-04-02T00:00:00+03:00", o);
+    const eng_output_t *b = tp_find(o, ENG_OUT_BONUS_EARNED, 0);
+    int64_t pts = b ? b->u.bonus_earned.points : -1;
+    ob_reset(o);
+    return pts;
+}
+
+static void test_late_event_after_the_close_is_a_correction_naming_its_period(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    assert_int_equal(march_closed(p, &s, &o, 100000), 100); /* 10% */
+    buy(&ev, "mar-late", "2026-03-31T20:00:00+03:00", 60000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-02T00:00:00+03:00", &o), ENG_OK);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_non_null(b);
+    assert_int_equal(b->u.bonus_earned.points, 140); /* 15% of 1,600 = 240, 100 paid */
+    assert_int_equal(b->u.bonus_earned.rate_bp, 1500);
+    assert_int_equal(b->u.bonus_earned.correction, 1);
+    assert_string_equal(b->u.bonus_earned.period, "2026-03");
+    assert_string_equal(b->u.bonus_earned.source, "period");
+    assert_string_equal(b->output_id, "mar-late:0");
+    assert_int_equal(b->u.bonus_earned.usable_from, tp_t("2026-04-01T00:00:00+03:00"));
+    assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2026-05-01T00:00:00+03:00"));
+    assert_int_equal(s.award_accum, 0); /* nothing went into April */
+    assert_int_equal(eng_balance(&s), 240);
+    prog_destroy(p);
+}
+
+static void test_return_after_the_close_lowers_the_award_by_a_period_correction(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    assert_int_equal(march_closed(p, &s, &o, 160000), 240); /* 15% */
+    tp_event(&ev, ENG_EV_RETURN, "ret", "anna", "2026-04-05T12:00:00+03:00");
+    tp_line(&ev, "skincare", 1, 60000, false);
+    snprintf(ev.original_event_id, sizeof(ev.original_event_id), "mar");
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-05T12:00:00+03:00", &o), ENG_OK);
+    const eng_output_t *r = tp_find(&o, ENG_OUT_POINTS_REVERSED, 0);
+    assert_non_null(r);
+    assert_int_equal(r->u.points_reversed.points, 140); /* 10% of 1,000 = 100 now */
+    assert_string_equal(r->u.points_reversed.reason, "period_correction");
+    assert_string_equal(r->u.points_reversed.period, "2026-03");
+    assert_string_equal(r->u.points_reversed.original_event_id, "mar");
+    assert_int_equal(eng_balance(&s), 100);
+    assert_int_equal(s.total_earned, eng_balance(&s) + s.total_reversed);
+    prog_destroy(p);
+}
+
+static void test_event_older_than_the_max_lateness_is_too_late_and_changes_nothing(void **st)
+{
+    (void)st;
+    char body[512];
+    snprintf(body, sizeof(body), "%slate_events: {grace_minutes: 0, max_lateness_days: 2}\n",
+             COSMETICS);
+    prog_t *p = prog_with(body);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
+    buy(&ev, "apr", "2026-04-10T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-04-10T12:00:00+03:00", &o);
+    tp_tick(p, &s, "2026-05-02T00:00:00+03:00", &o); /* April closes; March is past saving */
+    assert_int_equal(s.n_closed, 1);
+    assert_int_equal(s.closed[0].month, 2026 * 12 + 3);
+    eng_state_t before = s;
+    ob_reset(&o);
+    char err[256];
+    buy(&ev, "mar-late", "2026-03-30T12:00:00+03:00", 100000);
+    assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_TOO_LATE);
+    assert_non_null(strstr(err, "too late"));
+    assert_int_equal(o.b.n, 0);
+    assert_memory_equal(&s, &before, sizeof(s));
+    /* a late April event still corrects April */
+    buy(&ev, "apr-late", "2026-04-30T12:00:00+03:00", 100000);
+    assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_OK);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.correction, 1);
+    prog_destroy(p);
+}
+
+static void test_late_event_older_than_the_last_visit_does_not_move_it_back(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 5}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    buy(&ev, "new", "2026-03-20T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
+    buy(&ev, "old", "2026-03-10T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
+    assert_int_equal(s.last_visit, tp_t("2026-03-20T12:00:00+03:00"));
     prog_destroy(p);
 }
 
@@ -718,7 +880,8 @@ static void test_previous_calendar_month_moves_tier_only_at_month_end(void **st)
     (void)st;
     prog_t *p = prog_with("qualification: {window: previous_calendar_month}\n"
                           "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
-                          "demotion: {mode: at_period_end}\n");
+                          "demotion: {mode: at_period_end}\n"
+                          "late_events: {grace_minutes: 0}\n");
     eng_state_t s = {0};
     eng_event_t ev;
     ob_t o;
@@ -801,12 +964,12 @@ static void test_yearly_award_at_new_york_new_year_across_dst(void **st)
     tp_event(&ev, ENG_EV_PURCHASE, "eve", "c", "2026-12-31T23:59:59-05:00"); /* EST */
     tp_line(&ev, "x", 1, 100000, false);
     tp_apply(p, &s, &ev, &o);
-    assert_int_equal(o.b.next_due, tp_t("2027-01-01T00:00:00-05:00"));
-    tp_tick(p, &s, "2027-01-01T05:00:00Z", &o);
+    assert_int_equal(o.b.next_due, tp_t("2027-01-01T01:00:00-05:00")); /* + grace */
+    tp_tick(p, &s, "2027-01-01T06:00:00Z", &o);
     const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
     assert_non_null(b);
     assert_int_equal(b->u.bonus_earned.points, 40); /* 2% of 2,000 USD */
-    assert_int_equal(b->time_ms, tp_t("2027-01-01T05:00:00Z"));
+    assert_int_equal(b->time_ms, tp_t("2027-01-01T06:00:00Z"));
     /* the award year ended in December: it expires at the end of January */
     assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2027-02-01T00:00:00-05:00"));
     prog_destroy(p);
@@ -865,7 +1028,8 @@ static void test_period_end_downgrade_warned_7_days_before_and_cancelled_by_buyi
     (void)st;
     prog_t *p = prog_with("qualification: {window: calendar_month}\n"
                           "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
-                          "demotion: {mode: at_period_end, warning_days: [7]}\n");
+                          "demotion: {mode: at_period_end, warning_days: [7]}\n"
+                          "late_events: {grace_minutes: 0}\n");
     eng_state_t s = {0};
     eng_event_t ev;
     ob_t o;
@@ -955,7 +1119,8 @@ static void test_timer_output_id_stops_at_95_bytes_for_a_63_byte_customer(void *
      * the ordinal no longer fits and is cut, never written past the field */
     prog_t *p = prog_with("qualification: {window: calendar_month}\n"
                           "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
-                          "demotion: {mode: at_period_end, warning_days: [7]}\n");
+                          "demotion: {mode: at_period_end, warning_days: [7]}\n"
+                          "late_events: {grace_minutes: 0}\n");
     char cust[ENG_ID_MAX];
     memset(cust, 'k', sizeof(cust) - 1);
     cust[sizeof(cust) - 1] = '\0';
@@ -1035,6 +1200,51 @@ static void test_listed_partner_rate_wins_over_check_band(void **st)
     prog_destroy(p);
 }
 
+/* Bad events are refused with a reason that names the basket line as the event does
+ * (lines[0]) and the unit of amounts; a purchase with no lines is refused. */
+static void test_bad_events_are_refused_with_a_reason(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 2}\n");
+    eng_event_t ev;
+    char err[256];
+    tp_event(&ev, ENG_EV_PURCHASE, "p0", "c", "2026-02-01T12:00:00Z");
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: a purchase needs at least one line in 'lines'");
+    tp_line(&ev, "food", 1, -500, false);
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: lines[0].amount -500 (minor units) is negative");
+    ev.lines[0].amount = 500;
+    ev.lines[0].quantity = 0;
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: lines[0].quantity 0 is below 1");
+    prog_destroy(p);
+}
+
+/* Points worth more than the eligible part of a mixed basket, with no max share set: the
+ * reason is the eligible amount, not a share nobody configured. */
+static void test_mixed_basket_rejection_without_max_share_names_the_eligible_amount(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n"
+                          "redeeming: {exclude: {categories: [tobacco]}}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "food", 1, 100000, false); /* 1,000 RUB at 10%: 100 points */
+    tp_apply(p, &s, &ev, &o);
+    tp_event(&ev, ENG_EV_REDEMPTION, "r1", "c", "2026-02-02T12:00:00Z");
+    ev.points = 60; /* 60 RUB against 50 RUB of food and 100 RUB of tobacco */
+    tp_line(&ev, "food", 1, 5000, false);
+    tp_line(&ev, "tobacco", 1, 10000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_string_equal(tp_find(&o, ENG_OUT_REDEMPTION_REJECTED, 0)->u.redemption_rejected.reason,
+                        "over_eligible_amount");
+    prog_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1075,6 +1285,13 @@ int main(void)
         cmocka_unit_test(test_event_of_a_customer_whose_id_shares_the_first_bytes_is_refused),
         cmocka_unit_test(test_timer_output_id_stops_at_95_bytes_for_a_63_byte_customer),
         cmocka_unit_test(test_prefetch_is_only_a_hint),
+        cmocka_unit_test(test_late_event_within_the_grace_counts_in_its_own_period),
+        cmocka_unit_test(test_late_event_after_the_close_is_a_correction_naming_its_period),
+        cmocka_unit_test(test_return_after_the_close_lowers_the_award_by_a_period_correction),
+        cmocka_unit_test(test_event_older_than_the_max_lateness_is_too_late_and_changes_nothing),
+        cmocka_unit_test(test_late_event_older_than_the_last_visit_does_not_move_it_back),
+        cmocka_unit_test(test_bad_events_are_refused_with_a_reason),
+        cmocka_unit_test(test_mixed_basket_rejection_without_max_share_names_the_eligible_amount),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
