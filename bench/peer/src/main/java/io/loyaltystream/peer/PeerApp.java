@@ -58,7 +58,7 @@ import org.apache.kafka.streams.state.Stores;
 public final class PeerApp {
     static final String STORE = "customers";
     static final int INPUT_SCHEMA_ID = 1;   /* docs/SCHEMAS.md: default ids without a registry */
-    static final int BONUS_SCHEMA_ID = 102;
+    static final int BONUS_SCHEMA_ID = 114; /* BonusEarned version 2 */
     static final long BASE_BP = 500;        /* earning.base_percent 5 */
     static final long POINT_VALUE = 100;    /* one major unit in minor units (RUB: 2 decimals) */
     static final String CURRENCY = "RUB";
@@ -238,6 +238,8 @@ public final class PeerApp {
                 o.put("source", "purchase");
                 o.put("usable_from", t);
                 o.put("expires_at", null);
+                o.put("period", null);
+                o.put("correction", false);
                 ctx.forward(new Record<>(customer, bonus.write(o, BONUS_SCHEMA_ID), rec.timestamp()));
             }
             addMonth(s, monthKey(t), eligible);
