@@ -170,7 +170,7 @@ typedef struct prog {
     int64_t progress_within; /* ... when the missing amount is at most this (0 = always) */
 
     /* late events (docs/PROGRAMS.md, "Late events") */
-    int64_t late_grace_ms;   /* a period closes this long after its end (late_events.grace_minutes) */
+    int64_t late_grace_ms; /* a period closes this long after its end (late_events.grace_minutes) */
     int64_t max_lateness_ms; /* older events are dead-lettered too_late (max_lateness_days) */
     /* What the loader found suspicious but valid (a percentage below 0.1, no point_value,
      * minor units unlike ISO 4217's): lines "file:line:col: field: warning: ...",

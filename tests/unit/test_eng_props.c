@@ -292,7 +292,6 @@ static void timers_independent(const char *base)
     prog_destroy(p);
 }
 
-
 /* Per-period award totals of one customer's outputs: BonusEarned of source "period" (the
  * award at the close and corrections) minus PointsReversed "period_correction", by period.
  * Returns how many periods were seen; names and sums in the arrays. */
@@ -340,7 +339,8 @@ static int delay_purchases(const eng_event_t *v, int n, eng_event_t *d, int64_t 
     for (int i = 0; i < n; i++) {
         bool returned = false;
         for (int j = i + 1; j < n && j < i + 400 && v[i].kind == ENG_EV_PURCHASE; j++)
-            returned |= v[j].kind == ENG_EV_RETURN && !strcmp(v[j].original_event_id, v[i].event_id);
+            returned |=
+                v[j].kind == ENG_EV_RETURN && !strcmp(v[j].original_event_id, v[i].event_id);
         at[i] = v[i].time_ms;
         if (v[i].kind == ENG_EV_PURCHASE && !returned && rnd(&r) % 7 == 0)
             at[i] += (int64_t)(rnd(&r) % (36ull * 3600 * 1000));
@@ -446,7 +446,8 @@ static void test_a_late_event_delivered_twice_corrects_once(void **st)
     prog_t *p = props_prog(false);
     eng_event_t *v = gen_stream(21, N_EVENTS), *d = calloc(N_EVENTS, sizeof(*d));
     eng_event_t *dd = calloc(N_EVENTS * 2, sizeof(*dd));
-    int64_t *late = calloc(N_EVENTS, sizeof(int64_t)), *late2 = calloc(N_EVENTS * 2, sizeof(int64_t));
+    int64_t *late = calloc(N_EVENTS, sizeof(int64_t)),
+            *late2 = calloc(N_EVENTS * 2, sizeof(int64_t));
     delay_purchases(v, N_EVENTS, d, late);
     int n = 0;
     for (int i = 0; i < N_EVENTS; i++) { /* every late event arrives twice */
