@@ -189,7 +189,8 @@ static void fmt_money(const prog_t *p, int64_t minor, char *buf, size_t n)
 static void month_label(int32_t month, char *buf, size_t n)
 {
     int32_t y = month >= 0 ? month / 12 : (month - 11) / 12;
-    snprintf(buf, n, "%04d-%02d", y, month - y * 12 + 1);
+    unsigned m = (unsigned)(month - y * 12) % 12u + 1u; /* 1..12 */
+    snprintf(buf, n, "%04d-%02u", (int)(y % 10000), m);
 }
 
 /* ------------------------------------------------------------------ measures */
@@ -561,7 +562,7 @@ static void side_name(const rep_side_t *s, int nsides, const char *what, char *b
 
 static void charts(FILE *f, const rep_side_t *s, int ns, const axis_t *ax)
 {
-    line_t l[2 * PROG_TIERS_MAX];
+    line_t l[2 * PROG_TIERS_MAX] = {0};
     int nl = 0;
     static const struct {
         measure_t m;
