@@ -46,7 +46,7 @@ static const struct type_info {
                                      "loyalty.tier-warnings", 109},
     [ENG_OUT_TIER_PROGRESS] = {"tier_progress", "TierProgress", "loyalty.tier-progress", 110},
     [AVRO_CODEC_TYPE_INPUT] = {"input_event", "InputEvent", "purchases", 1},
-    [AVRO_CODEC_TYPE_STATE] = {"customer_state", "CustomerState", "loyalty-stream-changelog", 201},
+    [AVRO_CODEC_TYPE_STATE] = {"customer_state", "CustomerState", "loyalty-stream-changelog", 202},
 };
 
 void avro_codec_config_defaults(avro_codec_config_t *cfg)
@@ -170,6 +170,24 @@ static int check_config(const avro_codec_config_t *cfg, char *err, size_t errlen
     return 0;
 }
 
+/* Without a registry, records of the older CustomerState schemas carry their built-in
+ * ids: version 1 is id 201 (schemas/customer_state_v1.avsc). They are known as writer
+ * schemas, so an older store or changelog reads by name, the newer fields taking their
+ * defaults. (With a registry, the registry serves them by the ids they were written with.) */
+static int add_older_states(avro_codec_t *c, char *err, size_t errlen)
+{
+    const int32_t v1_id = 201;
+    if (c->cfg.registry || !c->has_enc[AVRO_CODEC_TYPE_STATE])
+        return 0;
+    for (int t = 0; t < AVRO_CODEC_TYPE_COUNT; t++)
+        if (c->cfg.ids[t] == v1_id)
+            return 0; /* configured for another record: that one wins */
+    for (size_t i = 0; i < avro_gen_schemas_count; i++)
+        if (strcmp(avro_gen_schemas[i].stem, "customer_state_v1") == 0)
+            return avro_codec_add_writer_schema(c, v1_id, avro_gen_schemas[i].json, err, errlen);
+    return 0;
+}
+
 avro_codec_t *avro_codec_new(const avro_codec_config_t *cfg, char *err, size_t errlen)
 {
     if (check_config(cfg, err, errlen) != 0)
@@ -194,6 +212,10 @@ avro_codec_t *avro_codec_new(const avro_codec_config_t *cfg, char *err, size_t e
             avro_codec_destroy(c);
             return NULL;
         }
+    }
+    if (add_older_states(c, err, errlen) != 0) {
+        avro_codec_destroy(c);
+        return NULL;
     }
     return c;
 }

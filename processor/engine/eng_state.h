@@ -24,7 +24,7 @@
 
 #include <stdint.h>
 
-#define ENG_STATE_VERSION 1
+#define ENG_STATE_VERSION 2 /* 2: customer attributes (joined_at ... account_status) */
 
 #define ENG_QBUCKETS_MAX  48 /* qualifying buckets (sparse: only periods with activity) */
 #define ENG_LOTS_MAX      16 /* points lots; when full a new lot merges (see eng_lot_t) */
@@ -38,6 +38,7 @@ typedef enum {
     ENG_SRC_PERIOD = 1,   /* a period award credited at the period's end */
     ENG_SRC_STAMP = 2,    /* a stamp card paying points */
     ENG_SRC_BIRTHDAY = 3, /* the birthday extra */
+    ENG_SRC_BASKET = 4,   /* a basket bonus */
 } eng_lot_source_t;
 
 /**
@@ -155,6 +156,14 @@ typedef struct eng_state {
     int64_t total_redeemed;
     int64_t total_expired;
     int64_t total_reversed;
+
+    /* customer attributes (version 2), remembered from the events that carry them; an
+     * event that carries a value replaces the remembered one. A state of version 1 gets
+     * joined_at from what it records (eng_state_upgrade). */
+    int64_t joined_at;                 /* ms: member_since, else the first event's time */
+    int32_t birth_month;               /* 1..12, 0 = unknown */
+    int32_t birth_day;                 /* 1..31, 0 = unknown */
+    char account_status[ENG_NAME_MAX]; /* "" = none */
 } eng_state_t;
 
 #endif
