@@ -43,6 +43,7 @@ uint64_t eng_id_hash(const char *id)
 static int uses_period(const prog_t *p)
 {
     return p->has_award || p->demote == PROG_DEMOTE_PERIOD_END ||
+           p->demote == PROG_DEMOTE_RESET_EACH_PERIOD ||
            p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH;
 }
 
@@ -383,7 +384,8 @@ static ENG_HOT int64_t period_due(call_t *c, const eng_state_t *s)
 {
     if (!c->uses_period || s->period_start == 0)
         return ENG_TIME_NEVER;
-    if (c->p->has_award && s->award_accum > 0)
+    if ((c->p->has_award && s->award_accum > 0) ||
+        (c->p->demote == PROG_DEMOTE_RESET_EACH_PERIOD && s->tier > 0))
         return call_period_end(c, s->period_start);
     return c->tier_eval_pe ? period_due_eval(c, s) : ENG_TIME_NEVER;
 }
@@ -556,6 +558,8 @@ static void step_period(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t
         if (p->demote == PROG_DEMOTE_PERIOD_END ? target != s->tier : target > s->tier)
             eng_out_tier_change(&e, s, target, "period_end", v);
     }
+    if (p->demote == PROG_DEMOTE_RESET_EACH_PERIOD && s->tier > 0) /* a new period: entry tier */
+        eng_out_tier_change(&e, s, 0, "period_reset", qvalue(p, s, t - 1));
     s->award_accum = 0;
     s->period_start = t;
     if (p->demote == PROG_DEMOTE_PERIOD_END)

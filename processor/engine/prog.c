@@ -982,6 +982,8 @@ static void check_whole(ctx_t *c, yaml_node_t *root)
         else if (p->demote_period != want || (p->has_award && p->award_period != want))
             errf(c, d, "demotion.period",
                  "reset_each_period: the period must be the qualification window's");
+        if (p->n_demote_warn > 0)
+            errf(c, d, "demotion.warning_days", "reset_each_period has no downgrade warnings");
     }
     yaml_node_t *n = map_get(c, root, "nudges");
     if (p->progress && p->n_tiers < 2)
