@@ -38,10 +38,10 @@ static const struct type_info {
     [ENG_OUT_POINTS_REVERSED] = {"points_reversed", "PointsReversed", "loyalty.points-reversed",
                                  105},
     [ENG_OUT_POINTS_REDEEMED] = {"points_redeemed", "PointsRedeemed", "loyalty.points-redeemed",
-                                 106},
+                                 111},
     [ENG_OUT_REDEMPTION_REJECTED] = {"redemption_rejected", "RedemptionRejected",
-                                     "loyalty.redemption-rejected", 107},
-    [ENG_OUT_REWARD_EARNED] = {"reward_earned", "RewardEarned", "loyalty.rewards", 108},
+                                     "loyalty.redemption-rejected", 112},
+    [ENG_OUT_REWARD_EARNED] = {"reward_earned", "RewardEarned", "loyalty.rewards", 113},
     [ENG_OUT_TIER_WILL_DOWNGRADE] = {"tier_will_downgrade", "TierWillDowngrade",
                                      "loyalty.tier-warnings", 109},
     [ENG_OUT_TIER_PROGRESS] = {"tier_progress", "TierProgress", "loyalty.tier-progress", 110},
@@ -170,21 +170,36 @@ static int check_config(const avro_codec_config_t *cfg, char *err, size_t errlen
     return 0;
 }
 
-/* Without a registry, records of the older CustomerState schemas carry their built-in
- * ids: version 1 is id 201 (schemas/customer_state_v1.avsc). They are known as writer
- * schemas, so an older store or changelog reads by name, the newer fields taking their
- * defaults. (With a registry, the registry serves them by the ids they were written with.) */
-static int add_older_states(avro_codec_t *c, char *err, size_t errlen)
+/* Without a registry, records of an older version of a schema carry that version's
+ * built-in id. Each older version is kept frozen (schemas/<stem>_v1.avsc) and known as a
+ * writer schema under its id, so an older store, changelog or output topic reads by name,
+ * the newer fields taking their defaults. (With a registry, the registry serves them by
+ * the ids they were written with.) */
+static const struct {
+    int type;
+    const char *stem;
+    int32_t id;
+} older[] = {
+    {ENG_OUT_POINTS_REDEEMED, "points_redeemed_v1", 106},
+    {ENG_OUT_REDEMPTION_REJECTED, "redemption_rejected_v1", 107},
+    {ENG_OUT_REWARD_EARNED, "reward_earned_v1", 108},
+    {AVRO_CODEC_TYPE_STATE, "customer_state_v1", 201},
+};
+
+static int add_older_schemas(avro_codec_t *c, char *err, size_t errlen)
 {
-    const int32_t v1_id = 201;
-    if (c->cfg.registry || !c->has_enc[AVRO_CODEC_TYPE_STATE])
+    if (c->cfg.registry)
         return 0;
-    for (int t = 0; t < AVRO_CODEC_TYPE_COUNT; t++)
-        if (c->cfg.ids[t] == v1_id)
-            return 0; /* configured for another record: that one wins */
-    for (size_t i = 0; i < avro_gen_schemas_count; i++)
-        if (strcmp(avro_gen_schemas[i].stem, "customer_state_v1") == 0)
-            return avro_codec_add_writer_schema(c, v1_id, avro_gen_schemas[i].json, err, errlen);
+    for (size_t k = 0; k < sizeof(older) / sizeof(older[0]); k++) {
+        int taken = !c->has_enc[older[k].type];
+        for (int t = 0; t < AVRO_CODEC_TYPE_COUNT; t++)
+            taken |= c->cfg.ids[t] == older[k].id; /* configured for a record: that one wins */
+        for (size_t i = 0; i < avro_gen_schemas_count && !taken; i++)
+            if (strcmp(avro_gen_schemas[i].stem, older[k].stem) == 0 &&
+                avro_codec_add_writer_schema(c, older[k].id, avro_gen_schemas[i].json, err,
+                                             errlen) != 0)
+                return -1;
+    }
     return 0;
 }
 
@@ -213,7 +228,7 @@ avro_codec_t *avro_codec_new(const avro_codec_config_t *cfg, char *err, size_t e
             return NULL;
         }
     }
-    if (add_older_states(c, err, errlen) != 0) {
+    if (add_older_schemas(c, err, errlen) != 0) {
         avro_codec_destroy(c);
         return NULL;
     }

@@ -50,7 +50,8 @@ typedef struct avro_codec_config {
 } avro_codec_config_t;
 
 /**
- * @brief The defaults: ids input 1, outputs 101..110 (in eng_out_kind_t order), state 201;
+ * @brief The defaults: ids input 1, outputs 101..110 (in eng_out_kind_t order; 111..113 for
+ * the second versions of PointsRedeemed, RedemptionRejected and RewardEarned), state 202;
  * topics as in docs/SCHEMAS.md (purchases, loyalty.tier-changes, ...); no registry;
  * negative answers of a registry kept 30 s.
  */
