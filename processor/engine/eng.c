@@ -621,7 +621,8 @@ static void normalise(const prog_t *p, eng_state_t *s)
         s->tier = 0;
     if ((uint32_t)s->tier >= p->n_tiers)
         s->tier = (int32_t)p->n_tiers - 1;
-    eng_state_upgrade(s);
+    if (s->joined_at == 0) /* a state of version 1 (eng_state.c) */
+        eng_state_upgrade(s);
 }
 
 /* Every 64-byte line holding bytes [lo, hi) of the state (lo and hi are constants: the
@@ -1055,7 +1056,8 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
         (s->period_start == 0 || call_period_end(&c, s->period_start) <= ev->time_ms))
         s->period_start = call_period_start_of(&c, ev->time_ms);
     eng_emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
-    eng_state_remember(s, &ev->attrs);
+    if (ev->attrs.has_member_since || ev->attrs.has_birth_date || ev->attrs.account_status[0])
+        eng_state_remember(s, &ev->attrs);
     if (ev->kind == ENG_EV_PURCHASE)
         on_purchase(&c, s, ev, h, &e);
     else if (ev->kind == ENG_EV_RETURN)
