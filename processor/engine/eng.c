@@ -832,7 +832,10 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
         s->award_accum += award;
     }
     int64_t value = merged ? qvalue_key(p, s, key) : qpos + qv; /* qvalue_key(p, s, key) */
-    if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH) {
+    /* reset_each_period: a late purchase of a period already closed counts in its period's
+     * value but cannot lift the tier of the open one */
+    if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH &&
+        !(p->demote == PROG_DEMOTE_RESET_EACH_PERIOD && T < s->period_start)) {
         int32_t target = prog_tier_for(p, value);
         if (target > s->tier)
             eng_out_tier_change(e, s, target, "qualification", value);

@@ -1352,6 +1352,10 @@ static void test_tier_counts_within_its_year_and_resets_on_january_1_local(void 
         assert_true(t->time_ms == tp_t("2026-12-31T21:00:00Z"));
         assert_int_equal(s.tier, 0);
         assert_true(eng_next_due(p, &s, NULL) == ENG_TIME_NEVER);
+        /* a late purchase of the closed year counts there, not for the open year's tier */
+        buy(p, &s, &o, "late", "2026-12-30T12:00:00+03:00", "x", 1, 100);
+        assert_int_equal(s.tier, 0);
+        assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 3);
         /* the new year counts from zero */
         buy(p, &s, &o, "q1", "2027-05-02T12:00:00+03:00", "x", 1, 100);
         assert_int_equal(s.tier, 0);
