@@ -32,11 +32,11 @@ static const struct type_info {
     int32_t id;        /* default id without a registry */
 } types[AVRO_CODEC_TYPE_COUNT] = {
     [ENG_OUT_TIER_CHANGED] = {"tier_changed", "TierChanged", "loyalty.tier-changes", 101},
-    [ENG_OUT_BONUS_EARNED] = {"bonus_earned", "BonusEarned", "loyalty.bonuses", 102},
+    [ENG_OUT_BONUS_EARNED] = {"bonus_earned", "BonusEarned", "loyalty.bonuses", 114},
     [ENG_OUT_EXPIRY_WARNING] = {"expiry_warning", "ExpiryWarning", "loyalty.expiry-warnings", 103},
     [ENG_OUT_POINTS_EXPIRED] = {"points_expired", "PointsExpired", "loyalty.points-expired", 104},
     [ENG_OUT_POINTS_REVERSED] = {"points_reversed", "PointsReversed", "loyalty.points-reversed",
-                                 105},
+                                 115},
     [ENG_OUT_POINTS_REDEEMED] = {"points_redeemed", "PointsRedeemed", "loyalty.points-redeemed",
                                  111},
     [ENG_OUT_REDEMPTION_REJECTED] = {"redemption_rejected", "RedemptionRejected",
@@ -46,7 +46,24 @@ static const struct type_info {
                                      "loyalty.tier-warnings", 109},
     [ENG_OUT_TIER_PROGRESS] = {"tier_progress", "TierProgress", "loyalty.tier-progress", 110},
     [AVRO_CODEC_TYPE_INPUT] = {"input_event", "InputEvent", "purchases", 1},
-    [AVRO_CODEC_TYPE_STATE] = {"customer_state", "CustomerState", "loyalty-stream-changelog", 202},
+    [AVRO_CODEC_TYPE_STATE] = {"customer_state", "CustomerState", "loyalty-stream-changelog", 203},
+};
+
+/* Earlier versions of our schemas and the ids they had without a registry (the frozen
+ * schemas/<stem>.avsc files): records written by an older release still decode, by
+ * resolution, with the current schema. A schema that changes gets a new default id and
+ * its old text a row here (docs/SCHEMAS.md, "Evolution"). */
+static const struct history {
+    const char *stem;
+    int32_t id;
+} history[] = {
+    {"bonus_earned_v1", 102},
+    {"points_reversed_v1", 105},
+    {"points_redeemed_v1", 106},
+    {"redemption_rejected_v1", 107},
+    {"reward_earned_v1", 108},
+    {"customer_state_v1", 201},
+    {"customer_state_v2", 202},
 };
 
 void avro_codec_config_defaults(avro_codec_config_t *cfg)
@@ -170,35 +187,31 @@ static int check_config(const avro_codec_config_t *cfg, char *err, size_t errlen
     return 0;
 }
 
-/* Without a registry, records of an older version of a schema carry that version's
- * built-in id. Each older version is kept frozen (schemas/<stem>_v1.avsc) and known as a
- * writer schema under its id, so an older store, changelog or output topic reads by name,
- * the newer fields taking their defaults. (With a registry, the registry serves them by
- * the ids they were written with.) */
-static const struct {
-    int type;
-    const char *stem;
-    int32_t id;
-} older[] = {
-    {ENG_OUT_POINTS_REDEEMED, "points_redeemed_v1", 106},
-    {ENG_OUT_REDEMPTION_REJECTED, "redemption_rejected_v1", 107},
-    {ENG_OUT_REWARD_EARNED, "reward_earned_v1", 108},
-    {AVRO_CODEC_TYPE_STATE, "customer_state_v1", 201},
-};
-
-static int add_older_schemas(avro_codec_t *c, char *err, size_t errlen)
+static const char *gen_schema(const char *stem)
 {
-    if (c->cfg.registry)
-        return 0;
-    for (size_t k = 0; k < sizeof(older) / sizeof(older[0]); k++) {
-        int taken = !c->has_enc[older[k].type];
+    for (size_t i = 0; i < avro_gen_schemas_count; i++)
+        if (strcmp(avro_gen_schemas[i].stem, stem) == 0)
+            return avro_gen_schemas[i].json;
+    return NULL;
+}
+
+/* Without a registry, the frozen older schemas under their old ids (unless configuration
+ * gave one of those ids to a current type). */
+static int add_history(avro_codec_t *c, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(history) / sizeof(history[0]); i++) {
+        bool taken = false;
         for (int t = 0; t < AVRO_CODEC_TYPE_COUNT; t++)
-            taken |= c->cfg.ids[t] == older[k].id; /* configured for a record: that one wins */
-        for (size_t i = 0; i < avro_gen_schemas_count && !taken; i++)
-            if (strcmp(avro_gen_schemas[i].stem, older[k].stem) == 0 &&
-                avro_codec_add_writer_schema(c, older[k].id, avro_gen_schemas[i].json, err,
-                                             errlen) != 0)
-                return -1;
+            taken |= c->own[t].used && c->own[t].id == history[i].id;
+        const char *json = gen_schema(history[i].stem);
+        if (taken)
+            continue;
+        if (!json) {
+            snprintf(err, errlen, "this build lacks schemas/%s.avsc", history[i].stem);
+            return -1;
+        }
+        if (avro_codec_add_writer_schema(c, history[i].id, json, err, errlen) != 0)
+            return -1;
     }
     return 0;
 }
@@ -228,7 +241,7 @@ avro_codec_t *avro_codec_new(const avro_codec_config_t *cfg, char *err, size_t e
             return NULL;
         }
     }
-    if (add_older_schemas(c, err, errlen) != 0) {
+    if (!cfg->registry && add_history(c, err, errlen) != 0) {
         avro_codec_destroy(c);
         return NULL;
     }

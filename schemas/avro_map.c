@@ -337,7 +337,9 @@ static int put_output_body(avro_value_t *r, const eng_output_t *o)
         CHECK(SET_STR(r, v, tier));
         CHECK(SET_STR(r, v, source));
         CHECK(avro_fields_set_long(r, "usable_from", v->usable_from));
-        return put_opt_long(r, "expires_at", v->expires_at != ENG_TIME_NEVER, v->expires_at);
+        CHECK(put_opt_long(r, "expires_at", v->expires_at != ENG_TIME_NEVER, v->expires_at));
+        CHECK(put_opt_str(r, "period", v->period, sizeof(v->period)));
+        return avro_fields_set_bool(r, "correction", v->correction != 0);
     }
     case ENG_OUT_EXPIRY_WARNING: {
         const eng_expiry_warning_t *v = &o->u.expiry_warning;
@@ -352,7 +354,10 @@ static int put_output_body(avro_value_t *r, const eng_output_t *o)
         const eng_points_reversed_t *v = &o->u.points_reversed;
         CHECK(avro_fields_set_long(r, "points", v->points));
         CHECK(avro_fields_set_long(r, "debt_added", v->debt_added));
-        return SET_STR(r, v, original_event_id);
+        CHECK(SET_STR(r, v, original_event_id));
+        CHECK(avro_fields_set_str(r, "reason", v->reason[0] ? v->reason : "return",
+                                  sizeof(v->reason)));
+        return put_opt_str(r, "period", v->period, sizeof(v->period));
     }
     case ENG_OUT_POINTS_REDEEMED: {
         const eng_points_redeemed_t *v = &o->u.points_redeemed;
@@ -445,7 +450,12 @@ static dlq_reason_t read_output_body(avro_fields_ctx_t *x, const avro_value_t *r
         GET_STR(x, r, v, tier);
         GET_STR(x, r, v, source);
         GET_LONG(x, r, v, usable_from);
-        return avro_fields_long(x, r, "expires_at", false, ENG_TIME_NEVER, &v->expires_at, NULL);
+        TRY(avro_fields_long(x, r, "expires_at", false, ENG_TIME_NEVER, &v->expires_at, NULL));
+        TRY(avro_fields_str(x, r, "period", false, "", v->period, sizeof(v->period), NULL));
+        bool corr = false;
+        TRY(avro_fields_bool(x, r, "correction", false, false, &corr));
+        v->correction = corr;
+        return DLQ_OK;
     }
     case ENG_OUT_EXPIRY_WARNING:
         GET_LONG(x, r, &o->u.expiry_warning, points);
@@ -460,6 +470,10 @@ static dlq_reason_t read_output_body(avro_fields_ctx_t *x, const avro_value_t *r
         GET_LONG(x, r, &o->u.points_reversed, points);
         GET_LONG(x, r, &o->u.points_reversed, debt_added);
         GET_STR(x, r, &o->u.points_reversed, original_event_id);
+        TRY(avro_fields_str(x, r, "reason", false, "return", o->u.points_reversed.reason,
+                            sizeof(o->u.points_reversed.reason), NULL));
+        TRY(avro_fields_str(x, r, "period", false, "", o->u.points_reversed.period,
+                            sizeof(o->u.points_reversed.period), NULL));
         return DLQ_OK;
     case ENG_OUT_POINTS_REDEEMED:
         GET_LONG(x, r, &o->u.points_redeemed, points);

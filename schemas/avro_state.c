@@ -98,6 +98,13 @@ static int put_arrays(avro_value_t *root, const eng_state_t *s)
     CHECK(avro_value_get_by_name(root, "seen", &arr, NULL));
     for (uint32_t i = 0; i < s->n_seen; i++)
         CHECK(avro_value_append(&arr, &el, NULL) || avro_value_set_long(&el, (int64_t)s->seen[i]));
+    CHECK(avro_value_get_by_name(root, "closed_periods", &arr, NULL));
+    for (uint32_t i = 0; i < s->n_closed; i++) {
+        CHECK(avro_value_append(&arr, &el, NULL));
+        CHECK(avro_fields_set_int(&el, "month", s->closed[i].month));
+        CHECK(avro_fields_set_long(&el, "accum", s->closed[i].accum));
+        CHECK(avro_fields_set_long(&el, "paid", s->closed[i].paid));
+    }
     return 0;
 }
 
@@ -105,7 +112,7 @@ static int put_state(avro_value_t *root, const eng_state_t *s)
 {
     if (s->n_qbuckets > ENG_QBUCKETS_MAX || s->n_lots > ENG_LOTS_MAX ||
         s->n_purchases > ENG_PURCHASES_MAX || s->purchases_head >= ENG_PURCHASES_MAX ||
-        s->n_seen > ENG_SEEN_MAX || s->seen_head >= ENG_SEEN_MAX)
+        s->n_seen > ENG_SEEN_MAX || s->seen_head >= ENG_SEEN_MAX || s->n_closed > ENG_CLOSED_MAX)
         return -1;
     CHECK(avro_fields_set_int(root, "version", (int32_t)s->version));
     CHECK(avro_fields_set_long(root, "flags", s->flags));
@@ -125,6 +132,8 @@ static int put_state(avro_value_t *root, const eng_state_t *s)
     CHECK(avro_fields_set_long(root, "total_redeemed", s->total_redeemed));
     CHECK(avro_fields_set_long(root, "total_expired", s->total_expired));
     CHECK(avro_fields_set_long(root, "total_reversed", s->total_reversed));
+    CHECK(avro_fields_set_long(root, "next_accum", s->next_accum));
+    CHECK(avro_fields_set_int(root, "closed_floor", s->closed_floor));
     CHECK(avro_fields_set_long(root, "joined_at", s->joined_at));
     CHECK(avro_fields_set_int(root, "birth_month", s->birth_month));
     CHECK(avro_fields_set_int(root, "birth_day", s->birth_day));
@@ -261,6 +270,14 @@ static dlq_reason_t read_rings(avro_fields_ctx_t *x, const avro_value_t *root, e
         s->seen[i] = (uint64_t)h;
     }
     s->n_seen = (uint32_t)n;
+    TRY(get_array(x, root, "closed_periods", ENG_CLOSED_MAX, &arr, &n));
+    for (size_t i = 0; i < n; i++) {
+        TRY(get_element(x, &arr, i, AVRO_RECORD, &el));
+        OPT_INT(x, &el, "month", &s->closed[i].month);
+        OPT_LONG(x, &el, "accum", &s->closed[i].accum);
+        OPT_LONG(x, &el, "paid", &s->closed[i].paid);
+    }
+    s->n_closed = (uint32_t)n;
     return DLQ_OK;
 }
 
@@ -316,7 +333,9 @@ dlq_reason_t avro_state_decode_generic(avro_codec_t *c, const void *value, size_
     OPT_LONG(&x, root, "total_redeemed", &s->total_redeemed);
     OPT_LONG(&x, root, "total_expired", &s->total_expired);
     OPT_LONG(&x, root, "total_reversed", &s->total_reversed);
-    /* version 2: absent in records of version 1 (then their defaults) */
+    OPT_LONG(&x, root, "next_accum", &s->next_accum);
+    OPT_INT(&x, root, "closed_floor", &s->closed_floor);
+    /* version 3: absent in records of versions 1 and 2 (then their defaults) */
     OPT_LONG(&x, root, "joined_at", &s->joined_at);
     OPT_INT(&x, root, "birth_month", &s->birth_month);
     OPT_INT(&x, root, "birth_day", &s->birth_day);
@@ -360,7 +379,7 @@ static void put_long(bin_out_t *o, int64_t v)
 /* Upper bound of the encoded size of any state (10 bytes per varint). */
 #define STATE_BIN_MAX                                                                         \
     (40 * 10 + ENG_ID_MAX + ENG_QBUCKETS_MAX * 20 + ENG_LOTS_MAX * 71 + ENG_STAMPS_MAX * 10 + \
-     ENG_PURCHASES_MAX * 120 + ENG_SEEN_MAX * 10 + 3 * 10 + ENG_NAME_MAX)
+     ENG_PURCHASES_MAX * 120 + ENG_SEEN_MAX * 10 + ENG_CLOSED_MAX * 30 + 3 * 10 + ENG_NAME_MAX)
 
 static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len, size_t status_len)
 {
@@ -441,6 +460,17 @@ static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len, siz
     put_long(o, s->total_redeemed);
     put_long(o, s->total_expired);
     put_long(o, s->total_reversed);
+    put_long(o, s->next_accum);
+    put_long(o, s->closed_floor);
+    if (s->n_closed) {
+        put_long(o, s->n_closed);
+        for (uint32_t i = 0; i < s->n_closed; i++) {
+            put_long(o, s->closed[i].month);
+            put_long(o, s->closed[i].accum);
+            put_long(o, s->closed[i].paid);
+        }
+    }
+    put_long(o, 0);
     put_long(o, s->joined_at);
     put_long(o, s->birth_month);
     put_long(o, s->birth_day);
@@ -458,7 +488,7 @@ int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t
         return avro_state_encode_generic(c, s, out, outlen, err, errlen); /* its errors */
     if (s->n_qbuckets > ENG_QBUCKETS_MAX || s->n_lots > ENG_LOTS_MAX ||
         s->n_purchases > ENG_PURCHASES_MAX || s->purchases_head >= ENG_PURCHASES_MAX ||
-        s->n_seen > ENG_SEEN_MAX || s->seen_head >= ENG_SEEN_MAX)
+        s->n_seen > ENG_SEEN_MAX || s->seen_head >= ENG_SEEN_MAX || s->n_closed > ENG_CLOSED_MAX)
         return avro_state_encode_generic(c, s, out, outlen, err, errlen);
     if (c->cap < FRAME_HEADER_LEN + STATE_BIN_MAX) {
         uint8_t *nb = realloc(c->buf, FRAME_HEADER_LEN + STATE_BIN_MAX);
@@ -634,6 +664,17 @@ static void get_state_bin(bin_in_t *in, eng_state_t *s)
     s->total_redeemed = get_long(in);
     s->total_expired = get_long(in);
     s->total_reversed = get_long(in);
+    s->next_accum = get_long(in);
+    s->closed_floor = get_int(in);
+    n = get_count(in, ENG_CLOSED_MAX);
+    for (uint32_t i = 0; i < n; i++) {
+        s->closed[i].month = get_int(in);
+        s->closed[i].accum = get_long(in);
+        s->closed[i].paid = get_long(in);
+    }
+    s->n_closed = n;
+    if (n)
+        get_end(in);
     s->joined_at = get_long(in);
     s->birth_month = get_int(in);
     s->birth_day = get_int(in);

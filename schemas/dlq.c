@@ -27,6 +27,7 @@ static const char *const reason_names[DLQ_REASON_COUNT] = {
     [DLQ_FUTURE_TIME] = "future_time",
     [DLQ_NO_KEY] = "no_key",
     [DLQ_TOO_LARGE] = "too_large",
+    [DLQ_TOO_LATE] = "too_late",
 };
 
 const char *dlq_reason_name(dlq_reason_t r)

@@ -43,6 +43,9 @@ typedef enum {
     DLQ_NO_KEY = 16,               /* the record has no key (the key must be customer_id) */
     DLQ_TOO_LARGE = 17,            /* the dead letter did not fit the dead-letter topic: its
                                       value is cut; dlq.original.reason says why it is one */
+    DLQ_TOO_LATE = 18,             /* the event is older than the task's clock by more than
+                                      the program's late_events.max_lateness_days: its period
+                                      can no longer be corrected */
     DLQ_REASON_COUNT
 } dlq_reason_t;
 

@@ -22,3 +22,6 @@ ls_add_it_test(test_ops SOURCES it/test_ops.c LIBS ls_lskit PkgConfig::CURL TIME
 ls_add_it_test(test_hostile SOURCES it/test_hostile.c unit/test_sr_server.c
                LIBS ls_lskit PkgConfig::MHD TIMEOUT 900)
 target_include_directories(test_hostile PRIVATE ${CMAKE_CURRENT_LIST_DIR}/unit)
+# Event time (issue 23): backlogs with late events across month ends, under both clocks.
+ls_add_it_test(test_event_time SOURCES it/test_event_time.c LIBS ls_lskit PkgConfig::JANSSON
+               TIMEOUT 900)

@@ -139,6 +139,7 @@ typedef struct task {
     store_checkpoint_t cp;         /* last committed checkpoint */
     int64_t stream_time;           /* greatest event time seen (clock = stream) */
     int64_t committed_stream_time; /* as of the last commit: an abort goes back to it */
+    bool caught_up;                /* input lag <= 1 at the last timer tick (see task_clock) */
     dirty_t dirty;
     app_stats_t pending; /* counts of the open transaction: added at commit, dropped on abort */
 } task_t;
@@ -375,6 +376,17 @@ static int dead_letter(app_t *a, pipe_t *pp, const pipe_rec_t *rec, dlq_reason_t
 
 /* ------------------------------------------------------------------ hooks */
 
+/* The task's firing clock (docs/PROGRAMS.md, "Late events"): its stream time, or with
+ * clock = wall the wall clock once the task has caught up with its input, so that a task
+ * reading a backlog closes no period before it has read that period's events, and an idle
+ * partition still gets its awards on time. */
+static int64_t task_clock(const app_t *a, const task_t *t, int64_t stream_time, int64_t wall)
+{
+    if (a->cfg->clock == CFG_CLOCK_STREAM || !t->caught_up)
+        return stream_time;
+    return wall > stream_time ? wall : stream_time;
+}
+
 /* What a decoded event must also be before it may touch a customer or the task's clock
  * (docs/SCHEMAS.md, "Validation and dead letters"): keyed by its customer (so that one
  * customer's events share a partition, hence a task), valid for the engine, and not
@@ -430,13 +442,24 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
     int64_t stream_time = ev->time_ms > t->stream_time ? ev->time_ms : t->stream_time;
     /* The customer meets the event in the state the task's clock says: every timer due by
      * then fires first (a late event included), whenever the last timer tick happened. */
-    int64_t clock = a->cfg->clock == CFG_CLOCK_STREAM ? stream_time : wall_ms();
+    int64_t clock = task_clock(a, t, stream_time, wall_ms());
     if (clock < ev->time_ms)
         clock = ev->time_ms;
     int rc = load_state(a, t, ev->customer_id, err, errlen);
     if (rc != PIPE_OK)
         return rc;
     bool existing = a->state.customer_id[0] != 0;
+    /* Older than the program's maximum lateness: a repeat is still just a repeat; anything
+     * else goes to the dead-letter topic (its period can no longer be corrected). */
+    if (clock - ev->time_ms > a->prog->max_lateness_ms &&
+        !(existing && eng_event_seen(&a->state, ev->event_id))) {
+        snprintf(msg, sizeof(msg),
+                 "event %s: time %lld is %lld ms behind the task's clock (the program's "
+                 "late_events.max_lateness_days: %lld days)",
+                 ev->event_id, (long long)ev->time_ms, (long long)(clock - ev->time_ms),
+                 (long long)(a->prog->max_lateness_ms / 86400000));
+        return dead_letter(a, pp, rec, DLQ_TOO_LATE, msg, err, errlen);
+    }
     eng_outbuf_t ob = {.v = a->outv, .cap = ENG_OUT_MIN_CAP};
     if (existing) {
         rc = catch_up(a, pp, clock, &ob, err, errlen);
@@ -447,7 +470,7 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
     for (;;) {
         ob.n = 0;
         er = eng_apply_event(a->prog, &a->state, ev, &ob, msg, sizeof(msg));
-        if (er == ENG_EINVAL)
+        if (er == ENG_EINVAL || er == ENG_TOO_LATE)
             break;
         rc = emit_outputs(a, pp, &ob, err, errlen);
         if (rc != PIPE_OK)
@@ -468,8 +491,9 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
         if (rc != PIPE_OK)
             return rc;
     }
-    if (er == ENG_EINVAL)
-        return dead_letter(a, pp, rec, DLQ_INVALID_VALUE, msg, err, errlen);
+    if (er == ENG_EINVAL || er == ENG_TOO_LATE)
+        return dead_letter(a, pp, rec, er == ENG_TOO_LATE ? DLQ_TOO_LATE : DLQ_INVALID_VALUE, msg,
+                           err, errlen);
     return PIPE_OK;
 }
 
@@ -479,7 +503,15 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
     app_t *a = opaque;
     task_t *t = &a->tasks[p];
     a->cur = &t->pending;
-    int64_t now = a->cfg->clock == CFG_CLOCK_STREAM ? t->stream_time : wall_now;
+    int64_t lag = pipe_task_lag(pp, p);
+    bool caught_up = lag >= 0 && lag <= 1;
+    if (caught_up != t->caught_up)
+        log_debug("app",
+                  caught_up ? "task caught up with its input: the wall clock closes periods"
+                            : "task behind its input: stream time closes periods",
+                  "task=%d lag=%lld", (int)p, (long long)lag);
+    t->caught_up = caught_up;
+    int64_t now = task_clock(a, t, t->stream_time, wall_now);
     if (wall_now - a->last_gc >= 60000) { /* drop the stores of tasks gone long enough */
         int dropped = 0;
         a->last_gc = wall_now;
@@ -624,6 +656,7 @@ static int h_task_open(void *opaque, int32_t p, const char *md, int64_t *from, c
     if (!t->restore)
         return PIPE_FATAL;
     t->stream_time = 0;
+    t->caught_up = false;
     if (strncmp(md, STREAM_TIME_MD, strlen(STREAM_TIME_MD)) == 0)
         t->stream_time = strtoll(md + strlen(STREAM_TIME_MD), NULL, 10);
     /* Only accepted events move stream time, and none is accepted further ahead of the

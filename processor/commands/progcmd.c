@@ -256,6 +256,17 @@ static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input
         return -1;
     if (ev->time_ms > r->nows[c->part])
         r->nows[c->part] = ev->time_ms;
+    if (r->nows[c->part] - ev->time_ms > r->p->max_lateness_ms && /* as run: too_late */
+        !eng_event_seen(&c->st, ev->event_id)) {
+        r->rejected++;
+        if (input)
+            fprintf(stderr,
+                    "%s:%ld: skipped: too_late: event %s is %lld ms behind its partition's "
+                    "stream time (late_events.max_lateness_days %lld)\n",
+                    input, lineno, ev->event_id, (long long)(r->nows[c->part] - ev->time_ms),
+                    (long long)(r->p->max_lateness_ms / 86400000));
+        return 0;
+    }
     /* Everything due by the partition's stream time fires first, the event's own
      * customer included: a late event meets the state its clock says (the pipeline does
      * the same per task). */

@@ -374,7 +374,7 @@ static __attribute__((noinline)) int64_t period_due_eval(call_t *c, const eng_st
         int64_t end = k == 0 ? call_period_end(c, start) : period_end_of(p, start);
         int32_t target = prog_tier_for(p, qvalue(p, s, end - 1));
         if (p->demote == PROG_DEMOTE_PERIOD_END ? target != s->tier : target > s->tier)
-            return end;
+            return end + p->late_grace_ms;
         start = end;
     }
     return ENG_TIME_NEVER; /* nothing would happen: the next event re-opens a period */
@@ -384,9 +384,8 @@ static ENG_HOT int64_t period_due(call_t *c, const eng_state_t *s)
 {
     if (!c->uses_period || s->period_start == 0)
         return ENG_TIME_NEVER;
-    if ((c->p->has_award && s->award_accum > 0) ||
-        (c->p->demote == PROG_DEMOTE_RESET_EACH_PERIOD && s->tier > 0))
-        return call_period_end(c, s->period_start);
+    if (c->p->has_award && (s->award_accum > 0 || s->next_accum > 0))
+        return call_period_end(c, s->period_start) + c->p->late_grace_ms;
     return c->tier_eval_pe ? period_due_eval(c, s) : ENG_TIME_NEVER;
 }
 
@@ -402,7 +401,7 @@ static __attribute__((noinline)) int64_t demotion_due_period(call_t *c, const en
         int32_t target = prog_tier_for(p, qvalue(p, s, end - 1));
         if (target != s->tier) { /* the first change; a promotion first means no warning */
             *to = target;
-            return target < s->tier ? end : ENG_TIME_NEVER;
+            return target < s->tier ? end + p->late_grace_ms : ENG_TIME_NEVER;
         }
         start = end;
     }
@@ -443,6 +442,17 @@ static ENG_HOT int warning_due_by(const call_t *c, const eng_state_t *s, int64_t
 /* next_due(c, s) <= T, without the exact time: each source is asked whether it is due
  * by T, and the first that is ends it. The earliest of the sources is <= T exactly when
  * one of them is, so this is the same answer (T < ENG_TIME_NEVER). */
+/* reset_each_period: the end of the period in which the customer reached the tier above
+ * the entry tier (tier_since); the entry tier applies again from then. At the period's
+ * end itself, not after the late-event grace: the reset does not depend on the period's
+ * value. */
+static int64_t reset_due(call_t *c, const eng_state_t *s)
+{
+    if (c->p->demote != PROG_DEMOTE_RESET_EACH_PERIOD || s->tier == 0)
+        return ENG_TIME_NEVER;
+    return period_end_of(c->p, call_period_start_of(c, s->tier_since));
+}
+
 static int due_by(call_t *c, const eng_state_t *s, int64_t T)
 {
     const prog_t *p = c->p;
@@ -451,7 +461,7 @@ static int due_by(call_t *c, const eng_state_t *s, int64_t T)
     if (expiry_due(s) <= T)
         return 1;
     int64_t inact = inactivity_due(p, s);
-    if (inact <= T || period_due(c, s) <= T || warning_due_by(c, s, T))
+    if (inact <= T || period_due(c, s) <= T || warning_due_by(c, s, T) || reset_due(c, s) <= T)
         return 1;
     int32_t to;
     return downgrade_warning_due(p, s, demotion_due(c, s, inact, &to)) <= T;
@@ -476,6 +486,8 @@ static int64_t next_due(call_t *c, const eng_state_t *s, eng_timer_kind_t *kind)
         best = d, k = ENG_TIMER_EXPIRY;
     if ((d = period_due(c, s)) < best)
         best = d, k = ENG_TIMER_PERIOD_END;
+    if ((d = reset_due(c, s)) < best)
+        best = d, k = ENG_TIMER_PERIOD_END;
     if ((d = downgrade_warning_due(p, s, dem)) < best)
         best = d, k = ENG_TIMER_WARNING;
     if (inact < best)
@@ -490,6 +502,166 @@ int64_t eng_next_due(const prog_t *p, const eng_state_t *s, eng_timer_kind_t *ki
     call_t c;
     call_init(&c, p);
     return next_due(&c, s, kind);
+}
+
+/* ------------------------------------------------------------------ closed periods */
+
+/* Months in one award period. */
+static int32_t period_months(const prog_t *p)
+{
+    return period_kind(p) == PROG_PERIOD_YEAR ? 12 : 1;
+}
+
+/* The award of a period whose award total is `accum`, and its rate. */
+static int64_t period_award(const prog_t *p, int64_t accum, int32_t *rate)
+{
+    *rate = prog_band_rate(p->award_bands, p->n_award_bands, accum, p->award_upper_inclusive);
+    return accum > 0 ? floor_points((i128)accum * *rate, (i128)10000 * p->point_value) : 0;
+}
+
+/* "2026-03" for a monthly period starting in that month, "2026" for a yearly one. */
+static void period_name(const prog_t *p, int32_t month, char out[ENG_PERIOD_NAME_MAX])
+{
+    int32_t y = month >= 0 ? month / 12 : 0, m = month >= 0 ? month % 12 + 1 : 1;
+    if (y > 9999)
+        y = 9999;
+    out[0] = (char)('0' + y / 1000);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '\0';
+    if (period_kind(p) != PROG_PERIOD_YEAR) {
+        out[4] = '-';
+        out[5] = (char)('0' + m / 10);
+        out[6] = (char)('0' + m % 10);
+        out[7] = '\0';
+    }
+}
+
+/* The month index of the period containing t. */
+static int32_t period_month_of(const call_t *c, int64_t t)
+{
+    int32_t m = call_month(c, t);
+    if (period_kind(c->p) == PROG_PERIOD_YEAR)
+        m -= ((m % 12) + 12) % 12;
+    return m;
+}
+
+/* Forget the closed periods no event can correct any more at time t (end + grace + max
+ * lateness before t): an event for them is older than the maximum lateness. */
+static void closed_keep(const call_t *c, eng_state_t *s, int64_t t)
+{
+    const prog_t *p = c->p;
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < s->n_closed && i < ENG_CLOSED_MAX; i++) {
+        int32_t m = s->closed[i].month;
+        int64_t end = call_month_start(c, m + period_months(p));
+        if (end + p->late_grace_ms + p->max_lateness_ms < t) {
+            if (m + period_months(p) > s->closed_floor)
+                s->closed_floor = m + period_months(p);
+            continue;
+        }
+        s->closed[w++] = s->closed[i];
+    }
+    s->n_closed = w;
+}
+
+/* Whether closed_add(c, s, month) would find or make a record. */
+static bool closed_can_take(const eng_state_t *s, int32_t month)
+{
+    if (month < s->closed_floor)
+        return false;
+    if (s->n_closed < ENG_CLOSED_MAX)
+        return true;
+    for (uint32_t i = 0; i < s->n_closed; i++)
+        if (s->closed[i].month == month)
+            return true;
+    return month > s->closed[0].month;
+}
+
+/* The record of closed period `month`, added (accum 0, paid 0) if it has none. Records stay
+ * in month order; when all ENG_CLOSED_MAX are taken the oldest is forgotten (a period older
+ * than every record gets none). NULL: the period can no longer be corrected. */
+static eng_period_rec_t *closed_add(const call_t *c, eng_state_t *s, int32_t month)
+{
+    if (month < s->closed_floor)
+        return NULL;
+    uint32_t at = 0;
+    for (; at < s->n_closed; at++) {
+        if (s->closed[at].month == month)
+            return &s->closed[at];
+        if (s->closed[at].month > month)
+            break;
+    }
+    if (s->n_closed == ENG_CLOSED_MAX) {
+        if (at == 0)
+            return NULL; /* older than every record kept */
+        s->closed_floor = s->closed[0].month + period_months(c->p);
+        memmove(&s->closed[0], &s->closed[1], sizeof(s->closed[0]) * (ENG_CLOSED_MAX - 1));
+        s->n_closed--;
+        at--;
+    }
+    memmove(&s->closed[at + 1], &s->closed[at], sizeof(s->closed[0]) * (s->n_closed - at));
+    s->closed[at] = (eng_period_rec_t){.month = month};
+    s->n_closed++;
+    return &s->closed[at];
+}
+
+/* A closed period's award total changed: pay the difference between its award now and
+ * what it has paid, as a correction naming the period (an extra lot, or a reversal). */
+static void closed_correct(const call_t *c, eng_state_t *s, eng_period_rec_t *r,
+                           const char *event_id, eng_emitter_t *e)
+{
+    const prog_t *p = c->p;
+    int32_t rate;
+    int64_t pts = period_award(p, r->accum, &rate), delta = pts - r->paid;
+    r->paid = pts;
+    int64_t end = call_month_start(c, r->month + period_months(p));
+    if (delta > 0) {
+        int64_t exp = lot_expiry(p, end - 1);
+        eng_lots_credit(p, s, delta, end, end, exp, ENG_SRC_PERIOD);
+        eng_output_t *o = eng_out_bonus(e, s, delta, rate, ENG_SRC_PERIOD, end, exp);
+        period_name(p, r->month, o->u.bonus_earned.period);
+        o->u.bonus_earned.correction = 1;
+    } else if (delta < 0) {
+        int64_t taken = eng_lots_take(s, -delta, INT64_MAX);
+        int64_t debt = p->returns == PROG_RETURNS_DEBT ? -delta - taken : 0;
+        s->total_reversed += taken;
+        s->debt += debt;
+        eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REVERSED);
+        o->u.points_reversed.points = taken;
+        o->u.points_reversed.debt_added = debt;
+        copy_str(o->u.points_reversed.original_event_id, ENG_ID_MAX, event_id);
+        copy_str(o->u.points_reversed.reason, ENG_NAME_MAX, "period_correction");
+        period_name(p, r->month, o->u.points_reversed.period);
+    }
+}
+
+/* Where an award amount of a purchase in period `month` goes: the open period, the one
+ * after it (while the open one is in its grace), or a closed period's record (NULL when
+ * it can no longer be corrected, or has no record and `create` is false); *rec is the
+ * closed period's record, whose award must then be corrected. */
+static int64_t *award_slot(call_t *c, eng_state_t *s, int32_t month, bool create,
+                           eng_period_rec_t **rec)
+{
+    *rec = NULL;
+    if (!s->period_start)
+        return NULL;
+    int32_t open = period_month(c, s->period_start);
+    if (month == open)
+        return &s->award_accum;
+    if (month == open + period_months(c->p))
+        return &s->next_accum;
+    if (month >= open)
+        return NULL;
+    if (create) {
+        *rec = closed_add(c, s, month);
+    } else {
+        for (uint32_t i = 0; i < s->n_closed; i++)
+            if (s->closed[i].month == month)
+                *rec = &s->closed[i];
+    }
+    return *rec ? &(*rec)->accum : NULL;
 }
 
 /* ------------------------------------------------------------------ timer steps */
@@ -538,30 +710,42 @@ static void step_expiry(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t
     }
 }
 
-static void step_period(const prog_t *p, eng_state_t *s, int64_t t, eng_outbuf_t *out)
+/* The open period closes at its end + grace (t): its award is paid as one lot that counts
+ * from the period's end, and its record stays in closed[] for late events to correct. */
+static void step_period(call_t *c, eng_state_t *s, int64_t t, eng_outbuf_t *out)
 {
+    const prog_t *p = c->p;
     eng_emitter_t e = {out, s, p, NULL, "period_end", t, 0};
+    /* the period that ends at t - grace: the open one, or for a tier evaluation a later
+     * one (period_due_eval looks ahead over periods in which nothing happens) */
+    const int64_t end = t - p->late_grace_ms;
+    const int32_t month = period_month_of(c, end - 1);
     if (p->has_award && s->award_accum > 0) {
-        int32_t rate = prog_band_rate(p->award_bands, p->n_award_bands, s->award_accum,
-                                      p->award_upper_inclusive);
-        int64_t pts = floor_points((i128)s->award_accum * rate, (i128)10000 * p->point_value);
+        int32_t rate;
+        int64_t pts = period_award(p, s->award_accum, &rate);
         if (pts > 0) {
             /* the period's lot expires relative to the period (its last instant) */
-            int64_t exp = lot_expiry(p, t - 1);
-            eng_lots_credit(p, s, pts, t, t, exp, ENG_SRC_PERIOD);
-            eng_out_bonus(&e, s, pts, rate, ENG_SRC_PERIOD, t, exp);
+            int64_t exp = lot_expiry(p, end - 1);
+            eng_lots_credit(p, s, pts, end, end, exp, ENG_SRC_PERIOD);
+            eng_output_t *o = eng_out_bonus(&e, s, pts, rate, ENG_SRC_PERIOD, end, exp);
+            period_name(p, month, o->u.bonus_earned.period);
+        }
+        closed_keep(c, s, t);
+        eng_period_rec_t *r = closed_add(c, s, month);
+        if (r) {
+            r->accum = s->award_accum;
+            r->paid = pts;
         }
     }
     if (tier_eval_at_period_end(p)) {
-        int64_t v = qvalue(p, s, t - 1);
+        int64_t v = qvalue(p, s, end - 1);
         int32_t target = prog_tier_for(p, v);
         if (p->demote == PROG_DEMOTE_PERIOD_END ? target != s->tier : target > s->tier)
             eng_out_tier_change(&e, s, target, "period_end", v);
     }
-    if (p->demote == PROG_DEMOTE_RESET_EACH_PERIOD && s->tier > 0) /* a new period: entry tier */
-        eng_out_tier_change(&e, s, 0, "period_reset", qvalue(p, s, t - 1));
-    s->award_accum = 0;
-    s->period_start = t;
+    s->award_accum = s->next_accum;
+    s->next_accum = 0;
+    s->period_start = end;
     if (p->demote == PROG_DEMOTE_PERIOD_END)
         s->downgrade_warned = 0; /* a new period: its own warnings */
 }
@@ -599,7 +783,11 @@ static void timer_step(call_t *c, eng_state_t *s, int64_t t, eng_outbuf_t *out)
     if (expiry_due(s) == t)
         step_expiry(p, s, t, out);
     if (period_due(c, s) == t)
-        step_period(p, s, t, out);
+        step_period(c, s, t, out);
+    if (reset_due(c, s) == t) { /* the entry tier again (reset_each_period) */
+        eng_emitter_t e = {out, s, p, NULL, "period_reset", t, 0};
+        eng_out_tier_change(&e, s, 0, "period_reset", qvalue(p, s, t - 1));
+    }
     int32_t to;
     int64_t dem = demotion_due(c, s, inactivity_due(p, s), &to);
     if (downgrade_warning_due(p, s, dem) == t)
@@ -773,9 +961,11 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
 {
     const prog_t *p = c->p;
     const int64_t T = ev->time_ms;
-    s->last_visit = T;
-    s->inactivity_steps = 0;
-    s->downgrade_warned = 0;
+    if (T >= s->last_visit) { /* a late event older than the last visit is no newer visit */
+        s->last_visit = T;
+        s->inactivity_steps = 0;
+        s->downgrade_warned = 0;
+    }
     const int32_t key = call_qkey(c, T); /* one calendar lookup for the whole purchase */
     int64_t qpos = qvalue_key(p, s, key);
     eng_earn_t r;
@@ -827,15 +1017,25 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                                                        : 1;
     int merged = qbucket_add(p, s, key, qv);
     int64_t award = 0;
+    int32_t award_period = 0;
+    if (c->uses_period && s->period_start)
+        award_period = period_month_of(c, T);
     if (p->has_award) {
-        award = r.eligible;
-        s->award_accum += award;
+        eng_period_rec_t *closed;
+        int64_t *acc = award_slot(c, s, award_period, true, &closed);
+        if (acc) { /* eng_apply_event refused an event whose period has no slot */
+            award = r.eligible;
+            *acc += award;
+        }
+        if (closed && award > 0)
+            closed_correct(c, s, closed, ev->event_id, e);
     }
     int64_t value = merged ? qvalue_key(p, s, key) : qpos + qv; /* qvalue_key(p, s, key) */
-    /* reset_each_period: a late purchase of a period already closed counts in its period's
-     * value but cannot lift the tier of the open one */
+    /* reset_each_period: a late purchase of a period already closed (or reset: the last
+     * tier change is in a later period) counts in its period's value but lifts no tier */
     if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH &&
-        !(p->demote == PROG_DEMOTE_RESET_EACH_PERIOD && T < s->period_start)) {
+        !(p->demote == PROG_DEMOTE_RESET_EACH_PERIOD &&
+          (T < s->period_start || T < call_period_start_of(c, s->tier_since)))) {
         int32_t target = prog_tier_for(p, value);
         if (target > s->tier)
             eng_out_tier_change(e, s, target, "qualification", value);
@@ -857,8 +1057,7 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                               .qual_value = qv,
                               .award_amount = award,
                               .qual_key = key,
-                              .award_period =
-                                  s->period_start ? period_month(c, s->period_start) : 0,
+                              .award_period = award_period,
                               .gross_amount = r.gross};
     record_purchase(s, &rec);
 }
@@ -902,20 +1101,27 @@ static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, eng_emit
         qv = r->qual_value - r->qual_returned;
     r->qual_returned += qv;
     qbucket_sub(s, r->qual_key, qv);
-    if (p->has_award && s->period_start && r->award_period == period_month(c, s->period_start)) {
-        int64_t a = elig < s->award_accum ? elig : s->award_accum;
-        s->award_accum -= a;
+    /* the award total of the period the purchase counted in: open, next, or closed (then
+     * corrected below) */
+    eng_period_rec_t *closed = NULL;
+    int64_t *acc = p->has_award ? award_slot(c, s, r->award_period, false, &closed) : NULL;
+    if (acc) {
+        int64_t a = elig < *acc ? elig : *acc;
+        *acc -= a;
     }
-    if (delta <= 0)
-        return;
-    int64_t taken = eng_lots_take(s, delta, INT64_MAX);
-    int64_t debt = p->returns == PROG_RETURNS_DEBT ? delta - taken : 0;
-    s->total_reversed += taken;
-    s->debt += debt;
-    eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REVERSED);
-    o->u.points_reversed.points = taken;
-    o->u.points_reversed.debt_added = debt;
-    copy_str(o->u.points_reversed.original_event_id, ENG_ID_MAX, ev->original_event_id);
+    if (delta > 0) {
+        int64_t taken = eng_lots_take(s, delta, INT64_MAX);
+        int64_t debt = p->returns == PROG_RETURNS_DEBT ? delta - taken : 0;
+        s->total_reversed += taken;
+        s->debt += debt;
+        eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REVERSED);
+        o->u.points_reversed.points = taken;
+        o->u.points_reversed.debt_added = debt;
+        copy_str(o->u.points_reversed.original_event_id, ENG_ID_MAX, ev->original_event_id);
+        copy_str(o->u.points_reversed.reason, ENG_NAME_MAX, "return");
+    }
+    if (closed)
+        closed_correct(c, s, closed, ev->original_event_id, e);
 }
 
 /* ------------------------------------------------------------------ redemption */
@@ -932,9 +1138,11 @@ static void reject(eng_emitter_t *e, int64_t asked, int64_t avail, int64_t allow
 static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_emitter_t *e)
 {
     const int64_t T = ev->time_ms;
-    s->last_visit = T;
-    s->inactivity_steps = 0;
-    s->downgrade_warned = 0;
+    if (T >= s->last_visit) {
+        s->last_visit = T;
+        s->inactivity_steps = 0;
+        s->downgrade_warned = 0;
+    }
     int64_t avail = eng_lots_usable(s, T);
     int64_t allowed = avail; /* the most this redemption may spend */
     int64_t basket = 0;
@@ -1049,14 +1257,28 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
     if (!(s->flags & 1))
         eng_state_init(s, ev->customer_id, ev->time_ms);
     normalise(p, s);
+    if (ev->kind == ENG_EV_PURCHASE && p->has_award && c.uses_period && s->period_start &&
+        ev->time_ms < s->period_start && !closed_can_take(s, period_month_of(&c, ev->time_ms))) {
+        snprintf(err, errlen,
+                 "event %s: too late: its period closed longer ago than the program's "
+                 "late_events.max_lateness_days",
+                 ev->event_id);
+        finish(&c, s, out);
+        return ENG_TOO_LATE;
+    }
     if (catch_up(&c, s, ev->time_ms, out) != 0) { /* timers due by T fire first */
         snprintf(err, errlen, "event %s: output buffer full, call eng_on_timer first",
                  ev->event_id);
         finish(&c, s, out);
         return ENG_ETIMERS;
     }
+    /* The open period: an event after it re-opens the event's period when the open one
+     * has nothing left to do at its close; otherwise the open period is in its grace and
+     * the event counts in the next one (next_accum). An event before it is late: it
+     * counts in its own, closed, period (on_purchase). */
     if (c.uses_period &&
-        (s->period_start == 0 || call_period_end(&c, s->period_start) <= ev->time_ms))
+        (s->period_start == 0 || (call_period_end(&c, s->period_start) <= ev->time_ms &&
+                                  !(p->has_award && (s->award_accum > 0 || s->next_accum > 0)))))
         s->period_start = call_period_start_of(&c, ev->time_ms);
     eng_emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
     if (ev->attrs.has_member_since || ev->attrs.has_birth_date || ev->attrs.account_status[0])

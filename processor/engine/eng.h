@@ -36,7 +36,7 @@
  *
  * Output ids: "<event id>:<ordinal>" for an event's outputs; for timers
  * "<customer>:<kind>:<due ms>:<ordinal>" with kind one of expiry, warning, period_end,
- * inactivity, downgrade_warning.
+ * inactivity, downgrade_warning, period_reset.
  */
 #ifndef LS_ENG_H
 #define LS_ENG_H
@@ -45,6 +45,7 @@
 #include "eng_types.h"
 #include "prog.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -73,6 +74,9 @@ enum {
     ENG_ETIMERS = -2,  /* the buffer filled while catching up timers due before the event:
                           the state HAS advanced by those timers (their outputs are in out);
                           drain the buffer and call again */
+    ENG_TOO_LATE = -3, /* the event's award period closed so long ago that its record was
+                          dropped (docs/PROGRAMS.md, "Late events"): nothing changed, no
+                          output; dead-letter it as too_late */
 };
 
 /** @brief 64-bit FNV-1a of an id (idempotency keys, purchase references). */
@@ -113,6 +117,10 @@ int64_t eng_next_due(const prog_t *prog, const eng_state_t *s, eng_timer_kind_t 
  * @locality any thread; cheap (one instruction per 64-byte line, about 16 lines).
  */
 void eng_prefetch(const eng_state_t *s);
+
+/** @brief Whether `event_id` is among the customer's recent event ids (a repeat that
+ * eng_apply_event would answer ENG_DUPLICATE). */
+bool eng_event_seen(const eng_state_t *s, const char *event_id);
 
 /** @brief Points in all lots (usable or not yet). */
 int64_t eng_balance(const eng_state_t *s);

@@ -357,6 +357,10 @@ static void output_body(json_t *o, const eng_output_t *x)
         json_object_set_new(o, "source", json_string(x->u.bonus_earned.source));
         set_time(o, "usable_from", x->u.bonus_earned.usable_from);
         set_time(o, "expires_at", x->u.bonus_earned.expires_at);
+        if (x->u.bonus_earned.period[0])
+            json_object_set_new(o, "period", json_string(x->u.bonus_earned.period));
+        if (x->u.bonus_earned.correction)
+            json_object_set_new(o, "correction", json_true());
         break;
     case ENG_OUT_EXPIRY_WARNING:
         json_object_set_new(o, "points", json_integer(x->u.expiry_warning.points));
@@ -372,6 +376,11 @@ static void output_body(json_t *o, const eng_output_t *x)
         json_object_set_new(o, "debt_added", json_integer(x->u.points_reversed.debt_added));
         json_object_set_new(o, "original_event_id",
                             json_string(x->u.points_reversed.original_event_id));
+        json_object_set_new(o, "reason", json_string(x->u.points_reversed.reason[0]
+                                                         ? x->u.points_reversed.reason
+                                                         : "return"));
+        if (x->u.points_reversed.period[0])
+            json_object_set_new(o, "period", json_string(x->u.points_reversed.period));
         break;
     case ENG_OUT_POINTS_REDEEMED:
         json_object_set_new(o, "points", json_integer(x->u.points_redeemed.points));
@@ -446,6 +455,16 @@ json_t *eng_json_state(const eng_state_t *s)
     json_object_set_new(o, "qbuckets", qb);
     set_time(o, "period_start", s->period_start);
     json_object_set_new(o, "award_accum", json_integer(s->award_accum));
+    if (s->next_accum)
+        json_object_set_new(o, "next_accum", json_integer(s->next_accum));
+    if (s->n_closed) {
+        json_t *cp = json_array();
+        for (uint32_t i = 0; i < s->n_closed && i < ENG_CLOSED_MAX; i++)
+            json_array_append_new(cp, json_pack("{si sI sI}", "month", (int)s->closed[i].month,
+                                                "accum", (json_int_t)s->closed[i].accum, "paid",
+                                                (json_int_t)s->closed[i].paid));
+        json_object_set_new(o, "closed_periods", cp);
+    }
     json_object_set_new(o, "debt", json_integer(s->debt));
     json_t *lots = json_array();
     for (uint32_t i = 0; i < s->n_lots && i < ENG_LOTS_MAX; i++) {

@@ -106,3 +106,8 @@ int eng_seen_has(const eng_state_t *s, uint64_t h)
         found |= s->seen[i] == h;
     return found != 0;
 }
+
+bool eng_event_seen(const eng_state_t *s, const char *event_id)
+{
+    return (s->flags & 1) && eng_seen_has(s, eng_id_hash(event_id));
+}

@@ -24,13 +24,14 @@
 
 #include <stdint.h>
 
-#define ENG_STATE_VERSION 2 /* 2: customer attributes (joined_at ... account_status) */
+#define ENG_STATE_VERSION 3 /* 2: event time (next_accum, closed); 3: customer attributes */
 
 #define ENG_QBUCKETS_MAX  48 /* qualifying buckets (sparse: only periods with activity) */
 #define ENG_LOTS_MAX      16 /* points lots; when full a new lot merges (see eng_lot_t) */
 #define ENG_STAMPS_MAX    4  /* stamp cards per program (index = card in the program) */
 #define ENG_PURCHASES_MAX 16 /* recent purchases kept to reverse returns pro rata */
 #define ENG_SEEN_MAX      64 /* recent input event ids (hashes) for idempotency */
+#define ENG_CLOSED_MAX    4  /* closed award periods a late event may still correct */
 
 /** Where a lot's points came from (eng_lot_t.source). */
 typedef enum {
@@ -101,6 +102,20 @@ typedef struct eng_purchase_rec {
 } eng_purchase_rec_t;
 
 /**
+ * A closed award period that late events may still correct (version 2): what its award
+ * total is now and how many points it has paid (the award at its close plus corrections).
+ * A late event adds to `accum` (a return of one of its purchases takes from it) and the
+ * award is computed again; the difference goes out as a correction. Kept while the
+ * period's end + grace + max lateness is not past (docs/PROGRAMS.md, "Late events").
+ */
+typedef struct eng_period_rec {
+    int32_t month; /* month index of the period's first month */
+    int32_t reserved;
+    int64_t accum; /* the period's award total (metric of period_award) */
+    int64_t paid;  /* points the period's award has paid so far */
+} eng_period_rec_t;
+
+/**
  * The customer state. A zeroed struct is "never seen"; eng_state_init() fills a new
  * customer (tier 0 = the program's first tier, no points).
  */
@@ -122,7 +137,8 @@ typedef struct eng_state {
     uint32_t reserved1;
     eng_qbucket_t qbuckets[ENG_QBUCKETS_MAX];
 
-    /* periods: the open period (award accumulation, period-end tier evaluation) */
+    /* periods: the open period (award accumulation, period-end tier evaluation): the
+     * earliest period not yet closed; it closes at its end + late_events grace */
     int64_t period_start; /* ms: local start of the open period, 0 = no period open */
     int64_t award_accum;  /* the open period's award total (metric of period_award) */
 
@@ -157,8 +173,17 @@ typedef struct eng_state {
     int64_t total_expired;
     int64_t total_reversed;
 
-    /* customer attributes (version 2), remembered from the events that carry them; an
-     * event that carries a value replaces the remembered one. A state of version 1 gets
+    /* version 2: event time. While the open period (period_start) is within its grace,
+     * purchases of the period after it add to next_accum; closed[] holds the closed
+     * periods late events may still correct, oldest first. closed_floor: month index
+     * below which a period can no longer be corrected (its record was dropped), 0 = none. */
+    int64_t next_accum;
+    uint32_t n_closed;
+    int32_t closed_floor;
+    eng_period_rec_t closed[ENG_CLOSED_MAX];
+
+    /* customer attributes (version 3), remembered from the events that carry them; an
+     * event that carries a value replaces the remembered one. An older state gets
      * joined_at from what it records (eng_state_upgrade). */
     int64_t joined_at;                 /* ms: member_since, else the first event's time */
     int32_t birth_month;               /* 1..12, 0 = unknown */

@@ -20,6 +20,7 @@
 
 #define ENG_ID_MAX       64 /* event, customer, partner, sku ids: up to 63 bytes + NUL */
 #define ENG_NAME_MAX     32 /* category, tier, reason, status names: up to 31 bytes + NUL */
+#define ENG_PERIOD_NAME_MAX 8 /* a period's name: "2026-03" or "2026" + NUL */
 #define ENG_CURRENCY_MAX 4  /* ISO 4217 code + NUL */
 #define ENG_LINES_MAX    64 /* lines of one purchase, return or redemption basket */
 #define ENG_OUT_ID_MAX   96 /* deterministic output id */
@@ -103,6 +104,8 @@ typedef struct eng_bonus_earned {
     char source[ENG_NAME_MAX]; /* "purchase", "period", "stamp", "birthday", "basket" */
     int64_t usable_from;       /* ms */
     int64_t expires_at;        /* ms or ENG_TIME_NEVER */
+    char period[ENG_PERIOD_NAME_MAX]; /* source "period": "2026-03" or "2026", else "" */
+    int32_t correction; /* 1: corrects the award already paid for `period` (a late event) */
 } eng_bonus_earned_t;
 
 typedef struct eng_expiry_warning {
@@ -120,6 +123,8 @@ typedef struct eng_points_reversed {
     int64_t points;     /* taken back from the balance */
     int64_t debt_added; /* what could not be taken back (policy "debt"), else 0 */
     char original_event_id[ENG_ID_MAX];
+    char reason[ENG_NAME_MAX]; /* "return", or "period_correction" (a period award lowered) */
+    char period[ENG_PERIOD_NAME_MAX]; /* "period_correction": the period corrected, else "" */
 } eng_points_reversed_t;
 
 typedef struct eng_points_redeemed {

@@ -853,6 +853,27 @@ static void f_status(ctx_t *c, yaml_node_t *v, const char *path)
 {
     c->p->n_status_mult = read_kv(c, v, path, c->p->status_mult, 1);
 }
+/* ------------------------------------------------------------------ late events */
+
+static void f_l_grace(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    int32_t m = 0;
+    get_i32(c, v, path, 0, PROG_GRACE_MINUTES_MAX, &m);
+    c->p->late_grace_ms = (int64_t)m * 60000;
+}
+static void f_l_max(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    int32_t d = 0;
+    get_i32(c, v, path, 1, PROG_MAX_LATENESS_DAYS_MAX, &d);
+    c->p->max_lateness_ms = (int64_t)d * 86400000;
+}
+static const field_t late_fields[] = {
+    {"grace_minutes", f_l_grace}, {"max_lateness_days", f_l_max}, {NULL, NULL}};
+static void f_late(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    walk_map(c, v, path, late_fields);
+}
+
 static void f_returns(ctx_t *c, yaml_node_t *v, const char *path)
 {
     walk_map(c, v, path, returns_fields);
@@ -891,6 +912,7 @@ static const field_t top_fields[] = {{"name", f_name},
                                      {"status_multipliers", f_status},
                                      {"returns", f_returns},
                                      {"nudges", f_nudges},
+                                     {"late_events", f_late},
                                      {"welcome", f_welcome},
                                      {"basket_bonus", f_basket},
                                      {NULL, NULL}};
@@ -938,6 +960,8 @@ static void read_basics(ctx_t *c, yaml_node_t *root)
 static void defaults(prog_t *p)
 {
     p->max_share_bp = 10000;
+    p->late_grace_ms = PROG_GRACE_MINUTES_DEFAULT * 60000LL;
+    p->max_lateness_ms = PROG_MAX_LATENESS_DAYS_DEFAULT * 86400000LL;
     p->demote_period = p->q_window == PROG_WIN_CALENDAR_YEAR ? PROG_PERIOD_YEAR : PROG_PERIOD_MONTH;
 }
 

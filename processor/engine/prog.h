@@ -26,6 +26,15 @@
 #define PROG_STAMP_CARDS  4 /* == ENG_STAMPS_MAX */
 #define PROG_TENURE_MAX   8
 
+/* late_events: a period closes grace_minutes after its end; an event more than
+ * max_lateness_days older than the clock is dead-lettered (too_late). The grace stays
+ * below the shortest period, and the lateness within what eng_state_t's closed-period
+ * records (ENG_CLOSED_MAX) can correct. */
+#define PROG_GRACE_MINUTES_DEFAULT     60
+#define PROG_GRACE_MINUTES_MAX         10080 /* 7 days */
+#define PROG_MAX_LATENESS_DAYS_DEFAULT 35
+#define PROG_MAX_LATENESS_DAYS_MAX     92
+
 typedef enum {
     PROG_METRIC_SPEND = 0,
     PROG_METRIC_QUANTITY,
@@ -181,6 +190,9 @@ typedef struct prog {
     bool progress;           /* emit TierProgress after a purchase ... */
     int64_t progress_within; /* ... when the missing amount is at most this (0 = always) */
 
+    /* late events (docs/PROGRAMS.md, "Late events") */
+    int64_t late_grace_ms;   /* a period closes this long after its end (late_events.grace_minutes) */
+    int64_t max_lateness_ms; /* older events are dead-lettered too_late (max_lateness_days) */
     /* welcome period: from joining, welcome_days days or welcome_months calendar months */
     int32_t welcome_days;
     int32_t welcome_months;

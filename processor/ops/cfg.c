@@ -102,8 +102,10 @@ static const setting_t settings[] = {
     {"timers.interval.ms", T_INT, "1000", OFF(timers_interval_ms), 1, 3600000, NULL,
      "How often due timers (expiry, warnings, period ends, inactivity) are looked for."},
     {"clock", T_ENUM, "wall", OFF(clock), 0, 0, "wall|stream",
-     "Time that fires timers: wall = the system clock (production); stream = the largest "
-     "event time seen by the task (replays, demos, equality tests)."},
+     "Time that fires timers: wall = the system clock (production) once the task has caught "
+     "up with its input, its stream time while it reads a backlog; stream = the largest "
+     "event time seen by the task (replays, demos, equality tests). Where an event counts "
+     "is its own time either way (docs/PROGRAMS.md, \"Late events\")."},
     {"time.max.future.ms", T_INT, "86400000", OFF(time_max_future_ms), 0, INT64_C(31536000000),
      NULL,
      "An event whose time is further ahead of the wall clock than this goes to the "

@@ -1556,14 +1556,22 @@ size_t pipe_get_task_stats(pipe_t *pp, pipe_task_stats_t *out, size_t cap)
             }
             continue;
         }
-        int64_t pos = task_position(pp, p);
-        if (pos >= 0 &&
-            rd_kafka_get_watermark_offsets(pp->consumer, pp->conf.topic_input, p, &lo, &hi) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            hi >= 0)
-            o->lag = hi > pos ? hi - pos : 0;
+        o->lag = pipe_task_lag(pp, p);
     }
     return n;
+}
+
+int64_t pipe_task_lag(pipe_t *pp, int32_t p)
+{
+    if (p < 0 || p >= pp->n_parts || pp->tasks[p].state != TASK_ACTIVE)
+        return -1;
+    int64_t lo = -1, hi = -1, pos = task_position(pp, p);
+    if (pos < 0 ||
+        rd_kafka_get_watermark_offsets(pp->consumer, pp->conf.topic_input, p, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0)
+        return -1;
+    return hi > pos ? hi - pos : 0;
 }
 
 void pipe_get_stats(const pipe_t *pp, pipe_stats_t *out)

@@ -248,6 +248,15 @@ typedef struct pipe_task_stats {
  */
 size_t pipe_get_task_stats(pipe_t *pipe, pipe_task_stats_t *out, size_t cap);
 
+/**
+ * @brief An active task's input lag: the high watermark librdkafka last saw for partition
+ * @p p minus the position after the last record processed; -1 when not known yet (no
+ * fetch answered) or the task is not active. A transaction's commit marker takes an offset
+ * no record is read from, so a caught-up task behind a transactional producer shows 1.
+ * @locality the pipeline's thread; cheap: no request to a broker.
+ */
+int64_t pipe_task_lag(pipe_t *pipe, int32_t p);
+
 /** @brief Number of input partitions (known after pipe_new). */
 int32_t pipe_partition_count(const pipe_t *pipe);
 

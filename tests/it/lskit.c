@@ -284,6 +284,16 @@ void lk_scenario_run_ahead(lk_scenario_t *s, const char *customer, int64_t ahead
         fprintf(stderr, "cannot rewrite %s/events.jsonl\n", s->dir);
 }
 
+void lk_scenario_disorder(lk_scenario_t *s, unsigned seed, int percent, int64_t max_ms)
+{
+    uint64_t rng = seed * 2654435761u + 7;
+    for (size_t i = 0; i + (size_t)s->partitions < s->n_events; i++)
+        if ((int)(lk_rand(&rng) % 100) < percent)
+            s->events[i].time_ms -= (int64_t)(lk_rand(&rng) % (uint64_t)max_ms);
+    if (write_jsonl(s) != 0)
+        fprintf(stderr, "cannot rewrite %s/events.jsonl\n", s->dir);
+}
+
 int lk_produce_encode(lk_scenario_t *s, const char *partitioner)
 {
     const char *bin = getenv("LS_BINARY");
@@ -338,6 +348,8 @@ int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *output
     char cmd[2048], opt[128] = "";
     if (partitioner)
         snprintf(opt, sizeof(opt), " --partitioner %s", partitioner);
+    if (s->replay_until[0])
+        snprintf(opt + strlen(opt), sizeof(opt) - strlen(opt), " --until %s", s->replay_until);
     snprintf(cmd, sizeof(cmd),
              "%s replay --program %s --input %s/events.jsonl --partitions %d%s "
              "--final-state %s/replay-states-%s.jsonl > %s/replay-outputs-%s.jsonl "
@@ -376,12 +388,12 @@ int lk_start(lk_scenario_t *s, const char *instance, char *const *env)
             "bootstrap.servers = %s\napplication.id = %s\ninstance.id = %s\n"
             "program.file = %s\nstate.dir = %s/state-%s\ntopic.input = %s\n"
             "topic.changelog = %s\n"
-            "topic.dead-letter = %s\nclock = stream\ntopics.create = true\n"
+            "topic.dead-letter = %s\nclock = %s\ntopics.create = true\n"
             "commit.interval.ms = 100\ncommit.max.records = 200\ntimers.interval.ms = 100\n"
             "http.port = -1\nkafka.session.timeout.ms = 10000\n"
             "kafka.transaction.timeout.ms = 10000\n",
             s->bootstrap, s->name, instance, s->program, s->dir, instance, s->input, s->changelog,
-            s->dlq);
+            s->dlq, s->clock[0] ? s->clock : "stream");
     static const char *const keys[ENG_OUT_KIND_COUNT] = {
         "tier-changed",        "bonus-earned",    "expiry-warning",      "points-expired",
         "points-reversed",     "points-redeemed", "redemption-rejected", "reward-earned",

@@ -43,6 +43,8 @@ typedef struct lk_scenario {
     eng_event_t *events;        /* generated, in production order */
     int32_t *part_of;           /* partition of each event */
     size_t n_events;
+    char clock[16];        /* the processor's clock setting ("" = stream) */
+    char replay_until[40]; /* lk_replay's --until (RFC 3339; "" = the last event time) */
 } lk_scenario_t;
 
 /**
@@ -66,6 +68,13 @@ int lk_scenario_new_rf(lk_scenario_t *s, const char *name, const char *bootstrap
  *        outcome depends on which customers share a partition with it.
  */
 void lk_scenario_run_ahead(lk_scenario_t *s, const char *customer, int64_t ahead_ms);
+
+/**
+ * @brief Make @p percent % of the events (not the closing ones) late: each is moved up to
+ *        @p max_ms earlier than its place in production order (deterministic from
+ *        @p seed); rewrites dir/events.jsonl.
+ */
+void lk_scenario_disorder(lk_scenario_t *s, unsigned seed, int percent, int64_t max_ms);
 
 /**
  * @brief Produce events [from, to) to the input topic (Avro, framed), each to its

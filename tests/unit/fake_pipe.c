@@ -527,3 +527,12 @@ const fp_header_t *fp_rec_header(const fp_rec_t *r, const char *name)
             return &r->hdrs[h];
     return NULL;
 }
+
+int64_t pipe_task_lag(pipe_t *pp, int32_t p)
+{
+    if (p < 0 || p >= pp->n_parts || !pp->tasks[p].active)
+        return -1;
+    const fp_log_t *in = &pp->input[p];
+    int64_t end = in->n ? in->v[in->n - 1].offset + 1 : 0;
+    return end > pp->tasks[p].position ? end - pp->tasks[p].position : 0;
+}

@@ -736,6 +736,62 @@ static void test_repeat_after_catch_up_is_ignored(void **st)
     fx_free(fx);
 }
 
+/* The sum of BonusEarned "period" points for `period` among the output lines. */
+static int64_t period_points(const lines_t *l, const char *period)
+{
+    int64_t sum = 0;
+    char want[32];
+    snprintf(want, sizeof(want), "\"period\":\"%s\"", period);
+    for (size_t i = 0; i < l->n; i++) {
+        const char *p = strstr(l->v[i], "\"points\":");
+        if (strstr(l->v[i], "\"type\":\"BonusEarned\"") && strstr(l->v[i], want) && p)
+            sum += strtoll(p + 9, NULL, 10);
+    }
+    return sum;
+}
+
+/* Under the wall clock a task reading a backlog (here months old) fires timers by its
+ * stream time until it has caught up: the backlog's events are neither too late nor
+ * counted in the wrong period, and March's award is what replay pays. Once caught up, the
+ * wall clock closes April although no later event came (an idle partition). */
+static void test_wall_clock_reads_a_backlog_by_stream_time_then_closes_by_wall(void **st)
+{
+    (void)st;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/award.yaml", tsu_tmpdir());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("currency: RUB\ntimezone: Europe/Moscow\n"
+          "period_award: {rates: [{from: 0, percent: 3}, {from: 1000, percent: 10}, "
+          "{from: 1500, percent: 15}]}\n",
+          f);
+    fclose(f);
+    const char *kv[] = {"program.file", path, "clock", "wall", NULL};
+    fx_t *fx = fx_new(1, kv);
+    prog_destroy(fx->ref->prog);
+    char err[512];
+    fx->ref->prog = prog_load(path, NULL, err, sizeof(err));
+    buy(fx, "m1", "anna", "2026-03-20T10:00:00Z", 100000);
+    buy(fx, "a1", "anna", "2026-04-02T10:00:00Z", 50000);
+    buy(fx, "m2", "anna", "2026-03-31T12:00:00Z", 60000); /* a slow till's March sale */
+    process(fx, 0, 0);
+    lines_t got = {0};
+    outputs(fx, 0, FP_OPEN, &got);
+    assert_int_equal(dead_letters(fx, 0, FP_OPEN), 0);
+    assert_int_equal(period_points(&got, "2026-03"), 240); /* 15% of 1,600 */
+    assert_int_equal(period_points(&got, "2026-04"), 0);   /* April is still open */
+    commit(fx);
+    timers(fx); /* caught up: the wall clock (today) is past April's end */
+    commit(fx);
+    lines_t all = {0};
+    outputs(fx, 0, FP_COMMITTED, &all);
+    assert_int_equal(period_points(&all, "2026-04"), 15); /* 3% of 500 */
+    assert_int_equal(period_points(&all, "2026-03"), 240);
+    lines_free(&got);
+    lines_free(&all);
+    fx_free(fx);
+}
+
 /* Records that cannot be applied go to the dead-letter topic with their original bytes
  * and the reason in headers; the records after them are processed. */
 static void test_undecodable_record_goes_to_dead_letter_and_processing_goes_on(void **st)
@@ -1183,6 +1239,7 @@ int main(void)
         cmocka_unit_test(test_abort_after_cache_hit_restores_committed_state),
         cmocka_unit_test(test_timer_and_event_for_one_customer_in_one_transaction),
         cmocka_unit_test(test_repeat_after_catch_up_is_ignored),
+        cmocka_unit_test(test_wall_clock_reads_a_backlog_by_stream_time_then_closes_by_wall),
         cmocka_unit_test(test_undecodable_record_goes_to_dead_letter_and_processing_goes_on),
         cmocka_unit_test(test_committed_state_is_durable_and_aborted_state_never_stored),
         cmocka_unit_test(test_restore_from_changelog_rebuilds_the_same_state),

@@ -153,6 +153,8 @@ static void fill_output(eng_output_t *o, eng_out_kind_t kind)
         strcpy(o->u.bonus_earned.source, "period");
         o->u.bonus_earned.usable_from = 1767225600001;
         o->u.bonus_earned.expires_at = 1769903999999;
+        strcpy(o->u.bonus_earned.period, "2025-12");
+        o->u.bonus_earned.correction = 1;
         break;
     case ENG_OUT_EXPIRY_WARNING:
         o->u.expiry_warning.points = 100;
@@ -167,6 +169,8 @@ static void fill_output(eng_output_t *o, eng_out_kind_t kind)
         o->u.points_reversed.points = 40;
         o->u.points_reversed.debt_added = 10;
         strcpy(o->u.points_reversed.original_event_id, "evt-1");
+        strcpy(o->u.points_reversed.reason, "period_correction");
+        strcpy(o->u.points_reversed.period, "2025-12");
         break;
     case ENG_OUT_POINTS_REDEEMED:
         o->u.points_redeemed.points = 300;

@@ -189,7 +189,8 @@ static void test_older_state_record_reads_with_defaults(void **state)
     (void)state;
     const char *drop[] = {"version",       "birthday_year",  "total_earned", "total_redeemed",
                           "total_expired", "total_reversed", "seen",         "seen_head",
-                          "joined_at",     "birth_month",    "birth_day",    "account_status"};
+                          "next_accum",    "closed_floor",   "closed_periods", "joined_at",
+                          "birth_month",   "birth_day",      "account_status"};
     char *schema = older_schema(drop, sizeof(drop) / sizeof(drop[0]));
     assert_int_equal(avro_codec_add_writer_schema(codec, 250, schema, err, sizeof(err)), 0);
     /* the older build wrote this record (avro-c directly, with its schema) */

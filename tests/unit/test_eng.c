@@ -72,19 +72,22 @@ static void test_period_award_5000_in_march_gives_750_at_april_start_local(void 
         tp_apply(p, &s, &ev, &o);
     }
     assert_int_equal(o.b.n, 0); /* nothing per purchase */
-    assert_int_equal(o.b.next_due, tp_t("2026-04-01T00:00:00+03:00"));
-    tp_tick(p, &s, "2026-03-31T23:59:59.999+03:00", &o);
+    /* the period closes at its end + the default grace of one hour */
+    assert_int_equal(o.b.next_due, tp_t("2026-04-01T01:00:00+03:00"));
+    tp_tick(p, &s, "2026-04-01T00:59:59.999+03:00", &o);
     assert_int_equal(o.b.n, 0);
-    tp_tick(p, &s, "2026-04-01T00:00:00+03:00", &o);
+    tp_tick(p, &s, "2026-04-01T01:00:00+03:00", &o);
     const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
     assert_non_null(b);
     assert_int_equal(b->u.bonus_earned.points, 750);
     assert_int_equal(b->u.bonus_earned.rate_bp, 1500);
     assert_string_equal(b->u.bonus_earned.source, "period");
-    assert_int_equal(b->time_ms, tp_t("2026-04-01T00:00:00+03:00"));
+    assert_int_equal(b->time_ms, tp_t("2026-04-01T01:00:00+03:00"));
     assert_int_equal(b->u.bonus_earned.usable_from, tp_t("2026-04-01T00:00:00+03:00"));
     assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2026-05-01T00:00:00+03:00"));
-    assert_string_equal(b->output_id, "anna:period_end:1774990800000:0");
+    assert_string_equal(b->u.bonus_earned.period, "2026-03");
+    assert_int_equal(b->u.bonus_earned.correction, 0);
+    assert_string_equal(b->output_id, "anna:period_end:1774994400000:0");
     prog_destroy(p);
 }
 
@@ -98,7 +101,7 @@ static int64_t award_for(const char *body, int64_t amount)
     tp_event(&ev, ENG_EV_PURCHASE, "p", "c", "2026-03-10T10:00:00+03:00");
     tp_line(&ev, "x", 1, amount, false);
     tp_apply(p, &s, &ev, &o);
-    tp_tick(p, &s, "2026-04-01T00:00:00+03:00", &o);
+    tp_tick(p, &s, "2026-04-01T01:00:00+03:00", &o);
     const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
     int64_t pts = b ? b->u.bonus_earned.points : 0;
     prog_destroy(p);
@@ -664,7 +667,7 @@ static void test_at_period_end_demotion_to_tier_reached(void **st)
     ob_reset(&o);
     tp_tick(p, &s, "2026-06-01T00:00:00+03:00", &o);
     assert_int_equal(o.b.n, 1); /* March kept B; April's total demotes on May 1 */
-    assert_int_equal(o.v[0].time_ms, tp_t("2026-05-01T00:00:00+03:00"));
+    assert_int_equal(o.v[0].time_ms, tp_t("2026-05-01T01:00:00+03:00")); /* + grace */
     assert_string_equal(o.v[0].u.tier_changed.reason, "period_end");
     assert_string_equal(o.v[0].u.tier_changed.to_tier, "A");
     prog_destroy(p);
@@ -683,12 +686,171 @@ static void test_timer_due_at_event_time_fires_before_the_event(void **st)
     tp_apply(p, &s, &ev, &o);
     /* without the caller's on_timer: apply_event catches up itself */
     char err[128];
-    tp_event(&ev, ENG_EV_PURCHASE, "apr", "c", "2026-04-01T00:00:00+03:00");
+    tp_event(&ev, ENG_EV_PURCHASE, "apr", "c", "2026-04-01T01:00:00+03:00"); /* end + grace */
     tp_line(&ev, "x", 1, 100000, false);
     assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_OK);
     assert_int_equal(o.b.n, 2); /* the award and its 30-day warning */
     assert_int_equal(o.v[0].u.bonus_earned.points, 300);
     assert_int_equal(s.award_accum, 100000); /* the April purchase counts for April */
+    prog_destroy(p);
+}
+
+/* The caller's contract with a clock: timers due by `clock` (the task's clock, past the
+ * event's own time for a late event), then the event. */
+static int apply_at(const prog_t *p, eng_state_t *s, const eng_event_t *ev, const char *clock,
+                    ob_t *o)
+{
+    char err[256];
+    if (s->flags & 1)
+        eng_on_timer(p, s, tp_t(clock), &o->b);
+    return eng_apply_event(p, s, ev, &o->b, err, sizeof(err));
+}
+
+static void buy(eng_event_t *ev, const char *id, const char *iso, int64_t amount)
+{
+    tp_event(ev, ENG_EV_PURCHASE, id, "anna", iso);
+    tp_line(ev, "skincare", 1, amount, false);
+}
+
+static void test_late_event_within_the_grace_counts_in_its_own_period(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", 100000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o), ENG_OK);
+    /* April's first purchase, then a March purchase from a slow till, inside the grace */
+    buy(&ev, "apr", "2026-04-01T00:30:00+03:00", 50000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-01T00:30:00+03:00", &o), ENG_OK);
+    assert_int_equal(s.next_accum, 50000);
+    buy(&ev, "mar-late", "2026-03-31T23:50:00+03:00", 60000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-01T00:40:00+03:00", &o), ENG_OK);
+    assert_int_equal(s.award_accum, 160000);
+    assert_int_equal(o.b.n, 0);
+    tp_tick(p, &s, "2026-04-01T01:00:00+03:00", &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_non_null(b);
+    assert_int_equal(b->u.bonus_earned.points, 240); /* 15% of 1,600: one award, no correction */
+    assert_string_equal(b->u.bonus_earned.period, "2026-03");
+    assert_null(tp_find(&o, ENG_OUT_BONUS_EARNED, 1));
+    assert_int_equal(s.award_accum, 50000); /* April's purchase now in the open period */
+    assert_int_equal(s.next_accum, 0);
+    prog_destroy(p);
+}
+
+/* Anna buys for `amount` on 20 March; March closes (with its award) by 2 April. Returns
+ * the award's points; `o` is reset after it. */
+static int64_t march_closed(const prog_t *p, eng_state_t *s, ob_t *o, int64_t amount)
+{
+    eng_event_t ev;
+    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", amount);
+    apply_at(p, s, &ev, "2026-03-20T12:00:00+03:00", o);
+    tp_tick(p, s, "2026-04-02T00:00:00+03:00", o);
+    const eng_output_t *b = tp_find(o, ENG_OUT_BONUS_EARNED, 0);
+    int64_t pts = b ? b->u.bonus_earned.points : -1;
+    ob_reset(o);
+    return pts;
+}
+
+static void test_late_event_after_the_close_is_a_correction_naming_its_period(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    assert_int_equal(march_closed(p, &s, &o, 100000), 100); /* 10% */
+    buy(&ev, "mar-late", "2026-03-31T20:00:00+03:00", 60000);
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-02T00:00:00+03:00", &o), ENG_OK);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_non_null(b);
+    assert_int_equal(b->u.bonus_earned.points, 140); /* 15% of 1,600 = 240, 100 paid */
+    assert_int_equal(b->u.bonus_earned.rate_bp, 1500);
+    assert_int_equal(b->u.bonus_earned.correction, 1);
+    assert_string_equal(b->u.bonus_earned.period, "2026-03");
+    assert_string_equal(b->u.bonus_earned.source, "period");
+    assert_string_equal(b->output_id, "mar-late:0");
+    assert_int_equal(b->u.bonus_earned.usable_from, tp_t("2026-04-01T00:00:00+03:00"));
+    assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2026-05-01T00:00:00+03:00"));
+    assert_int_equal(s.award_accum, 0); /* nothing went into April */
+    assert_int_equal(eng_balance(&s), 240);
+    prog_destroy(p);
+}
+
+static void test_return_after_the_close_lowers_the_award_by_a_period_correction(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with(COSMETICS);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    assert_int_equal(march_closed(p, &s, &o, 160000), 240); /* 15% */
+    tp_event(&ev, ENG_EV_RETURN, "ret", "anna", "2026-04-05T12:00:00+03:00");
+    tp_line(&ev, "skincare", 1, 60000, false);
+    snprintf(ev.original_event_id, sizeof(ev.original_event_id), "mar");
+    assert_int_equal(apply_at(p, &s, &ev, "2026-04-05T12:00:00+03:00", &o), ENG_OK);
+    const eng_output_t *r = tp_find(&o, ENG_OUT_POINTS_REVERSED, 0);
+    assert_non_null(r);
+    assert_int_equal(r->u.points_reversed.points, 140); /* 10% of 1,000 = 100 now */
+    assert_string_equal(r->u.points_reversed.reason, "period_correction");
+    assert_string_equal(r->u.points_reversed.period, "2026-03");
+    assert_string_equal(r->u.points_reversed.original_event_id, "mar");
+    assert_int_equal(eng_balance(&s), 100);
+    assert_int_equal(s.total_earned, eng_balance(&s) + s.total_reversed);
+    prog_destroy(p);
+}
+
+static void test_event_older_than_the_max_lateness_is_too_late_and_changes_nothing(void **st)
+{
+    (void)st;
+    char body[512];
+    snprintf(body, sizeof(body), "%slate_events: {grace_minutes: 0, max_lateness_days: 2}\n",
+             COSMETICS);
+    prog_t *p = prog_with(body);
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    buy(&ev, "mar", "2026-03-20T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
+    buy(&ev, "apr", "2026-04-10T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-04-10T12:00:00+03:00", &o);
+    tp_tick(p, &s, "2026-05-02T00:00:00+03:00", &o); /* April closes; March is past saving */
+    assert_int_equal(s.n_closed, 1);
+    assert_int_equal(s.closed[0].month, 2026 * 12 + 3);
+    eng_state_t before = s;
+    ob_reset(&o);
+    char err[256];
+    buy(&ev, "mar-late", "2026-03-30T12:00:00+03:00", 100000);
+    assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_TOO_LATE);
+    assert_non_null(strstr(err, "too late"));
+    assert_int_equal(o.b.n, 0);
+    assert_memory_equal(&s, &before, sizeof(s));
+    /* a late April event still corrects April */
+    buy(&ev, "apr-late", "2026-04-30T12:00:00+03:00", 100000);
+    assert_int_equal(eng_apply_event(p, &s, &ev, &o.b, err, sizeof(err)), ENG_OK);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.correction, 1);
+    prog_destroy(p);
+}
+
+static void test_late_event_older_than_the_last_visit_does_not_move_it_back(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 5}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    buy(&ev, "new", "2026-03-20T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
+    buy(&ev, "old", "2026-03-10T12:00:00+03:00", 100000);
+    apply_at(p, &s, &ev, "2026-03-20T12:00:00+03:00", &o);
+    assert_int_equal(s.last_visit, tp_t("2026-03-20T12:00:00+03:00"));
     prog_destroy(p);
 }
 
@@ -718,7 +880,8 @@ static void test_previous_calendar_month_moves_tier_only_at_month_end(void **st)
     (void)st;
     prog_t *p = prog_with("qualification: {window: previous_calendar_month}\n"
                           "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
-                          "demotion: {mode: at_period_end}\n");
+                          "demotion: {mode: at_period_end}\n"
+                          "late_events: {grace_minutes: 0}\n");
     eng_state_t s = {0};
     eng_event_t ev;
     ob_t o;
@@ -801,12 +964,12 @@ static void test_yearly_award_at_new_york_new_year_across_dst(void **st)
     tp_event(&ev, ENG_EV_PURCHASE, "eve", "c", "2026-12-31T23:59:59-05:00"); /* EST */
     tp_line(&ev, "x", 1, 100000, false);
     tp_apply(p, &s, &ev, &o);
-    assert_int_equal(o.b.next_due, tp_t("2027-01-01T00:00:00-05:00"));
-    tp_tick(p, &s, "2027-01-01T05:00:00Z", &o);
+    assert_int_equal(o.b.next_due, tp_t("2027-01-01T01:00:00-05:00")); /* + grace */
+    tp_tick(p, &s, "2027-01-01T06:00:00Z", &o);
     const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
     assert_non_null(b);
     assert_int_equal(b->u.bonus_earned.points, 40); /* 2% of 2,000 USD */
-    assert_int_equal(b->time_ms, tp_t("2027-01-01T05:00:00Z"));
+    assert_int_equal(b->time_ms, tp_t("2027-01-01T06:00:00Z"));
     /* the award year ended in December: it expires at the end of January */
     assert_int_equal(b->u.bonus_earned.expires_at, tp_t("2027-02-01T00:00:00-05:00"));
     prog_destroy(p);
@@ -865,7 +1028,8 @@ static void test_period_end_downgrade_warned_7_days_before_and_cancelled_by_buyi
     (void)st;
     prog_t *p = prog_with("qualification: {window: calendar_month}\n"
                           "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
-                          "demotion: {mode: at_period_end, warning_days: [7]}\n");
+                          "demotion: {mode: at_period_end, warning_days: [7]}\n"
+                          "late_events: {grace_minutes: 0}\n");
     eng_state_t s = {0};
     eng_event_t ev;
     ob_t o;
@@ -955,7 +1119,8 @@ static void test_timer_output_id_stops_at_95_bytes_for_a_63_byte_customer(void *
      * the ordinal no longer fits and is cut, never written past the field */
     prog_t *p = prog_with("qualification: {window: calendar_month}\n"
                           "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000}]\n"
-                          "demotion: {mode: at_period_end, warning_days: [7]}\n");
+                          "demotion: {mode: at_period_end, warning_days: [7]}\n"
+                          "late_events: {grace_minutes: 0}\n");
     char cust[ENG_ID_MAX];
     memset(cust, 'k', sizeof(cust) - 1);
     cust[sizeof(cust) - 1] = '\0';
@@ -1038,8 +1203,8 @@ static void test_listed_partner_rate_wins_over_check_band(void **st)
 /* ------------------------------------------------------------------ issue 21: the newer keys */
 
 /* one purchase of `qty` units of `cat` for `amount` at `iso` */
-static void buy(const prog_t *p, eng_state_t *s, ob_t *o, const char *id, const char *iso,
-                const char *cat, int32_t qty, int64_t amount)
+static void buy_one(const prog_t *p, eng_state_t *s, ob_t *o, const char *id, const char *iso,
+                    const char *cat, int32_t qty, int64_t amount)
 {
     eng_event_t ev;
     tp_event(&ev, ENG_EV_PURCHASE, id, "c", iso);
@@ -1062,13 +1227,13 @@ static void test_visits_count_a_local_day_once_rolling_and_calendar(void **st)
         ob_t o;
         ob_reset(&o);
         /* three purchases on 2 March (Moscow), one just before its midnight: one visit */
-        buy(p, &s, &o, "a1", "2026-03-02T09:00:00+03:00", "x", 1, 100);
-        buy(p, &s, &o, "a2", "2026-03-02T13:00:00+03:00", "x", 1, 100);
-        buy(p, &s, &o, "a3", "2026-03-02T23:59:00+03:00", "x", 1, 100);
-        buy(p, &s, &o, "a4", "2026-03-03T00:01:00+03:00", "x", 1, 100); /* the next day */
+        buy_one(p, &s, &o, "a1", "2026-03-02T09:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "a2", "2026-03-02T13:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "a3", "2026-03-02T23:59:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "a4", "2026-03-03T00:01:00+03:00", "x", 1, 100); /* the next day */
         assert_int_equal(s.tier, 0);
         assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 0);
-        buy(p, &s, &o, "a5", "2026-03-05T10:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "a5", "2026-03-05T10:00:00+03:00", "x", 1, 100);
         const eng_output_t *t = tp_find(&o, ENG_OUT_TIER_CHANGED, 0);
         assert_non_null(t);
         assert_string_equal(t->cause_id, "a5");
@@ -1096,7 +1261,7 @@ static void test_attributes_are_remembered_and_replaced_by_newer_values(void **s
     assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 200);
     /* no attributes on the birthday: the remembered ones apply (status x2, birthday +5%) */
     ob_reset(&o);
-    buy(p, &s, &o, "p2", "2026-04-12T12:00:00+03:00", "x", 1, 100000);
+    buy_one(p, &s, &o, "p2", "2026-04-12T12:00:00+03:00", "x", 1, 100000);
     assert_int_equal(tp_count(&o, ENG_OUT_BONUS_EARNED), 2);
     assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 200);
     assert_string_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.source, "birthday");
@@ -1106,7 +1271,7 @@ static void test_attributes_are_remembered_and_replaced_by_newer_values(void **s
     snprintf(ev.attrs.account_status, ENG_NAME_MAX, "basic");
     tp_line(&ev, "x", 1, 100000, false);
     tp_apply(p, &s, &ev, &o);
-    buy(p, &s, &o, "p4", "2026-05-02T12:00:00+03:00", "x", 1, 100000);
+    buy_one(p, &s, &o, "p4", "2026-05-02T12:00:00+03:00", "x", 1, 100000);
     assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100);
     assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.points, 100);
     assert_string_equal(s.account_status, "basic");
@@ -1131,9 +1296,9 @@ static void test_welcome_period_in_days_and_in_months_then_the_base_rate(void **
         eng_state_t s = {0};
         ob_t o;
         ob_reset(&o);
-        buy(p, &s, &o, "j", "2026-01-31T18:00:00+03:00", "x", 1, 100000);
-        buy(p, &s, &o, "in", last_in[k], "x", 1, 100000);
-        buy(p, &s, &o, "out", first_out[k], "x", 1, 100000);
+        buy_one(p, &s, &o, "j", "2026-01-31T18:00:00+03:00", "x", 1, 100000);
+        buy_one(p, &s, &o, "in", last_in[k], "x", 1, 100000);
+        buy_one(p, &s, &o, "out", first_out[k], "x", 1, 100000);
         assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 50);
         assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.points, 50);
         assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 2)->u.bonus_earned.points, 10);
@@ -1154,9 +1319,9 @@ static void test_tenure_in_months_from_the_remembered_join_date(void **st)
     ev.attrs.has_member_since = true;
     ev.attrs.member_since = tp_t("2026-02-15T10:00:00+03:00");
     tp_line(&ev, "x", 1, 100000, false);
-    tp_apply(p, &s, &ev, &o);                                          /* 2 full months */
-    buy(p, &s, &o, "p2", "2026-05-15T12:00:00+03:00", "x", 1, 100000); /* 3 months */
-    buy(p, &s, &o, "p3", "2027-02-15T12:00:00+03:00", "x", 1, 100000); /* 12 months */
+    tp_apply(p, &s, &ev, &o);                                              /* 2 full months */
+    buy_one(p, &s, &o, "p2", "2026-05-15T12:00:00+03:00", "x", 1, 100000); /* 3 months */
+    buy_one(p, &s, &o, "p3", "2027-02-15T12:00:00+03:00", "x", 1, 100000); /* 12 months */
     assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100);
     assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.points, 150);
     assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 2)->u.bonus_earned.points, 200);
@@ -1171,7 +1336,7 @@ static void test_expiry_after_six_calendar_months_same_local_time_day_clamped(vo
     eng_state_t s = {0};
     ob_t o;
     ob_reset(&o);
-    buy(p, &s, &o, "a", "2026-08-31T19:30:00+03:00", "x", 1, 100000);
+    buy_one(p, &s, &o, "a", "2026-08-31T19:30:00+03:00", "x", 1, 100000);
     assert_true(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.expires_at ==
                 tp_t("2027-02-28T19:30:00+03:00"));
     /* across a DST change in Berlin: the same local wall time */
@@ -1179,7 +1344,7 @@ static void test_expiry_after_six_calendar_months_same_local_time_day_clamped(vo
                         "expiry: {mode: after_months, months: 6}\n");
     eng_state_t s2 = {0};
     ob_reset(&o);
-    buy(b, &s2, &o, "b", "2026-01-15T09:00:00+01:00", "x", 1, 100000);
+    buy_one(b, &s2, &o, "b", "2026-01-15T09:00:00+01:00", "x", 1, 100000);
     assert_true(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.expires_at ==
                 tp_t("2026-07-15T09:00:00+02:00"));
     ob_reset(&o);
@@ -1204,7 +1369,7 @@ static void test_over_share_redemption_rejected_or_the_allowed_part_redeemed(voi
         eng_event_t ev;
         ob_t o;
         ob_reset(&o);
-        buy(p, &s, &o, "p", "2026-02-01T12:00:00+03:00", "x", 1, 1000000); /* 1000 points */
+        buy_one(p, &s, &o, "p", "2026-02-01T12:00:00+03:00", "x", 1, 1000000); /* 1000 points */
         ob_reset(&o);
         tp_event(&ev, ENG_EV_REDEMPTION, "r", "c", "2026-02-02T12:00:00+03:00");
         ev.points = 500;
@@ -1243,7 +1408,7 @@ static void test_buy_8_free_1_and_a_tier_doubles_stamps(void **st)
     char id[8];
     for (int i = 0; i < 8; i++) {
         snprintf(id, sizeof(id), "c%d", i);
-        buy(p, &s, &o, id, "2026-02-01T12:00:00+03:00", "coffee", 1, 300);
+        buy_one(p, &s, &o, id, "2026-02-01T12:00:00+03:00", "coffee", 1, 300);
     }
     /* the 8th coffee bought: the 9th is free */
     const eng_output_t *r = tp_find(&o, ENG_OUT_REWARD_EARNED, 0);
@@ -1252,11 +1417,11 @@ static void test_buy_8_free_1_and_a_tier_doubles_stamps(void **st)
     assert_string_equal(r->u.reward_earned.source, "stamp_card");
     assert_int_equal(r->u.reward_earned.quantity, 1);
     assert_int_equal(r->u.reward_earned.stamps_used, 8);
-    buy(p, &s, &o, "c8", "2026-02-02T12:00:00+03:00", "coffee", 1, 300);
-    buy(p, &s, &o, "c9", "2026-02-02T12:00:00+03:00", "coffee", 1, 300); /* the 10th: gold */
+    buy_one(p, &s, &o, "c8", "2026-02-02T12:00:00+03:00", "coffee", 1, 300);
+    buy_one(p, &s, &o, "c9", "2026-02-02T12:00:00+03:00", "coffee", 1, 300); /* the 10th: gold */
     assert_int_equal(s.tier, 1);
     assert_int_equal(s.stamps[0], 2);
-    buy(p, &s, &o, "c10", "2026-02-03T12:00:00+03:00", "coffee", 3, 900); /* 3 x 2 stamps */
+    buy_one(p, &s, &o, "c10", "2026-02-03T12:00:00+03:00", "coffee", 3, 900); /* 3 x 2 stamps */
     assert_int_equal(s.stamps[0], 0);
     assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 2);
     prog_destroy(p);
@@ -1276,15 +1441,15 @@ static void test_birthday_free_item_once_a_year_without_extra_points(void **st)
     ev.attrs.birth_day = 8;
     tp_line(&ev, "x", 1, 10000, false);
     tp_apply(p, &s, &ev, &o);
-    buy(p, &s, &o, "p2", "2026-03-08T09:00:00+03:00", "x", 1, 10000);
-    buy(p, &s, &o, "p3", "2026-03-08T19:00:00+03:00", "x", 1, 10000);
+    buy_one(p, &s, &o, "p2", "2026-03-08T09:00:00+03:00", "x", 1, 10000);
+    buy_one(p, &s, &o, "p3", "2026-03-08T19:00:00+03:00", "x", 1, 10000);
     assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 1);
     assert_int_equal(tp_count(&o, ENG_OUT_BONUS_EARNED), 0);
     const eng_output_t *r = tp_find(&o, ENG_OUT_REWARD_EARNED, 0);
     assert_string_equal(r->cause_id, "p2");
     assert_string_equal(r->u.reward_earned.reward, "free_drink");
     assert_string_equal(r->u.reward_earned.source, "birthday");
-    buy(p, &s, &o, "p4", "2027-03-08T09:00:00+03:00", "x", 1, 10000);
+    buy_one(p, &s, &o, "p4", "2027-03-08T09:00:00+03:00", "x", 1, 10000);
     assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 2);
     prog_destroy(p);
 }
@@ -1298,8 +1463,8 @@ static void test_basket_bonus_needs_every_category_and_a_return_reverses_it(void
     eng_event_t ev;
     ob_t o;
     ob_reset(&o);
-    buy(p, &s, &o, "mouse", "2026-02-01T12:00:00+03:00", "accessories", 1, 19000);
-    buy(p, &s, &o, "lap", "2026-02-01T13:00:00+03:00", "laptop", 1, 9000000);
+    buy_one(p, &s, &o, "mouse", "2026-02-01T12:00:00+03:00", "accessories", 1, 19000);
+    buy_one(p, &s, &o, "lap", "2026-02-01T13:00:00+03:00", "laptop", 1, 9000000);
     assert_int_equal(o.b.n, 0);
     tp_event(&ev, ENG_EV_PURCHASE, "both", "c", "2026-02-02T12:00:00+03:00");
     tp_line(&ev, "laptop", 1, 9000000, false);
@@ -1334,9 +1499,9 @@ static void test_tier_counts_within_its_year_and_resets_on_january_1_local(void 
         eng_state_t s = {0};
         ob_t o;
         ob_reset(&o);
-        buy(p, &s, &o, "p1", "2026-03-01T12:00:00+03:00", "x", 1, 100);
-        buy(p, &s, &o, "p2", "2026-06-01T12:00:00+03:00", "x", 1, 100);
-        buy(p, &s, &o, "p3", "2026-09-01T12:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "p1", "2026-03-01T12:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "p2", "2026-06-01T12:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "p3", "2026-09-01T12:00:00+03:00", "x", 1, 100);
         assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 2);
         assert_int_equal(s.tier, 2);
         /* the year ends at 1 January 00:00 Moscow = 31 December 21:00 UTC */
@@ -1353,11 +1518,11 @@ static void test_tier_counts_within_its_year_and_resets_on_january_1_local(void 
         assert_int_equal(s.tier, 0);
         assert_true(eng_next_due(p, &s, NULL) == ENG_TIME_NEVER);
         /* a late purchase of the closed year counts there, not for the open year's tier */
-        buy(p, &s, &o, "late", "2026-12-30T12:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "late", "2026-12-30T12:00:00+03:00", "x", 1, 100);
         assert_int_equal(s.tier, 0);
         assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 3);
         /* the new year counts from zero */
-        buy(p, &s, &o, "q1", "2027-05-02T12:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "q1", "2027-05-02T12:00:00+03:00", "x", 1, 100);
         assert_int_equal(s.tier, 0);
         prog_destroy(p);
     }
@@ -1403,6 +1568,11 @@ int main(void)
         cmocka_unit_test(test_event_of_a_customer_whose_id_shares_the_first_bytes_is_refused),
         cmocka_unit_test(test_timer_output_id_stops_at_95_bytes_for_a_63_byte_customer),
         cmocka_unit_test(test_prefetch_is_only_a_hint),
+        cmocka_unit_test(test_late_event_within_the_grace_counts_in_its_own_period),
+        cmocka_unit_test(test_late_event_after_the_close_is_a_correction_naming_its_period),
+        cmocka_unit_test(test_return_after_the_close_lowers_the_award_by_a_period_correction),
+        cmocka_unit_test(test_event_older_than_the_max_lateness_is_too_late_and_changes_nothing),
+        cmocka_unit_test(test_late_event_older_than_the_last_visit_does_not_move_it_back),
         cmocka_unit_test(test_visits_count_a_local_day_once_rolling_and_calendar),
         cmocka_unit_test(test_attributes_are_remembered_and_replaced_by_newer_values),
         cmocka_unit_test(test_welcome_period_in_days_and_in_months_then_the_base_rate),

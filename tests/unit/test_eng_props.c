@@ -332,6 +332,189 @@ static void timers_independent(const char *base)
     prog_destroy(p);
 }
 
+/* Per-period award totals of one customer's outputs: BonusEarned of source "period" (the
+ * award at the close and corrections) minus PointsReversed "period_correction", by period.
+ * Returns how many periods were seen; names and sums in the arrays. */
+#define PERIODS_MAX 64
+static int period_totals(const char *buf, size_t len, char names[][8], int64_t *sums)
+{
+    int n = 0;
+    const char *line = buf, *end = buf + len;
+    while (line < end) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t l = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        json_t *j = json_loadb(line, l, 0, NULL);
+        assert_non_null(j);
+        const char *type = json_string_value(json_object_get(j, "type"));
+        const char *period = json_string_value(json_object_get(j, "period"));
+        int64_t pts = json_integer_value(json_object_get(j, "points")), sign = 0;
+        if (period && !strcmp(type, "BonusEarned"))
+            sign = 1;
+        else if (period && !strcmp(type, "PointsReversed"))
+            sign = -1;
+        if (sign) {
+            int k = 0;
+            while (k < n && strcmp(names[k], period) != 0)
+                k++;
+            if (k == n) {
+                assert_true(n < PERIODS_MAX);
+                snprintf(names[n], 8, "%s", period);
+                sums[n++] = 0;
+            }
+            sums[k] += sign * pts;
+        }
+        json_decref(j);
+        line += l + 1;
+    }
+    return n;
+}
+
+/* Delays ~15% of the purchases (those no return refers to) by up to 36 hours of stream
+ * time: each arrives after the events of that time, as from a slow till. */
+static int delay_purchases(const eng_event_t *v, int n, eng_event_t *d, int64_t *arrive)
+{
+    rng_t r = {4242};
+    int64_t *at = calloc((size_t)n, sizeof(*at));
+    int *order = calloc((size_t)n, sizeof(*order));
+    for (int i = 0; i < n; i++) {
+        bool returned = false;
+        for (int j = i + 1; j < n && j < i + 400 && v[i].kind == ENG_EV_PURCHASE; j++)
+            returned |=
+                v[j].kind == ENG_EV_RETURN && !strcmp(v[j].original_event_id, v[i].event_id);
+        at[i] = v[i].time_ms;
+        if (v[i].kind == ENG_EV_PURCHASE && !returned && rnd(&r) % 7 == 0)
+            at[i] += (int64_t)(rnd(&r) % (36ull * 3600 * 1000));
+        order[i] = i;
+    }
+    for (int i = 1; i < n; i++) { /* stable insertion sort by arrival */
+        int k = order[i], j = i;
+        while (j > 0 && at[order[j - 1]] > at[k]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = k;
+    }
+    for (int i = 0; i < n; i++) {
+        d[i] = v[order[i]];
+        arrive[i] = at[order[i]];
+    }
+    free(at);
+    free(order);
+    return n;
+}
+
+/* As run(), with a caller's clock: the stream time of arrival (the greatest arrival time so
+ * far), as the pipeline's task clock; a late event meets a clock past its own time. */
+static void run_clocked(world_t *w, const eng_event_t *v, const int64_t *arrive, int n)
+{
+    char err[256];
+    int64_t clock = 0;
+    for (int i = 0; i < n; i++) {
+        int c = atoi(v[i].customer_id + 5);
+        ob_reset(&w->o);
+        clock = arrive[i] > clock ? arrive[i] : clock;
+        if (w->st[c].flags & 1)
+            eng_on_timer(w->p, &w->st[c], clock, &w->o.b);
+        int rc = eng_apply_event(w->p, &w->st[c], &v[i], &w->o.b, err, sizeof(err));
+        if (rc < 0)
+            fail_msg("event %d: %s", i, err);
+        drain(w, c);
+        check_invariants(w, c, false);
+    }
+    for (int c = 0; c < N_CUST; c++) { /* close every period */
+        ob_reset(&w->o);
+        eng_on_timer(w->p, &w->st[c], clock + 400 * ENG_DAY_MS, &w->o.b);
+        drain(w, c);
+        check_invariants(w, c, false);
+    }
+    world_close(w);
+}
+
+static void test_late_events_leave_every_period_award_as_if_on_time(void **st)
+{
+    (void)st;
+    prog_t *p = props_prog_of(PROG_BASE, false);
+    eng_event_t *v = gen_stream(21, N_EVENTS), *d = calloc(N_EVENTS, sizeof(*d));
+    int64_t *on_time = calloc(N_EVENTS, sizeof(int64_t)), *late = calloc(N_EVENTS, sizeof(int64_t));
+    for (int i = 0; i < N_EVENTS; i++)
+        on_time[i] = v[i].time_ms;
+    delay_purchases(v, N_EVENTS, d, late);
+    int moved = 0;
+    for (int i = 0; i < N_EVENTS; i++)
+        moved += strcmp(d[i].event_id, v[i].event_id) != 0;
+    assert_true(moved > N_EVENTS / 20); /* the stream really is out of order */
+    world_t *a = world_new(p), *b = world_new(p);
+    run_clocked(a, v, on_time, N_EVENTS);
+    run_clocked(b, d, late, N_EVENTS);
+    int corrections = 0;
+    for (int c = 0; c < N_CUST; c++) {
+        char na[PERIODS_MAX][8], nb[PERIODS_MAX][8];
+        int64_t sa[PERIODS_MAX], sb[PERIODS_MAX];
+        int ka = period_totals(a->buf[c], a->len[c], na, sa);
+        int kb = period_totals(b->buf[c], b->len[c], nb, sb);
+        for (int i = 0; i < ka; i++) {
+            int j = 0;
+            while (j < kb && strcmp(na[i], nb[j]) != 0)
+                j++;
+            int64_t other = j < kb ? sb[j] : 0;
+            if (sa[i] != other)
+                fail_msg("customer %d period %s: on time %lld, late %lld", c, na[i],
+                         (long long)sa[i], (long long)other);
+        }
+        for (int j = 0; j < kb; j++) { /* no period only the late run paid */
+            int i = 0;
+            while (i < ka && strcmp(na[i], nb[j]) != 0)
+                i++;
+            if (i == ka)
+                assert_int_equal(sb[j], 0);
+        }
+        corrections += strstr(b->buf[c], "\"correction\":true") != NULL;
+    }
+    assert_true(corrections > 0); /* some arrived after their period closed */
+    world_free(a);
+    world_free(b);
+    free(on_time);
+    free(late);
+    free(d);
+    free(v);
+    prog_destroy(p);
+}
+
+static void test_a_late_event_delivered_twice_corrects_once(void **st)
+{
+    (void)st;
+    prog_t *p = props_prog_of(PROG_BASE, false);
+    eng_event_t *v = gen_stream(21, N_EVENTS), *d = calloc(N_EVENTS, sizeof(*d));
+    eng_event_t *dd = calloc(N_EVENTS * 2, sizeof(*dd));
+    int64_t *late = calloc(N_EVENTS, sizeof(int64_t)),
+            *late2 = calloc(N_EVENTS * 2, sizeof(int64_t));
+    delay_purchases(v, N_EVENTS, d, late);
+    int n = 0;
+    for (int i = 0; i < N_EVENTS; i++) { /* every late event arrives twice */
+        dd[n] = d[i];
+        late2[n++] = late[i];
+        if (late[i] != d[i].time_ms) {
+            dd[n] = d[i];
+            late2[n++] = late[i];
+        }
+    }
+    world_t *a = world_new(p), *b = world_new(p);
+    run_clocked(a, d, late, N_EVENTS);
+    run_clocked(b, dd, late2, n);
+    for (int c = 0; c < N_CUST; c++) {
+        assert_int_equal(a->len[c], b->len[c]);
+        assert_memory_equal(a->buf[c], b->buf[c], a->len[c]);
+    }
+    world_free(a);
+    world_free(b);
+    free(late);
+    free(late2);
+    free(dd);
+    free(d);
+    free(v);
+    prog_destroy(p);
+}
+
 static void test_outputs_do_not_depend_on_when_timers_are_fired(void **st)
 {
     (void)st;
@@ -393,6 +576,8 @@ int main(void)
         cmocka_unit_test(test_same_stream_twice_gives_byte_identical_outputs_and_states),
         cmocka_unit_test(test_redelivered_events_give_the_same_outputs_as_without),
         cmocka_unit_test(test_outputs_do_not_depend_on_when_timers_are_fired),
+        cmocka_unit_test(test_late_events_leave_every_period_award_as_if_on_time),
+        cmocka_unit_test(test_a_late_event_delivered_twice_corrects_once),
         cmocka_unit_test(test_the_newer_program_paths_are_exercised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
