@@ -6,6 +6,7 @@
 #include "sr.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct sr_client {
     char *body; /* response being received */
     size_t body_len;
     int body_overflow;
+    char curl_err[CURL_ERROR_SIZE]; /* curl's detail of a failed transfer (TLS: why) */
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *userdata)
@@ -107,6 +109,18 @@ int sr_client_set_auth(sr_client_t *c, const char *user_info, const char *ca_fil
         snprintf(err, errlen, "schema registry credentials must be user:password");
         return -1;
     }
+    /* A CA file that cannot be read would fail every request as "unavailable" for ever:
+     * it is a configuration error, said at start-up. */
+    FILE *probe = ca_file && *ca_file ? fopen(ca_file, "r") : NULL;
+    if (ca_file && *ca_file && !probe) {
+        snprintf(err, errlen,
+                 "schema registry CA file (schema.registry.ssl.ca.location) %s cannot be read: "
+                 "%s",
+                 ca_file, strerror(errno));
+        return -1;
+    }
+    if (probe)
+        fclose(probe);
     char *u = user_info && *user_info ? strdup(user_info) : NULL;
     char *ca = ca_file && *ca_file ? strdup(ca_file) : NULL;
     if ((user_info && *user_info && !u) || (ca_file && *ca_file && !ca)) {
@@ -152,6 +166,8 @@ static sr_result_t request(sr_client_t *c, const char *path, const char *post, l
     }
     if (c->ca_file)
         curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
+    c->curl_err[0] = '\0';
+    curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_err);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->timeout_ms);
     curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
@@ -167,8 +183,18 @@ static sr_result_t request(sr_client_t *c, const char *path, const char *post, l
     CURLcode rc = curl_easy_perform(c->curl);
     curl_slist_free_all(hdrs);
     if (rc != CURLE_OK) {
-        snprintf(err, errlen, "%s %s: %s", post ? "POST" : "GET", url,
-                 c->body_overflow ? "response too large" : curl_easy_strerror(rc));
+        const char *what = c->body_overflow ? "response too large" : curl_easy_strerror(rc);
+        int n = snprintf(err, errlen, "%s %s: %s", post ? "POST" : "GET", url, what);
+        /* curl's buffer says why, e.g. "SSL certificate problem: unable to get local
+         * issuer certificate" */
+        if (!c->body_overflow && c->curl_err[0] && n >= 0 && (size_t)n < errlen)
+            n += snprintf(err + n, errlen - (size_t)n, " (%s)", c->curl_err);
+        /* an untrusted certificate (or a CA file that is no CA bundle): name the fix */
+        if ((rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) && n >= 0 &&
+            (size_t)n < errlen)
+            snprintf(err + n, errlen - (size_t)n,
+                     ": the registry's TLS certificate is not signed by a CA this client trusts; "
+                     "set schema.registry.ssl.ca.location to the PEM file of its CA");
         return c->body_overflow ? SR_REJECTED : SR_UNAVAILABLE;
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);

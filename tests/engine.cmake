@@ -18,3 +18,11 @@ add_test(NAME test_program_cli
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/golden/check_program_cli.sh
                  $<TARGET_FILE:loyalty-stream> ${CMAKE_SOURCE_DIR})
 set_tests_properties(test_program_cli PROPERTIES LABELS unit)
+
+# `replay --report` in headless Chromium: the page loads without script errors and its
+# numbers equal replay's text summary. The PNG it renders is kept as
+# <build>/replay-report.png for a person to look at (docs/PROGRAMS.md, "The HTML report").
+add_test(NAME test_replay_report
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/report/test_report.sh $<TARGET_FILE:loyalty-stream>
+                 ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/replay-report.png)
+set_tests_properties(test_replay_report PROPERTIES LABELS "cli" TIMEOUT 300)

@@ -132,6 +132,13 @@ static cache_ent_t *cache_slot(cache_ent_t *cache, const char *customer)
     return cache ? &cache[eng_id_hash(customer) & (STATE_CACHE_SLOTS - 1)] : NULL;
 }
 
+/* One task's counters in the metrics registry (app_attach_metrics); NULL handles without. */
+typedef struct task_metrics {
+    bool made;
+    met_counter_t *events, *dups, *timers, *points;
+    met_counter_t *dlq[DLQ_REASON_COUNT], *outputs[ENG_OUT_KIND_COUNT], *bounds[ENG_BOUND_COUNT];
+} task_metrics_t;
+
 typedef struct task {
     store_task_t *st;              /* NULL = not assigned */
     cache_ent_t *cache;            /* STATE_CACHE_SLOTS entries while assigned */
@@ -141,7 +148,10 @@ typedef struct task {
     int64_t committed_stream_time; /* as of the last commit: an abort goes back to it */
     bool caught_up;                /* input lag <= 1 at the last timer tick (see task_clock) */
     dirty_t dirty;
-    app_stats_t pending; /* counts of the open transaction: added at commit, dropped on abort */
+    app_stats_t pending;   /* counts of the open transaction: added at commit, dropped on abort */
+    app_stats_t committed; /* this task's committed counts */
+    bool opened;           /* assigned here at least once */
+    task_metrics_t m;      /* its series, with app_attach_metrics */
 } task_t;
 
 struct app {
@@ -169,6 +179,8 @@ struct app {
     void (*observer)(void *ctx, const eng_output_t *o);
     void *observer_ctx;
     int32_t corrupt_task; /* the task whose local state did not decode, -1 = none */
+    /* app_attach_metrics: the families of the per-task work counters, NULL without */
+    met_family_t *f_events, *f_dups, *f_timers, *f_points, *f_dlq, *f_outputs, *f_bounds;
 };
 
 static int64_t wall_ms(void)
@@ -280,8 +292,19 @@ static int save_state(app_t *a, pipe_t *pp, int32_t p, task_t *t, const char *cu
 
 /* ------------------------------------------------------------------ outputs */
 
-static int emit_outputs(app_t *a, pipe_t *pp, const eng_outbuf_t *ob, char *err, size_t errlen)
+/* Count the per-customer bounds the engine call behind @p ob reported, then clear them. */
+static void count_bounds(app_t *a, eng_outbuf_t *ob)
 {
+    for (int b = 0; ob->bounds && b < ENG_BOUND_COUNT; b++)
+        if (ob->bounds & ENG_BOUND_BIT(b))
+            a->cur->bounds[b]++;
+    ob->bounds = 0;
+}
+
+/* Produce the outputs of one engine call (and count the bounds it reported). */
+static int emit_outputs(app_t *a, pipe_t *pp, eng_outbuf_t *ob, char *err, size_t errlen)
+{
+    count_bounds(a, ob);
     for (uint32_t i = 0; i < ob->n; i++) {
         const eng_output_t *o = &ob->v[i];
         const uint8_t *buf;
@@ -367,6 +390,9 @@ static int dead_letter(app_t *a, pipe_t *pp, const pipe_rec_t *rec, dlq_reason_t
         hdrs[i].size = dh.h[i].value_len;
     }
     a->cur->dead_letters++;
+    dlq_reason_t counted;
+    if (dlq_reason_parse(dh.reason, &counted) == 0) /* as the header says (too_large, cut) */
+        a->cur->dead_letters_by_reason[counted]++;
     log_warn("app", "record dead-lettered",
              "reason=%s partition=%d offset=%lld size=%zu kept=%zu msg=\"%s\"", dh.reason,
              (int)rec->partition, (long long)rec->offset, rec->value_len, value_len, msg);
@@ -589,6 +615,61 @@ static void stats_add(app_stats_t *to, const app_stats_t *from)
     to->points_issued += from->points_issued;
     for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
         to->outputs[k] += from->outputs[k];
+    for (int r = 0; r < DLQ_REASON_COUNT; r++)
+        to->dead_letters_by_reason[r] += from->dead_letters_by_reason[r];
+    for (int b = 0; b < ENG_BOUND_COUNT; b++)
+        to->bounds[b] += from->bounds[b];
+}
+
+/* Task @p p's series, every label value made at once (at 0), so that the first count of
+ * a kind or reason is an increase Prometheus sees. Takes the registry's lock: on
+ * assignment only. */
+static void task_metrics_make(app_t *a, int32_t p, task_metrics_t *m)
+{
+    if (!a->f_events || m->made)
+        return;
+    char err[256], task[16];
+    snprintf(task, sizeof(task), "%d", (int)p);
+    const char *v[2] = {task, NULL};
+    m->events = met_counter_get(a->f_events, v, err, sizeof(err));
+    m->dups = met_counter_get(a->f_dups, v, err, sizeof(err));
+    m->timers = met_counter_get(a->f_timers, v, err, sizeof(err));
+    m->points = met_counter_get(a->f_points, v, err, sizeof(err));
+    for (int r = 0; r < DLQ_REASON_COUNT; r++) {
+        if (r == DLQ_OK || dlq_reason_is_retriable((dlq_reason_t)r))
+            continue; /* never a dead letter's reason */
+        v[1] = dlq_reason_name((dlq_reason_t)r);
+        m->dlq[r] = met_counter_get(a->f_dlq, v, err, sizeof(err));
+    }
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++) {
+        v[1] = eng_out_kind_name((eng_out_kind_t)k);
+        m->outputs[k] = met_counter_get(a->f_outputs, v, err, sizeof(err));
+    }
+    for (int b = 0; b < ENG_BOUND_COUNT; b++) {
+        v[1] = eng_bound_name((eng_bound_t)b);
+        m->bounds[b] = met_counter_get(a->f_bounds, v, err, sizeof(err));
+    }
+    m->made = true;
+}
+
+/* A committed transaction's counts into the task's series (lock-free adds). */
+static void task_metrics_add(task_metrics_t *m, const app_stats_t *d)
+{
+    if (!m->made)
+        return;
+    met_counter_add(m->events, d->events);
+    met_counter_add(m->dups, d->duplicates);
+    met_counter_add(m->timers, d->timers_fired);
+    met_counter_add(m->points, d->points_issued);
+    for (int r = 0; r < DLQ_REASON_COUNT; r++)
+        if (d->dead_letters_by_reason[r])
+            met_counter_add(m->dlq[r], d->dead_letters_by_reason[r]);
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
+        if (d->outputs[k])
+            met_counter_add(m->outputs[k], d->outputs[k]);
+    for (int b = 0; b < ENG_BOUND_COUNT; b++)
+        if (d->bounds[b])
+            met_counter_add(m->bounds[b], d->bounds[b]);
 }
 
 static int h_committed(void *opaque, int32_t p, int64_t next_in, int64_t next_clog, char *err,
@@ -603,6 +684,8 @@ static int h_committed(void *opaque, int32_t p, int64_t next_in, int64_t next_cl
     t->committed_stream_time = t->stream_time;
     dirty_clear(&t->dirty);
     stats_add(&a->stats, &t->pending);
+    stats_add(&t->committed, &t->pending);
+    task_metrics_add(&t->m, &t->pending);
     memset(&t->pending, 0, sizeof(t->pending));
     return store_task_commit(t->st, &t->cp, err, errlen) == 0 ? PIPE_OK : PIPE_FATAL;
 }
@@ -644,6 +727,8 @@ static int h_task_open(void *opaque, int32_t p, const char *md, int64_t *from, c
     t->st = store_task_open(a->store, p, err, errlen);
     if (!t->st)
         return PIPE_FATAL;
+    t->opened = true;
+    task_metrics_make(a, p, &t->m);
     free(t->cache);
     t->cache = calloc(STATE_CACHE_SLOTS, sizeof(*t->cache));
     if (!t->cache) {
@@ -800,6 +885,11 @@ app_t *app_new(const cfg_t *cfg, bool *transient, char *err, size_t errlen)
     a->prog = prog_load(cfg->program_file, NULL, err, errlen);
     if (!a->prog)
         goto fail;
+    for (const char *w = a->prog->warnings; *w;) { /* valid, but probably not meant */
+        size_t n = strcspn(w, "\n");
+        log_warn("app", "program file warning", "warning=\"%.*s\"", (int)n, w);
+        w += n + (w[n] == '\n');
+    }
     store_config_t sc;
     store_config_default(&sc);
     sc.dir = cfg->state_dir;
@@ -897,6 +987,66 @@ const pipe_hooks_t *app_hooks(app_t *a)
 void app_get_stats(const app_t *a, app_stats_t *out)
 {
     *out = a->stats;
+}
+
+int app_get_task_stats(const app_t *a, int32_t p, app_stats_t *out)
+{
+    if (p < 0 || p >= a->n_tasks || !a->tasks[p].opened) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    *out = a->tasks[p].committed;
+    return a->tasks[p].st ? 1 : 0;
+}
+
+int32_t app_task_slots(const app_t *a)
+{
+    int32_t n = a->n_tasks;
+    while (n > 0 && !a->tasks[n - 1].opened)
+        n--;
+    return n;
+}
+
+/* A counter family labelled by task, and by @p second when it is not NULL. */
+static met_family_t *task_family(met_registry_t *reg, const char *name, const char *help,
+                                 const char *second, char *err, size_t errlen)
+{
+    const char *labels[] = {"task", second};
+    return met_family_new(
+        reg, &(met_spec_t){.name = name, .help = help, .labels = labels, .nlabels = second ? 2 : 1},
+        err, errlen);
+}
+
+int app_attach_metrics(app_t *a, met_registry_t *reg, char *err, size_t errlen)
+{
+    if (!(a->f_events =
+              task_family(reg, "loyalty_events_applied_total",
+                          "Input events the engine applied, by task.", NULL, err, errlen)) ||
+        !(a->f_dups =
+              task_family(reg, "loyalty_duplicate_events_total",
+                          "Input events ignored as repeats, by task.", NULL, err, errlen)) ||
+        !(a->f_dlq = task_family(reg, "loyalty_dead_letters_total",
+                                 "Records sent to the dead-letter topic, by task and reason.",
+                                 "reason", err, errlen)) ||
+        !(a->f_timers = task_family(reg, "loyalty_timers_fired_total",
+                                    "Customers whose timers fired, by task.", NULL, err, errlen)) ||
+        !(a->f_points =
+              task_family(reg, "loyalty_points_issued_total",
+                          "Points credited (BonusEarned), by task.", NULL, err, errlen)) ||
+        !(a->f_outputs =
+              task_family(reg, "loyalty_outputs_total", "Output events produced, by task and kind.",
+                          "kind", err, errlen)) ||
+        !(a->f_bounds = task_family(reg, "loyalty_state_bounds_total",
+                                    "Engine calls in which a per-customer state bound bit, by "
+                                    "task and bound (docs/STATE.md, Bounds).",
+                                    "bound", err, errlen))) {
+        a->f_events = NULL; /* all or nothing: task_metrics_make checks f_events */
+        return -1;
+    }
+    for (int32_t p = 0; p < a->n_tasks; p++) /* tasks assigned before (none in run) */
+        if (a->tasks[p].st)
+            task_metrics_make(a, p, &a->tasks[p].m);
+    return 0;
 }
 
 void app_set_output_observer(app_t *a, void (*fn)(void *ctx, const eng_output_t *o), void *ctx)

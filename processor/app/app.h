@@ -15,6 +15,9 @@
 #define LS_APP_H
 
 #include "cfg.h"
+#include "dlq.h"
+#include "eng.h"
+#include "metrics.h"
 #include "pipe.h"
 
 #include <stdbool.h>
@@ -31,6 +34,8 @@ typedef struct app_stats {
     int64_t timers_fired;                /* customers whose timers fired (tick or event) */
     int64_t outputs[ENG_OUT_KIND_COUNT]; /* output events by kind */
     int64_t points_issued;               /* BonusEarned points */
+    int64_t dead_letters_by_reason[DLQ_REASON_COUNT]; /* dead_letters by dlq.reason header */
+    int64_t bounds[ENG_BOUND_COUNT]; /* engine calls in which a per-customer bound bit */
 } app_stats_t;
 
 /**
@@ -54,6 +59,33 @@ const char *const *app_topics_out(const app_t *app, size_t *n);
 
 /** @brief Totals so far. */
 void app_get_stats(const app_t *app, app_stats_t *out);
+
+/**
+ * @brief Task @p p's share of the totals (committed work only, as app_get_stats): kept
+ *        when the task is revoked, continued when it comes back.
+ * @returns 1 when @p p is assigned now, 0 when it was assigned here before (*out holds
+ *          what it did then), -1 when it never was (*out zeroed).
+ * @locality the pipeline's thread (a tick), as app_get_stats.
+ */
+int app_get_task_stats(const app_t *app, int32_t p, app_stats_t *out);
+
+/** @brief One more than the highest partition ever assigned here (0 when none). */
+int32_t app_task_slots(const app_t *app);
+
+/**
+ * @brief Count the app's committed work in @p reg, per task (docs/OPERATIONS.md,
+ *        "Metrics"): loyalty_events_applied_total, loyalty_duplicate_events_total,
+ *        loyalty_timers_fired_total, loyalty_points_issued_total (label task),
+ *        loyalty_dead_letters_total (task, reason), loyalty_outputs_total (task, kind) and
+ *        loyalty_state_bounds_total (task, bound). A task's series are made, every label
+ *        value at 0, when it is first assigned here; they are added to at each commit and
+ *        kept, unchanged, once the task is revoked (a task that comes back continues
+ *        them). So an instance has at most 4 + 15 + 10 + 5 series per input partition.
+ *        @p reg is borrowed and must outlive the app. Call once, before the pipeline
+ *        starts.
+ * @returns 0, or -1 with @p err (a family could not be registered, e.g. a name taken).
+ */
+int app_attach_metrics(app_t *app, met_registry_t *reg, char *err, size_t errlen);
 
 /**
  * @brief Called for every output the app produces (the demo prints samples). @p fn gets

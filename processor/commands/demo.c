@@ -50,6 +50,7 @@ static const char demo_program[] =
     "name: cosmetics-chain\n"
     "currency: RUB\n"
     "timezone: Europe/Moscow\n"
+    "point_value: 1\n"
     "qualification:\n"
     "  metric: spend\n"
     "  window: calendar_month\n"

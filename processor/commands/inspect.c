@@ -12,6 +12,8 @@
 #include "avro_codec.h"
 #include "eng_json.h"
 #include "eng_state.h"
+#include "prog.h"
+#include "stateview.h"
 #include "store.h"
 #include "tmr.h"
 
@@ -30,15 +32,19 @@ typedef struct inspect {
     avro_codec_t *codec; /* NULL: print raw values only */
     eng_state_t *state;  /* decode scratch (large: on the heap) */
     bool raw;            /* --raw: also print the stored bytes */
+    const prog_t *prog;  /* --program: add the readable view (tier names, local times) */
 } inspect_t;
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: loyalty-stream inspect --state DIR --customer ID [--task N] [--raw]\n"
+               "                              [--program FILE]\n"
                "       loyalty-stream inspect --state DIR --summary\n"
                "Read a state store offline (read-only) and print JSON: the customer's state\n"
                "in every task that holds it (or only task N), or a summary of the tasks.\n"
-               "--raw adds the stored bytes as base64.\n");
+               "--raw adds the stored bytes as base64. --program FILE (the program the\n"
+               "processor runs) adds \"view\": the state as a person reads it, with tier\n"
+               "names, qualifying periods and times in the program's time zone.\n");
 }
 
 static void json_str(FILE *f, const char *s, size_t n)
@@ -168,6 +174,14 @@ static int print_customer(inspect_t *in, store_task_t *t, const char *id)
                    "CustomerState schema\"",
                    sid);
         printf(",\"state\":%s", line);
+        json_t *view = in->prog ? sview_state(in->prog, in->state) : NULL;
+        char *vl = view ? eng_json_line(view) : NULL;
+        json_decref(view);
+        if (vl) {
+            vl[strcspn(vl, "\n")] = '\0';
+            printf(",\"view\":%s", vl);
+        }
+        free(vl);
     } else {
         printf(",\"state\":null,\"decode_error\":");
         json_str(stdout, why, strlen(why));
@@ -261,14 +275,12 @@ static int64_t now_ms(void)
 
 int inspect_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
-                                         {"customer", required_argument, NULL, 'c'},
-                                         {"task", required_argument, NULL, 't'},
-                                         {"summary", no_argument, NULL, 'S'},
-                                         {"raw", no_argument, NULL, 'r'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    const char *dir = NULL, *customer = NULL;
+    static const struct option opts[] = {
+        {"state", required_argument, NULL, 's'}, {"customer", required_argument, NULL, 'c'},
+        {"task", required_argument, NULL, 't'},  {"summary", no_argument, NULL, 'S'},
+        {"raw", no_argument, NULL, 'r'},         {"program", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+    const char *dir = NULL, *customer = NULL, *program = NULL;
     int task = -1, summary = 0, raw = 0, c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end;
@@ -284,6 +296,9 @@ int inspect_main(int argc, char **argv)
             break;
         case 'r':
             raw = 1;
+            break;
+        case 'p':
+            program = optarg;
             break;
         case 't': {
             errno = 0;
@@ -310,8 +325,13 @@ int inspect_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    char err[8192];
+    prog_t *prog = NULL;
+    if (program && !(prog = prog_load(program, NULL, err, sizeof(err)))) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
     store_config_t cfg;
-    char err[1024];
     store_config_default(&cfg);
     cfg.dir = dir;
     cfg.read_only = true;
@@ -319,13 +339,14 @@ int inspect_main(int argc, char **argv)
     store_t *s = store_new(&cfg, now_ms(), err, sizeof(err));
     if (!s) {
         fprintf(stderr, "loyalty-stream inspect: %s\n", err);
+        prog_destroy(prog);
         return 1;
     }
     int rc;
     if (summary) {
         rc = do_summary(s);
     } else {
-        inspect_t in = {.store = s, .raw = raw != 0};
+        inspect_t in = {.store = s, .raw = raw != 0, .prog = prog};
         avro_codec_config_t cc;
         avro_codec_config_defaults(&cc);
         in.codec = avro_codec_new(&cc, err, sizeof(err));
@@ -338,5 +359,6 @@ int inspect_main(int argc, char **argv)
         avro_codec_destroy(in.codec);
     }
     store_destroy(s);
+    prog_destroy(prog);
     return rc;
 }

@@ -19,6 +19,8 @@
 #include "keypart.h"
 #include "prog.h"
 #include "prog_describe.h"
+#include "report.h"
+#include "stateview.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -45,7 +47,9 @@ int check_program_main(int argc, char **argv)
         } else if (c == 'h') {
             printf("usage: loyalty-stream check-program [--zonedir DIR] FILE\n"
                    "Validate a loyalty program file; print a summary (exit 0) or every "
-                   "error as file:line:column: field: problem (exit 1).\n");
+                   "error as file:line:column: field: problem (exit 1).\n"
+                   "Warnings (file:line:column: field: warning: ...) go to stderr: values that\n"
+                   "are valid but probably not meant, such as a percentage below 0.1.\n");
             return 0;
         } else {
             return 2;
@@ -67,7 +71,9 @@ int check_program_main(int argc, char **argv)
         return 1;
     }
     prog_describe(p, sum, 16384);
-    printf("OK: %s\n%s", argv[optind], sum);
+    if (p->n_warnings) /* valid, but probably not what was meant: before the summary */
+        fprintf(stderr, "%s\n", p->warnings);
+    printf("OK: %s%s\n%s", argv[optind], p->n_warnings ? " (with warnings)" : "", sum);
     free(sum);
     prog_destroy(p);
     return 0;
@@ -110,6 +116,9 @@ typedef struct run {
     FILE *emit; /* where output lines go, NULL = nowhere */
     uint64_t outputs_by_kind[ENG_OUT_KIND_COUNT];
     uint64_t duplicates, rejected;
+    uint64_t returns_unknown;         /* returns of a purchase the state does not hold */
+    rep_hist_t *hist;                 /* monthly history (--report), NULL = not kept */
+    uint64_t bounds[ENG_BOUND_COUNT]; /* engine calls in which a per-customer bound bit */
 } run_t;
 
 static cust_t *cust_get(run_t *r, const char *id)
@@ -203,8 +212,13 @@ static heap_ent_t heap_pop(heap_t *h)
 
 static int drain(run_t *r)
 {
+    for (int b = 0; r->out.bounds && b < ENG_BOUND_COUNT; b++) /* as the processor counts */
+        r->bounds[b] += (r->out.bounds & ENG_BOUND_BIT(b)) != 0;
+    r->out.bounds = 0;
     for (uint32_t i = 0; i < r->out.n; i++) {
         r->outputs_by_kind[r->out.v[i].kind]++;
+        if (r->hist && rep_hist_output(r->hist, &r->out.v[i]) != 0)
+            return -1;
         if (!r->emit)
             continue;
         json_t *o = eng_json_output(&r->out.v[i]);
@@ -238,15 +252,36 @@ static int fire_until(run_t *r, int part, int64_t now)
         if (e.due != e.c->sched)
             continue; /* stale */
         e.c->sched = ENG_TIME_NEVER;
+        rep_snap_t before, after;
+        if (r->hist)
+            rep_snap_of(&e.c->st, &before);
         do {
             eng_on_timer(r->p, &e.c->st, now, &r->out);
             if (drain(r) != 0)
                 return -1;
         } while (r->out.next_due <= now && r->out.next_due != ENG_TIME_NEVER);
+        if (r->hist) {
+            rep_snap_of(&e.c->st, &after);
+            if (rep_hist_call(r->hist, e.due, &before, &after) != 0)
+                return -1;
+        }
         if (reschedule(r, e.c) != 0)
             return -1;
     }
     return 0;
+}
+
+/* Whether the state still holds the purchase a return refers to (the engine keeps the
+ * last ENG_PURCHASES_MAX; an older or unknown one reverses nothing). */
+static bool holds_purchase(const eng_state_t *s, const char *purchase_id)
+{
+    if (!(s->flags & 1))
+        return false;
+    uint64_t h = eng_id_hash(purchase_id);
+    for (uint32_t i = 0; i < s->n_purchases && i < ENG_PURCHASES_MAX; i++)
+        if (s->purchases[(s->purchases_head + i) % ENG_PURCHASES_MAX].id_hash == h)
+            return true;
+    return false;
 }
 
 static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input)
@@ -273,12 +308,16 @@ static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input
     if (fire_until(r, c->part, r->nows[c->part]) != 0)
         return -1;
     char err[256];
+    rep_snap_t before, after;
+    if (r->hist)
+        rep_snap_of(&c->st, &before);
     do { /* the customer's own timers due by the event's time (late events included) */
         eng_on_timer(r->p, &c->st, ev->time_ms, &r->out);
         if (drain(r) != 0)
             return -1;
     } while (r->out.next_due <= ev->time_ms && r->out.next_due != ENG_TIME_NEVER &&
              (c->st.flags & 1));
+    bool known = ev->kind != ENG_EV_RETURN || holds_purchase(&c->st, ev->original_event_id);
     int rc = eng_apply_event(r->p, &c->st, ev, &r->out, err, sizeof(err));
     if (rc == ENG_DUPLICATE)
         r->duplicates++;
@@ -286,9 +325,22 @@ static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input
         r->rejected++;
         if (input)
             fprintf(stderr, "%s:%ld: skipped: %s\n", input, lineno, err);
+    } else if (!known) {
+        r->returns_unknown++;
+        if (input)
+            fprintf(stderr,
+                    "%s:%ld: note: return %s: purchase %s is not among customer %s's last %d "
+                    "purchases; nothing reversed\n",
+                    input, lineno, ev->event_id, ev->original_event_id, ev->customer_id,
+                    ENG_PURCHASES_MAX);
     }
     if (drain(r) != 0)
         return -1;
+    if (r->hist) {
+        rep_snap_of(&c->st, &after);
+        if (rep_hist_call(r->hist, ev->time_ms, &before, &after) != 0)
+            return -1;
+    }
     return reschedule(r, c);
 }
 
@@ -320,15 +372,12 @@ static int run_init(run_t *r, const prog_t *p, FILE *emit, int nparts, partition
 
 /* ------------------------------------------------------------------ summary */
 
-typedef struct totals {
-    uint64_t customers;
-    uint64_t per_tier[PROG_TIERS_MAX];
-    int64_t earned, redeemed, expired, reversed, outstanding, debt;
-} totals_t;
+typedef rep_totals_t totals_t;
 
 static void totals_of(const run_t *r, totals_t *t)
 {
     memset(t, 0, sizeof(*t));
+    memcpy(t->outputs_by_kind, r->outputs_by_kind, sizeof(t->outputs_by_kind));
     for (size_t i = 0; i < r->cap; i++) {
         const cust_t *c = r->tab[i];
         if (!c || !(c->st.flags & 1))
@@ -367,7 +416,10 @@ static int cmp_cust(const void *a, const void *b)
     return strcmp((*(cust_t *const *)a)->st.customer_id, (*(cust_t *const *)b)->st.customer_id);
 }
 
-static int write_final_state(const run_t *r, const char *path)
+/* Every customer's final state as JSON lines sorted by id: the readable form (tier names,
+ * local periods and times) or, raw, the engine's exact form (as `decode` prints the
+ * changelog's states, so the two compare line by line). */
+static int write_final_state(const run_t *r, const char *path, bool raw)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -383,7 +435,7 @@ static int write_final_state(const run_t *r, const char *path)
     if (v)
         qsort(v, n, sizeof(*v), cmp_cust);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        json_t *o = eng_json_state(&v[i]->st);
+        json_t *o = raw ? eng_json_state(&v[i]->st) : sview_state(r->p, &v[i]->st);
         char *line = o ? eng_json_line(o) : NULL;
         json_decref(o);
         if (!line || fputs(line, f) == EOF)
@@ -424,6 +476,9 @@ static const struct {
 
 typedef struct replay_opts {
     const char *program, *input, *what_if, *final_state, *zonedir;
+    const char *final_state_raw; /* --final-state-raw: the engine's exact JSON form */
+    const char *report;          /* --report FILE.html */
+    int tolerate_skipped;        /* --tolerate-skipped: exit 0 even if events were skipped */
     int no_outputs;
     int partitions;           /* stream-time clocks: one per partition of the input */
     partition_fn_t partition; /* which partition a customer's events are in */
@@ -438,13 +493,20 @@ static void replay_usage(FILE *f)
                "                             [--clock stream] [--final-state FILE]\n"
                "                             [--no-outputs] [--until TIME] [--zonedir DIR]\n"
                "                             [--partitions N [--partitioner NAME]] [--now TIME]\n"
-               "                             [--max-future-ms MS]\n"
+               "                             [--max-future-ms MS] [--report FILE.html]\n"
+               "                             [--final-state-raw FILE] [--tolerate-skipped]\n"
                "Run the engine over JSON-line events (docs/EVENTS-JSON.md) with the stream-time\n"
                "clock; print output events as JSON lines on stdout and a summary on stderr.\n"
                "Timers fire up to the last event time only (or --until TIME, RFC 3339).\n"
                "--what-if runs a second program on the same input and compares the\n"
-               "summaries. --final-state writes every customer's final state as JSON lines\n"
-               "sorted by customer id. --partitions N keeps one stream-time clock per\n"
+               "summaries, the output kinds of both and the customers whose tier differs.\n"
+               "--final-state writes every customer's final state as JSON lines sorted by\n"
+               "customer id, readable (tier names, local periods and times);\n"
+               "--final-state-raw the engine's exact form (as `decode` prints states).\n"
+               "--report FILE.html writes a self-contained HTML report: monthly charts of\n"
+               "points, rewards, liability and tiers (both programs with --what-if).\n"
+               "Exit status 1 when any event was skipped (bad line, refused event), unless\n"
+               "--tolerate-skipped. --partitions N keeps one stream-time clock per\n"
                "partition, as the pipeline keeps one per task; a customer's partition is the\n"
                "one its producer chose for the key (the customer id): murmur2 as the Java\n"
                "clients, `encode` and the demo (docs/SCHEMAS.md), or --partitioner NAME of\n"
@@ -469,6 +531,9 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
                                          {"partitioner", required_argument, NULL, 'H'},
                                          {"now", required_argument, NULL, 'N'},
                                          {"max-future-ms", required_argument, NULL, 'F'},
+                                         {"final-state-raw", required_argument, NULL, 'R'},
+                                         {"report", required_argument, NULL, 'r'},
+                                         {"tolerate-skipped", no_argument, NULL, 'T'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
@@ -493,6 +558,15 @@ static int parse_replay_opts(int argc, char **argv, replay_opts_t *o)
             break;
         case 'f':
             o->final_state = optarg;
+            break;
+        case 'R':
+            o->final_state_raw = optarg;
+            break;
+        case 'r':
+            o->report = optarg;
+            break;
+        case 'T':
+            o->tolerate_skipped = 1;
             break;
         case 'z':
             o->zonedir = optarg;
@@ -621,6 +695,90 @@ static int replay_input(FILE *in, const char *name, run_t *runs, int nruns, cons
     return rc;
 }
 
+static int cmp_diff(const void *a, const void *b)
+{
+    return strcmp(((const rep_tierdiff_t *)a)->customer, ((const rep_tierdiff_t *)b)->customer);
+}
+
+/* Customers whose final tier differs between the two runs (by name: two programs may
+ * order their tiers differently), sorted by id; caller frees. NULL with *n = 0 = none. */
+static rep_tierdiff_t *tier_diffs(run_t *runs, size_t *n)
+{
+    *n = 0;
+    rep_tierdiff_t *v = NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < runs[0].cap; i++) {
+        const cust_t *a = runs[0].tab[i];
+        if (!a || !(a->st.flags & 1))
+            continue;
+        const cust_t *b = cust_get(&runs[1], a->st.customer_id); /* exists: same input */
+        if (!b)
+            break;
+        const prog_t *pa = runs[0].p, *pb = runs[1].p;
+        const char *na = (uint32_t)a->st.tier < pa->n_tiers ? pa->tiers[a->st.tier].name : "";
+        const char *nb = (uint32_t)b->st.tier < pb->n_tiers ? pb->tiers[b->st.tier].name : "";
+        if (!strcmp(na, nb))
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            rep_tierdiff_t *nv = realloc(v, cap * sizeof(*nv));
+            if (!nv)
+                break;
+            v = nv;
+        }
+        snprintf(v[*n].customer, sizeof(v[*n].customer), "%s", a->st.customer_id);
+        v[*n].a = a->st.tier;
+        v[*n].b = b->st.tier;
+        (*n)++;
+    }
+    if (v)
+        qsort(v, *n, sizeof(*v), cmp_diff);
+    return v;
+}
+
+static void print_kinds(const run_t *r, int nruns)
+{
+    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++) {
+        if (!r[0].outputs_by_kind[k] && (nruns < 2 || !r[1].outputs_by_kind[k]))
+            continue;
+        if (nruns == 1)
+            fprintf(stderr, "  %-20s %llu\n", eng_out_kind_name((eng_out_kind_t)k),
+                    (unsigned long long)r[0].outputs_by_kind[k]);
+        else
+            fprintf(stderr, "  %-20s %llu (what-if %llu, %+lld)\n",
+                    eng_out_kind_name((eng_out_kind_t)k),
+                    (unsigned long long)r[0].outputs_by_kind[k],
+                    (unsigned long long)r[1].outputs_by_kind[k],
+                    (long long)r[1].outputs_by_kind[k] - (long long)r[0].outputs_by_kind[k]);
+    }
+}
+
+static void print_what_if(const prog_t *const *progs, const totals_t *t, const rep_tierdiff_t *d,
+                          size_t nd)
+{
+    char money[48];
+    prog_format_money(progs[0],
+                      t[1].outstanding * progs[1]->point_value -
+                          t[0].outstanding * progs[0]->point_value,
+                      money, sizeof(money));
+    fprintf(stderr,
+            "what-if difference: issued %+lld, redeemed %+lld, expired %+lld, reversed %+lld, "
+            "outstanding %+lld points (liability %s%s %s); free items (RewardEarned) %+lld\n",
+            (long long)(t[1].earned - t[0].earned), (long long)(t[1].redeemed - t[0].redeemed),
+            (long long)(t[1].expired - t[0].expired), (long long)(t[1].reversed - t[0].reversed),
+            (long long)(t[1].outstanding - t[0].outstanding), money[0] == '-' ? "" : "+", money,
+            progs[0]->currency,
+            (long long)t[1].outputs_by_kind[ENG_OUT_REWARD_EARNED] -
+                (long long)t[0].outputs_by_kind[ENG_OUT_REWARD_EARNED]);
+    fprintf(stderr, "customers whose tier differs: %zu\n", nd);
+    for (size_t i = 0; i < nd && i < 20; i++)
+        fprintf(stderr, "  %s: %s -> %s\n", d[i].customer,
+                (uint32_t)d[i].a < progs[0]->n_tiers ? progs[0]->tiers[d[i].a].name : "?",
+                (uint32_t)d[i].b < progs[1]->n_tiers ? progs[1]->tiers[d[i].b].name : "?");
+    if (nd > 20)
+        fprintf(stderr, "  ... and %zu more (all of them in --report)\n", nd - 20);
+}
+
 int replay_main(int argc, char **argv)
 {
     replay_opts_t o;
@@ -630,8 +788,11 @@ int replay_main(int argc, char **argv)
     char err[8192];
     prog_t *progs[2] = {NULL, NULL};
     run_t runs[2];
+    rep_hist_t hist[2];
     int nruns = o.what_if ? 2 : 1, inited = 0;
     FILE *in = NULL;
+    rep_tierdiff_t *diffs = NULL;
+    size_t ndiffs = 0;
     rc = 1;
     for (int k = 0; k < nruns; k++) {
         progs[k] = prog_load(k ? o.what_if : o.program, o.zonedir, err, sizeof(err));
@@ -639,16 +800,19 @@ int replay_main(int argc, char **argv)
             fprintf(stderr, "%s\n", err);
             goto done;
         }
+        rep_hist_init(&hist[k], progs[k]);
     }
     in = strcmp(o.input, "-") ? fopen(o.input, "r") : stdin;
     if (!in) {
         fprintf(stderr, "replay: cannot open %s: %s\n", o.input, strerror(errno));
         goto done;
     }
-    for (; inited < nruns; inited++)
+    for (; inited < nruns; inited++) {
         if (run_init(&runs[inited], progs[inited], inited == 0 && !o.no_outputs ? stdout : NULL,
                      o.partitions, o.partition))
             goto done;
+        runs[inited].hist = o.report ? &hist[inited] : NULL;
+    }
     long bad = 0;
     if (replay_input(in, o.input, runs, nruns, &o, &bad) != 0) {
         fprintf(stderr, "replay: out of memory or write error\n");
@@ -664,22 +828,54 @@ int replay_main(int argc, char **argv)
             "input: %ld bad lines skipped, %llu duplicates ignored, %llu events "
             "rejected by the engine\n",
             bad, (unsigned long long)runs[0].duplicates, (unsigned long long)runs[0].rejected);
-    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
-        if (runs[0].outputs_by_kind[k])
-            fprintf(stderr, "  %-20s %llu\n", eng_out_kind_name((eng_out_kind_t)k),
-                    (unsigned long long)runs[0].outputs_by_kind[k]);
-    if (nruns == 2)
-        fprintf(stderr,
-                "what-if difference: issued %+lld, expired %+lld, outstanding %+lld "
-                "points\n",
-                (long long)(t[1].earned - t[0].earned), (long long)(t[1].expired - t[0].expired),
-                (long long)(t[1].outstanding - t[0].outstanding));
+    if (runs[0].returns_unknown)
+        fprintf(stderr, "returns of a purchase not held (nothing reversed): %llu\n",
+                (unsigned long long)runs[0].returns_unknown);
+    print_kinds(runs, nruns);
+    uint64_t any = 0;
+    for (int b = 0; b < ENG_BOUND_COUNT; b++)
+        any |= runs[0].bounds[b];
+    if (any) { /* docs/PROGRAMS.md, "Per-customer bounds" */
+        fprintf(stderr, "per-customer bounds bit:");
+        for (int b = 0; b < ENG_BOUND_COUNT; b++)
+            if (runs[0].bounds[b])
+                fprintf(stderr, " %s %llu", eng_bound_name((eng_bound_t)b),
+                        (unsigned long long)runs[0].bounds[b]);
+        fputc('\n', stderr);
+    }
+    if (nruns == 2) {
+        diffs = tier_diffs(runs, &ndiffs);
+        print_what_if((const prog_t *const *)progs, t, diffs, ndiffs);
+    }
     rc = 0;
-    if (o.final_state && write_final_state(&runs[0], o.final_state) != 0)
+    if (o.final_state && write_final_state(&runs[0], o.final_state, false) != 0)
         rc = 1;
+    if (o.final_state_raw && write_final_state(&runs[0], o.final_state_raw, true) != 0)
+        rc = 1;
+    if (o.report) {
+        rep_side_t sides[2];
+        for (int k = 0; k < nruns; k++)
+            sides[k] = (rep_side_t){k ? "what-if" : "program", progs[k], &hist[k], &t[k]};
+        if (rep_write_html(o.report, o.input, sides, nruns, diffs, ndiffs, err, sizeof(err)) != 0) {
+            fprintf(stderr, "replay: %s\n", err);
+            rc = 1;
+        }
+    }
+    uint64_t skipped = (uint64_t)bad + runs[0].rejected;
+    if (rc == 0 && skipped && !o.tolerate_skipped) {
+        fprintf(stderr,
+                "replay: %llu event%s skipped (see above); exit 1 (--tolerate-skipped to "
+                "accept)\n",
+                (unsigned long long)skipped, skipped == 1 ? "" : "s");
+        rc = 1;
+    }
 done:
     for (int k = 0; k < inited; k++)
         run_free(&runs[k]);
+    for (int k = 0; k < nruns; k++)
+        if (progs[k])
+            rep_hist_free(&hist[k]);
+    free(diffs);
     if (in && in != stdin)
         fclose(in);
     prog_destroy(progs[0]);

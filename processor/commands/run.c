@@ -21,8 +21,8 @@
 
 typedef struct run_metrics {
     met_registry_t *reg;
-    met_counter_t *consumed, *produced, *txns, *aborts, *restored, *events, *dups, *dlq, *timers,
-        *points, *outputs[ENG_OUT_KIND_COUNT];
+    /* the pipeline's counters; the app's (events, outputs, ...) are app_attach_metrics' */
+    met_counter_t *consumed, *produced, *txns, *aborts, *restored;
     met_gauge_t *tasks, *restoring;
     /* the standard process metrics */
     met_counter_t *cpu;
@@ -35,7 +35,6 @@ typedef struct run_metrics {
     met_gauge_t **lag, **remaining, **restored_task;
     int32_t n_tasks;
     pipe_stats_t last_ps;
-    app_stats_t last_as;
 } run_metrics_t;
 
 static met_counter_t *counter(met_registry_t *reg, const char *name, const char *help)
@@ -106,11 +105,6 @@ static int metrics_init(run_metrics_t *m)
     m->txns = counter(r, "loyalty_transactions_committed_total", "Transactions committed.");
     m->aborts = counter(r, "loyalty_transactions_aborted_total", "Transactions aborted.");
     m->restored = counter(r, "loyalty_restored_records_total", "Changelog records restored.");
-    m->events = counter(r, "loyalty_events_applied_total", "Input events the engine applied.");
-    m->dups = counter(r, "loyalty_duplicate_events_total", "Input events ignored as repeats.");
-    m->dlq = counter(r, "loyalty_dead_letters_total", "Records sent to the dead-letter topic.");
-    m->timers = counter(r, "loyalty_timers_fired_total", "Customers whose timers fired.");
-    m->points = counter(r, "loyalty_points_issued_total", "Points credited (BonusEarned).");
     m->tasks = gauge(r, "loyalty_tasks", "Input partitions assigned to this instance.");
     m->restoring = gauge(r, "loyalty_tasks_restoring", "Tasks still restoring state.");
     m->commit_latency =
@@ -153,18 +147,7 @@ static int metrics_init(run_metrics_t *m)
                        "Start time of the process since unix epoch in seconds.");
     m->fds = gauge(r, "process_open_fds", "Number of open file descriptors.");
     m->max_fds = gauge(r, "process_max_fds", "Maximum number of open file descriptors.");
-    static const char *const kind_label[] = {"kind"};
-    met_family_t *f = met_family_new(r,
-                                     &(met_spec_t){.name = "loyalty_outputs_total",
-                                                   .help = "Output events produced, by kind.",
-                                                   .labels = kind_label,
-                                                   .nlabels = 1},
-                                     err, sizeof(err));
-    for (int k = 0; f && k < ENG_OUT_KIND_COUNT; k++) {
-        const char *v[] = {eng_out_kind_name((eng_out_kind_t)k)};
-        m->outputs[k] = met_counter_get(f, v, err, sizeof(err));
-    }
-    return f && fb && m->consumed && m->rss && m->cpu && m->commit_latency && m->f_lag &&
+    return fb && m->consumed && m->rss && m->cpu && m->commit_latency && m->f_lag &&
                    m->f_remaining && m->f_restored
                ? 0
                : -1;
@@ -260,25 +243,17 @@ static void metrics_tasks(run_metrics_t *m, pipe_t *pp)
     free(ts);
 }
 
-static void metrics_update(run_metrics_t *m, const pipe_stats_t *ps, const app_stats_t *as)
+static void metrics_update(run_metrics_t *m, const pipe_stats_t *ps)
 {
     met_counter_add(m->consumed, ps->records_in - m->last_ps.records_in);
     met_counter_add(m->produced, ps->records_out - m->last_ps.records_out);
     met_counter_add(m->txns, ps->transactions - m->last_ps.transactions);
     met_counter_add(m->aborts, ps->aborts - m->last_ps.aborts);
     met_counter_add(m->restored, ps->restored - m->last_ps.restored);
-    met_counter_add(m->events, as->events - m->last_as.events);
-    met_counter_add(m->dups, as->duplicates - m->last_as.duplicates);
-    met_counter_add(m->dlq, as->dead_letters - m->last_as.dead_letters);
-    met_counter_add(m->timers, as->timers_fired - m->last_as.timers_fired);
-    met_counter_add(m->points, as->points_issued - m->last_as.points_issued);
-    for (int k = 0; k < ENG_OUT_KIND_COUNT; k++)
-        met_counter_add(m->outputs[k], as->outputs[k] - m->last_as.outputs[k]);
     met_gauge_set(m->tasks, ps->tasks);
     met_gauge_set(m->restoring, ps->restoring);
     metrics_process(m);
     m->last_ps = *ps;
-    m->last_as = *as;
 }
 
 /* ------------------------------------------------------------------ the runner */
@@ -329,7 +304,7 @@ static void on_tick(void *ctx, const pipe_stats_t *ps)
     if (now - r->last_update < 1000)
         return;
     r->last_update = now;
-    metrics_update(&r->metrics, ps, &as);
+    metrics_update(&r->metrics, ps);
     if (r->pp)
         metrics_tasks(&r->metrics, r->pp);
     if (r->http) {
@@ -380,6 +355,10 @@ int run_pipeline(const cfg_t *cfg, volatile sig_atomic_t *stop, const run_extras
         /* A registry out of reach may come back (exit 1: restart); a bad program file,
          * store or schema will not (exit 2). */
         code = transient ? 1 : 2;
+        goto out;
+    }
+    if (app_attach_metrics(r.app, r.metrics.reg, err, sizeof(err)) != 0) {
+        log_error("run", "cannot register the app's metrics", "err=\"%s\"", err);
         goto out;
     }
     if (extras && extras->observer)

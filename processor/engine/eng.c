@@ -619,7 +619,8 @@ static void closed_correct(const call_t *c, eng_state_t *s, eng_period_rec_t *r,
     int64_t end = call_month_start(c, r->month + period_months(p));
     if (delta > 0) {
         int64_t exp = lot_expiry(p, end - 1);
-        eng_lots_credit(p, s, delta, end, end, exp, ENG_SRC_PERIOD);
+        if (eng_lots_credit(p, s, delta, end, end, exp, ENG_SRC_PERIOD))
+            e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
         eng_output_t *o = eng_out_bonus(e, s, delta, rate, ENG_SRC_PERIOD, end, exp);
         period_name(p, r->month, o->u.bonus_earned.period);
         o->u.bonus_earned.correction = 1;
@@ -726,7 +727,8 @@ static void step_period(call_t *c, eng_state_t *s, int64_t t, eng_outbuf_t *out)
         if (pts > 0) {
             /* the period's lot expires relative to the period (its last instant) */
             int64_t exp = lot_expiry(p, end - 1);
-            eng_lots_credit(p, s, pts, end, end, exp, ENG_SRC_PERIOD);
+            if (eng_lots_credit(p, s, pts, end, end, exp, ENG_SRC_PERIOD))
+                out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
             eng_output_t *o = eng_out_bonus(&e, s, pts, rate, ENG_SRC_PERIOD, end, exp);
             period_name(p, month, o->u.bonus_earned.period);
         }
@@ -891,10 +893,12 @@ int eng_on_timer(const prog_t *p, eng_state_t *s, int64_t now, eng_outbuf_t *out
 
 /* ------------------------------------------------------------------ events: helpers */
 
-static void record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
+/* Returns 1 when the ring was full and the oldest purchase was forgotten, else 0. */
+static int record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
 {
     uint32_t slot;
-    if (s->n_purchases < ENG_PURCHASES_MAX) {
+    int forgot = s->n_purchases >= ENG_PURCHASES_MAX;
+    if (!forgot) {
         slot = (s->purchases_head + s->n_purchases) % ENG_PURCHASES_MAX;
         s->n_purchases++;
     } else {
@@ -902,6 +906,7 @@ static void record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
         s->purchases_head = (s->purchases_head + 1) % ENG_PURCHASES_MAX;
     }
     s->purchases[slot] = *r;
+    return forgot;
 }
 
 /* ------------------------------------------------------------------ purchase */
@@ -946,7 +951,8 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
         for (int k = 0; k < ENG_REWARDS_PER_EVENT && s->stamps[c] >= card->every; k++) {
             s->stamps[c] -= card->every;
             if (card->reward == PROG_REWARD_POINTS) {
-                eng_lots_credit(p, s, card->points, ev->time_ms, usable, exp, ENG_SRC_STAMP);
+                if (eng_lots_credit(p, s, card->points, ev->time_ms, usable, exp, ENG_SRC_STAMP))
+                    e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
                 eng_out_bonus(e, s, card->points, 0, ENG_SRC_STAMP, usable, exp);
             } else {
                 reward(e, card->item, card->category, card->every, "stamp_card",
@@ -980,7 +986,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                       : lot_expiry(p, T);
     int64_t pts = r.points + r.marginal_points;
     if (pts > 0) {
-        eng_lots_credit(p, s, pts, T, usable, exp, ENG_SRC_PURCHASE);
+        if (eng_lots_credit(p, s, pts, T, usable, exp, ENG_SRC_PURCHASE))
+            e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
         int32_t rate = r.rate_bp;
         if (r.marginal_points) /* effective rate over the check, floored */
             rate = (int32_t)((i128)pts * p->point_value * 10000 / r.eligible);
@@ -991,7 +998,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
         eng_earn_is_birthday(p, s, T, &year);
         s->birthday_year = year;
         if (r.birthday_points > 0) {
-            eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY);
+            if (eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY))
+                e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
             eng_out_bonus(e, s, r.birthday_points, p->birthday_bp, ENG_SRC_BIRTHDAY, usable, exp);
         }
         if (p->birthday_item[0])
@@ -1003,7 +1011,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
             continue;
         const prog_basket_t *bb = &p->basket[b];
         if (bb->points > 0) {
-            eng_lots_credit(p, s, bb->points, T, usable, exp, ENG_SRC_BASKET);
+            if (eng_lots_credit(p, s, bb->points, T, usable, exp, ENG_SRC_BASKET))
+                e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
             eng_out_bonus(e, s, bb->points, 0, ENG_SRC_BASKET, usable, exp);
         }
         if (bb->item[0])
@@ -1016,6 +1025,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                  : p->q_metric == PROG_METRIC_VISITS   ? !visited_on(p, s, T)
                                                        : 1;
     int merged = qbucket_add(p, s, key, qv);
+    if (merged)
+        e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_QBUCKETS);
     int64_t award = 0;
     int32_t award_period = 0;
     if (c->uses_period && s->period_start)
@@ -1059,7 +1070,8 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
                               .qual_key = key,
                               .award_period = award_period,
                               .gross_amount = r.gross};
-    record_purchase(s, &rec);
+    if (record_purchase(s, &rec))
+        e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_PURCHASES);
 }
 
 /* ------------------------------------------------------------------ return */
@@ -1074,8 +1086,13 @@ static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, eng_emit
         if (rec->id_hash == h)
             r = rec;
     }
-    if (!r)
-        return; /* unknown or forgotten purchase: nothing to reverse (documented) */
+    if (!r) { /* forgotten (older than the ring) or never seen: nothing to reverse, said */
+        e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_RETURN_NOT_FOUND);
+        eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REVERSED);
+        copy_str(o->u.points_reversed.original_event_id, ENG_ID_MAX, ev->original_event_id);
+        copy_str(o->u.points_reversed.reason, ENG_NAME_MAX, "purchase_not_found");
+        return;
+    }
     int64_t elig = 0, gross = 0, units = 0;
     for (uint32_t i = 0; i < ev->n_lines; i++) {
         gross += ev->lines[i].amount;
@@ -1159,11 +1176,15 @@ static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev
         return reject(e, ev->points, avail, allowed, "insufficient_points");
     int64_t pts = ev->points;
     if (ev->n_lines > 0) {
+        const i128 value = (i128)pts * p->point_value;
         if (basket == 0)
             return reject(e, ev->points, avail, allowed, "excluded_basket");
-        if ((i128)pts * p->point_value * 10000 > (i128)basket * p->max_share_bp) {
+        /* worth more than the lines points may pay for, or than their share of them: the
+         * allowed part when the program says so (the share is at most the whole basket) */
+        if (value * 10000 > (i128)basket * p->max_share_bp) {
             if (p->over_share != PROG_OVER_SHARE_REDEEM_ALLOWED || allowed <= 0)
-                return reject(e, ev->points, avail, allowed, "over_max_share");
+                return reject(e, ev->points, avail, allowed,
+                              value > basket ? "over_eligible_amount" : "over_max_share");
             pts = allowed; /* redeem the allowed part */
         }
     }
@@ -1209,18 +1230,29 @@ int eng_event_check(const prog_t *p, const eng_event_t *ev, char *err, size_t er
     if (ev->n_lines > ENG_LINES_MAX)
         return snprintf(err, errlen, "event %s: more than %d lines", ev->event_id, ENG_LINES_MAX),
                -1;
+    if (ev->kind == ENG_EV_PURCHASE && ev->n_lines == 0)
+        return snprintf(err, errlen, "event %s: a purchase needs at least one line in 'lines'",
+                        ev->event_id),
+               -1;
+    /* Basket lines are named as in the event (lines[0] is the first); amounts are minor
+     * units (1550 = 15.50 in a currency with 2 decimals). */
     int64_t total = 0;
     for (uint32_t i = 0; i < ev->n_lines; i++) {
-        if (ev->lines[i].amount < 0 || ev->lines[i].amount > ENG_AMOUNT_MAX ||
-            ev->lines[i].quantity < 1)
-            return snprintf(err, errlen,
-                            "event %s: line %u has a negative amount or a "
-                            "quantity below 1",
-                            ev->event_id, i),
+        if (ev->lines[i].amount < 0 || ev->lines[i].amount > ENG_AMOUNT_MAX)
+            return snprintf(err, errlen, "event %s: lines[%u].amount %lld (minor units) is %s",
+                            ev->event_id, i, (long long)ev->lines[i].amount,
+                            ev->lines[i].amount < 0 ? "negative" : "above the limit"),
+                   -1;
+        if (ev->lines[i].quantity < 1)
+            return snprintf(err, errlen, "event %s: lines[%u].quantity %d is below 1", ev->event_id,
+                            i, (int)ev->lines[i].quantity),
                    -1;
         total += ev->lines[i].amount;
         if (total > ENG_AMOUNT_MAX)
-            return snprintf(err, errlen, "event %s: total above the limit", ev->event_id), -1;
+            return snprintf(err, errlen,
+                            "event %s: the lines' total is above the limit of %lld minor units",
+                            ev->event_id, (long long)ENG_AMOUNT_MAX),
+                   -1;
     }
     if (ev->kind == ENG_EV_RETURN && !ev->original_event_id[0])
         return snprintf(err, errlen, "event %s: a return needs original_event_id", ev->event_id),
@@ -1289,6 +1321,8 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
         on_return(&c, s, ev, &e);
     else
         on_redemption(p, s, ev, &e);
+    if (s->n_seen >= ENG_SEEN_MAX) /* the oldest id is forgotten to remember this one */
+        out->bounds |= ENG_BOUND_BIT(ENG_BOUND_EVENT_IDS);
     eng_seen_add(s, h);
     s->version = ENG_STATE_VERSION;
     finish(&c, s, out);

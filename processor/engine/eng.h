@@ -61,7 +61,31 @@ typedef struct eng_outbuf {
     uint32_t n;
     int64_t next_due;           /* the customer's next timer, ENG_TIME_NEVER if none */
     eng_timer_kind_t next_kind; /* its kind (meaningful when next_due != NEVER) */
+    uint32_t bounds;            /* ENG_BOUND_BIT(b) for each per-customer bound b that bit in
+                                   a call (eng_bound_t): the engine only sets bits, the caller
+                                   counts and clears them (a zeroed buffer has none) */
 } eng_outbuf_t;
+
+/**
+ * The per-customer bounds of eng_state.h, as reported in eng_outbuf_t.bounds when one
+ * bites (docs/STATE.md, "Bounds"). The engine never logs: the caller counts these (the
+ * app's loyalty_state_bounds_total{bound}). Values are only ever appended.
+ */
+typedef enum {
+    ENG_BOUND_EVENT_IDS = 0,        /* ENG_SEEN_MAX: the oldest remembered event id was
+                                       forgotten to remember this event's */
+    ENG_BOUND_PURCHASES = 1,        /* ENG_PURCHASES_MAX: the oldest purchase was forgotten */
+    ENG_BOUND_RETURN_NOT_FOUND = 2, /* a return's purchase is not in the ring (forgotten, or
+                                       never seen): a 0-point PointsReversed went out */
+    ENG_BOUND_LOTS = 3,             /* ENG_LOTS_MAX: a new lot merged into an existing one */
+    ENG_BOUND_QBUCKETS = 4,         /* ENG_QBUCKETS_MAX: the two oldest buckets merged */
+    ENG_BOUND_COUNT
+} eng_bound_t;
+
+#define ENG_BOUND_BIT(b) (1u << (b))
+
+/** @brief The bound's metric label ("event_ids", "purchases", ...). */
+const char *eng_bound_name(eng_bound_t b);
 
 /**
  * Return codes of eng_apply_event(). Whatever the code, out->v[0..n) holds valid outputs

@@ -113,6 +113,24 @@ static void j_int(jerr_t *e, const json_t *v, const char *path, int64_t *out)
     *out = (int64_t)json_integer_value(v);
 }
 
+/* An amount: whole minor units. A decimal such as 15.50 is the commonest mistake (major
+ * units), so the message shows the minor-units form for a currency with 2 decimals. */
+static void j_amount(jerr_t *e, const json_t *v, const char *path, int64_t *out)
+{
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return;
+    }
+    char m[200];
+    if (json_is_real(v) || json_is_string(v))
+        snprintf(m, sizeof(m),
+                 "expected whole minor units (an integer: 15.50 in a currency with 2 decimals "
+                 "is written 1550)");
+    else
+        snprintf(m, sizeof(m), "expected whole minor units (an integer)");
+    jfail(e, path, m);
+}
+
 static void j_time(jerr_t *e, const json_t *v, const char *path, int64_t *out)
 {
     if (json_is_integer(v)) {
@@ -151,7 +169,7 @@ static void parse_line(jerr_t *e, const json_t *o, const char *path, eng_line_t 
                 jfail(e, sub, "must be 1 to 1000000");
             l->quantity = (int32_t)i;
         } else if (!strcmp(k, "amount"))
-            j_int(e, v, sub, &l->amount);
+            j_amount(e, v, sub, &l->amount);
         else if (!strcmp(k, "on_sale"))
             j_bool(e, v, sub, &l->on_sale);
         else

@@ -48,8 +48,8 @@ static uint32_t initial_warned(const prog_t *p, int64_t earned_at, int64_t expir
 }
 
 /* Credit `points` as a new lot; outstanding debt is repaid first (counted as reversed). */
-void eng_lots_credit(const prog_t *p, eng_state_t *s, int64_t points, int64_t earned_at,
-                     int64_t usable_from, int64_t expires_at, eng_lot_source_t src)
+int eng_lots_credit(const prog_t *p, eng_state_t *s, int64_t points, int64_t earned_at,
+                    int64_t usable_from, int64_t expires_at, eng_lot_source_t src)
 {
     s->total_earned += points;
     if (s->debt > 0) {
@@ -59,7 +59,7 @@ void eng_lots_credit(const prog_t *p, eng_state_t *s, int64_t points, int64_t ea
         points -= repay;
     }
     if (points <= 0)
-        return;
+        return 0;
     eng_lot_t lot = {.amount = points,
                      .remaining = points,
                      .earned_at = earned_at,
@@ -78,10 +78,11 @@ void eng_lots_credit(const prog_t *p, eng_state_t *s, int64_t points, int64_t ea
             l->remaining += points;
             l->usable_from = l->usable_from > usable_from ? l->usable_from : usable_from;
             l->warned |= lot.warned;
-            return;
+            return 0;
         }
     }
-    if (s->n_lots == ENG_LOTS_MAX) { /* merge into the lot of nearest expiry */
+    int merged = s->n_lots == ENG_LOTS_MAX;
+    if (merged) { /* merge into the lot of nearest expiry */
         uint32_t best = 0;
         uint64_t bd = UINT64_MAX;
         for (uint32_t i = 0; i < s->n_lots; i++) {
@@ -103,6 +104,7 @@ void eng_lots_credit(const prog_t *p, eng_state_t *s, int64_t points, int64_t ea
         lot.source = m.source;
     }
     lot_insert(s, &lot);
+    return merged;
 }
 
 /* Take up to `want` points from lots usable at `usable_at` (INT64_MAX: all lots),

@@ -14,9 +14,10 @@
  * @brief Credit `points` as a lot. Outstanding debt is repaid first (counted as reversed);
  * a lot of the same expiry and source that is usable alike absorbs the points; a full
  * array merges into the lot of nearest expiry (eng_state.h says how).
+ * @returns 1 when the array was full and the new lot merged (ENG_BOUND_LOTS), else 0.
  */
-void eng_lots_credit(const prog_t *p, eng_state_t *s, int64_t points, int64_t earned_at,
-                     int64_t usable_from, int64_t expires_at, eng_lot_source_t src);
+int eng_lots_credit(const prog_t *p, eng_state_t *s, int64_t points, int64_t earned_at,
+                    int64_t usable_from, int64_t expires_at, eng_lot_source_t src);
 /** @brief Take up to `want` points from lots usable at `usable_at` (INT64_MAX: all),
  * earliest expiry first; returns what was taken. */
 int64_t eng_lots_take(eng_state_t *s, int64_t want, int64_t usable_at);

@@ -23,6 +23,14 @@ const char *eng_out_kind_name(eng_out_kind_t kind)
     return (unsigned)kind < ENG_OUT_KIND_COUNT ? names[kind] : "Unknown";
 }
 
+const char *eng_bound_name(eng_bound_t b)
+{
+    static const char *const names[] = {"event_ids", "purchases", "return_not_found", "lots",
+                                        "qualifying_buckets"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == ENG_BOUND_COUNT, "a name per bound");
+    return (unsigned)b < ENG_BOUND_COUNT ? names[b] : "unknown";
+}
+
 /* copy_str into a field eng_out_emit() has just zeroed: the same bytes, without library calls
  * (the strings are short and the terminator is already there). */
 static inline void put_field(char *dst, size_t n, const char *src)

@@ -6,7 +6,12 @@
  * with a count, so the store can zero it, decode into it and hand it to the engine without
  * allocating, and the hot path copies it with memcpy. Bounds are product limits; what the
  * engine does when one is reached is written next to it (it never fails an event because
- * of a full array; it merges or forgets the oldest entry, deterministically).
+ * of a full array; it merges or forgets the oldest entry, deterministically), and each
+ * time one bites the call says so in eng_outbuf_t.bounds (eng_bound_t), which the app
+ * counts in loyalty_state_bounds_total (docs/PROGRAMS.md, "Per-customer bounds"): a full
+ * seen-id ring forgets the oldest id (a repeat of it is applied again); a full purchase
+ * ring forgets the oldest purchase (see eng_purchase_rec_t); a full lot array merges
+ * (see eng_lot_t); full qualifying buckets merge the two oldest (see eng_qbucket_t).
  *
  * Units: points are whole points, money is int64 minor units, times are int64 ms UTC,
  * ENG_TIME_NEVER (eng_types.h) marks "never". Calendar keys (day and month indices) are
@@ -83,8 +88,9 @@ typedef struct eng_lot {
  * A recent purchase, kept so that a return can reverse the points the returned lines
  * earned, pro rata to the earn-eligible amount, and take the returned spend out of the
  * qualifying metric and the open period's award total. The oldest is forgotten when
- * ENG_PURCHASES_MAX is reached (a return of a forgotten purchase reverses nothing and
- * says so in the log of the caller: the engine emits PointsReversed with points 0).
+ * ENG_PURCHASES_MAX is reached (ENG_BOUND_PURCHASES). A return of a forgotten (or never
+ * seen) purchase reverses nothing and says so: PointsReversed with points 0, debt_added
+ * 0 and reason "purchase_not_found" (ENG_BOUND_RETURN_NOT_FOUND).
  */
 typedef struct eng_purchase_rec {
     uint64_t id_hash;        /* eng_id_hash(event_id) */

@@ -18,13 +18,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ENG_ID_MAX       64 /* event, customer, partner, sku ids: up to 63 bytes + NUL */
-#define ENG_NAME_MAX     32 /* category, tier, reason, status names: up to 31 bytes + NUL */
-#define ENG_PERIOD_NAME_MAX 8 /* a period's name: "2026-03" or "2026" + NUL */
-#define ENG_CURRENCY_MAX 4  /* ISO 4217 code + NUL */
-#define ENG_LINES_MAX    64 /* lines of one purchase, return or redemption basket */
-#define ENG_OUT_ID_MAX   96 /* deterministic output id */
-#define ENG_TIME_NEVER   INT64_MAX
+#define ENG_ID_MAX          64 /* event, customer, partner, sku ids: up to 63 bytes + NUL */
+#define ENG_NAME_MAX        32 /* category, tier, reason, status names: up to 31 bytes + NUL */
+#define ENG_PERIOD_NAME_MAX 8  /* a period's name: "2026-03" or "2026" + NUL */
+#define ENG_CURRENCY_MAX    4  /* ISO 4217 code + NUL */
+#define ENG_LINES_MAX       64 /* lines of one purchase, return or redemption basket */
+#define ENG_OUT_ID_MAX      96 /* deterministic output id */
+#define ENG_TIME_NEVER      INT64_MAX
 
 /* ------------------------------------------------------------------ input events */
 
@@ -99,11 +99,11 @@ typedef struct eng_tier_changed {
 
 typedef struct eng_bonus_earned {
     int64_t points;
-    int32_t rate_bp;           /* effective rate in basis points (1% = 100) */
-    char tier[ENG_NAME_MAX];   /* tier at the time of earning */
-    char source[ENG_NAME_MAX]; /* "purchase", "period", "stamp", "birthday", "basket" */
-    int64_t usable_from;       /* ms */
-    int64_t expires_at;        /* ms or ENG_TIME_NEVER */
+    int32_t rate_bp;                  /* effective rate in basis points (1% = 100) */
+    char tier[ENG_NAME_MAX];          /* tier at the time of earning */
+    char source[ENG_NAME_MAX];        /* "purchase", "period", "stamp", "birthday", "basket" */
+    int64_t usable_from;              /* ms */
+    int64_t expires_at;               /* ms or ENG_TIME_NEVER */
     char period[ENG_PERIOD_NAME_MAX]; /* source "period": "2026-03" or "2026", else "" */
     int32_t correction; /* 1: corrects the award already paid for `period` (a late event) */
 } eng_bonus_earned_t;
@@ -123,7 +123,10 @@ typedef struct eng_points_reversed {
     int64_t points;     /* taken back from the balance */
     int64_t debt_added; /* what could not be taken back (policy "debt"), else 0 */
     char original_event_id[ENG_ID_MAX];
-    char reason[ENG_NAME_MAX]; /* "return", or "period_correction" (a period award lowered) */
+    /* "return": the purchase's points, pro rata; "purchase_not_found": the purchase is not
+     * among the customer's last ENG_PURCHASES_MAX (older, or never seen): points 0;
+     * "period_correction": a closed period's award lowered (docs/PROGRAMS.md, "Late events") */
+    char reason[ENG_NAME_MAX];
     char period[ENG_PERIOD_NAME_MAX]; /* "period_correction": the period corrected, else "" */
 } eng_points_reversed_t;
 
@@ -138,7 +141,8 @@ typedef struct eng_points_redeemed {
 typedef struct eng_redemption_rejected {
     int64_t points_requested;
     int64_t points_available;
-    char reason[ENG_NAME_MAX]; /* "insufficient_points", "over_max_share", "excluded_basket", ... */
+    char reason[ENG_NAME_MAX]; /* "insufficient_points", "over_max_share", "excluded_basket",
+                                  "over_eligible_amount", "invalid_points" */
     int64_t points_allowed;    /* the most the program allowed for this basket */
 } eng_redemption_rejected_t;
 

@@ -9,6 +9,9 @@
  * tier thresholds), whatever their order in the file.
  */
 #include "prog.h"
+#include "iso4217.h"
+#include "prog_describe.h"
+#include "sug.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +31,8 @@ typedef struct ctx {
     void *item;                /* the list entry being read (tier, band, card ...) */
     prog_band_t *bands;        /* the band list being read */
     prog_metric_t band_metric; /* unit of the bands' `from` */
+    uint32_t seq_bad;          /* entries of the last walk_seq that had errors (bit i) */
+    uint32_t tiers_bad;        /* tiers with errors: not compared again (one error a cause) */
 } ctx_t;
 
 typedef void (*fld_fn)(ctx_t *c, yaml_node_t *v, const char *path);
@@ -53,6 +58,35 @@ static void errf(ctx_t *c, const yaml_node_t *n, const char *path, const char *f
                      n ? n->start_mark.column + 1 : 1, path, msg);
     if (w > 0)
         c->used += (size_t)w < c->errlen - c->used ? (size_t)w : c->errlen - c->used - 1;
+}
+
+/* A warning: the file loads, but a value is probably not what its author meant; the
+ * message spells out how it is read. Kept in prog->warnings, one per line. */
+static void warnf(ctx_t *c, const yaml_node_t *n, const char *path, const char *fmt, ...)
+{
+    prog_t *p = c->p;
+    size_t used = strlen(p->warnings);
+    if (used + 1 >= sizeof(p->warnings))
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(p->warnings + used, sizeof(p->warnings) - used, "%s%s:%zu:%zu: %s: warning: %s",
+             used ? "\n" : "", c->file, n ? n->start_mark.line + 1 : 1,
+             n ? n->start_mark.column + 1 : 1, path, msg);
+    p->n_warnings++;
+}
+
+/* " (did you mean X?)" or "" */
+static void did_you_mean(const sug_t *sg, char *buf, size_t n)
+{
+    const char *b = sug_best(sg);
+    if (b)
+        snprintf(buf, n, " (did you mean '%s'?)", b);
+    else if (n)
+        buf[0] = '\0';
 }
 
 static const char *scalar(ctx_t *c, yaml_node_t *n, const char *path)
@@ -128,12 +162,26 @@ static void get_i32(ctx_t *c, yaml_node_t *n, const char *path, int32_t min, int
         *out = (int32_t)v;
 }
 
-static void get_percent(ctx_t *c, yaml_node_t *n, const char *path, int32_t *bp)
+/* A percentage up to max_bp; the one message states the one limit. A value below 0.1
+ * (but not 0) is almost always a fraction written for a percentage: warned. */
+static void get_percent_to(ctx_t *c, yaml_node_t *n, const char *path, int32_t max_bp, int32_t *bp)
 {
     int64_t v;
-    if (get_fixed(c, n, path, 2, 0, 100000, "a percentage from 0 to 1000 with at most 2 decimals",
-                  &v) == 0)
-        *bp = (int32_t)v;
+    char what[96];
+    snprintf(what, sizeof(what), "a percentage from 0 to %d with at most 2 decimals", max_bp / 100);
+    if (get_fixed(c, n, path, 2, 0, max_bp, what, &v) != 0)
+        return;
+    *bp = (int32_t)v;
+    if (v > 0 && v < 10)
+        warnf(c, n, path,
+              "%s is read as %s percent, i.e. %d in 10,000 of the amount; percentages are "
+              "written in percent (2 %% is 2, not 0.02)",
+              n->data.scalar.value, n->data.scalar.value, (int)v);
+}
+
+static void get_percent(ctx_t *c, yaml_node_t *n, const char *path, int32_t *bp)
+{
+    get_percent_to(c, n, path, 100000, bp);
 }
 
 static void get_mult(ctx_t *c, yaml_node_t *n, const char *path, int32_t *permille)
@@ -147,9 +195,11 @@ static void get_mult(ctx_t *c, yaml_node_t *n, const char *path, int32_t *permil
 /* Money in the currency's major units with at most minor_units decimals -> minor units. */
 static void get_money(ctx_t *c, yaml_node_t *n, const char *path, int64_t *out)
 {
-    char what[96];
-    snprintf(what, sizeof(what), "an amount in %s with at most %d decimals", c->p->currency,
-             c->p->minor_units);
+    char what[200];
+    snprintf(what, sizeof(what),
+             "an amount in %s with at most %d decimals (a program file writes money in whole "
+             "%s, e.g. 1500 or 1500.50; events and outputs carry minor units)",
+             c->p->currency, c->p->minor_units, c->p->currency);
     get_fixed(c, n, path, c->p->minor_units, 0, INT64_MAX / 100000, what, out);
 }
 
@@ -192,7 +242,9 @@ static int get_enum(ctx_t *c, yaml_node_t *n, const char *path, const char *cons
     const char *s = scalar(c, n, path);
     if (!s)
         return -1;
-    char list[256] = "";
+    char list[256] = "", dym[160];
+    sug_t sg;
+    sug_init(&sg, s);
     for (int i = 0; names[i]; i++) {
         if (!strcmp(s, names[i])) {
             *out = i;
@@ -200,8 +252,10 @@ static int get_enum(ctx_t *c, yaml_node_t *n, const char *path, const char *cons
         }
         size_t l = strlen(list);
         snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "", names[i]);
+        sug_offer(&sg, names[i]);
     }
-    errf(c, n, path, "'%s' is not one of: %s", s, list);
+    did_you_mean(&sg, dym, sizeof(dym));
+    errf(c, n, path, "'%s' is not one of: %s%s", s, list, dym);
     return -1;
 }
 
@@ -222,9 +276,15 @@ static void walk_map(ctx_t *c, yaml_node_t *n, const char *path, const field_t *
         const field_t *f = fields;
         while (f->name && strcmp(f->name, ks) != 0)
             f++;
-        if (!f->name)
-            errf(c, k, sub, "unknown key");
-        else if (f->fn)
+        if (!f->name) {
+            sug_t sg;
+            sug_init(&sg, ks);
+            for (const field_t *g = fields; g->name; g++)
+                sug_offer(&sg, g->name);
+            char dym[160];
+            did_you_mean(&sg, dym, sizeof(dym));
+            errf(c, k, sub, "unknown key%s", dym);
+        } else if (f->fn)
             f->fn(c, v, sub);
     }
 }
@@ -249,18 +309,47 @@ static uint32_t walk_seq(ctx_t *c, yaml_node_t *n, const char *path, uint32_t ma
         errf(c, n, path, "expected a list");
         return 0;
     }
-    uint32_t i = 0;
+    uint32_t i = 0, bad = 0;
     for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
          it++, i++) {
         if (i == max) {
-            errf(c, n, path, "more than %u entries", max);
+            errf(c, yaml_document_get_node(c->doc, *it), path, "more than %u entries", max);
+            c->seq_bad = bad;
             return max;
         }
         char sub[160];
         snprintf(sub, sizeof(sub), "%s[%u]", path, i);
+        int before = c->nerr;
         fn(c, yaml_document_get_node(c->doc, *it), sub, i);
+        if (c->nerr != before && i < 32)
+            bad |= 1u << i;
     }
+    c->seq_bad = bad; /* set last: fn may walk lists of its own */
     return i;
+}
+
+/* The value of `key` in mapping n (where an error about it belongs), else n. */
+static yaml_node_t *key_or(ctx_t *c, yaml_node_t *n, const char *key)
+{
+    yaml_node_t *v = map_get(c, n, key);
+    return v ? v : n;
+}
+
+/* Entry i of a list, or the list itself when there is no such entry. */
+static yaml_node_t *seq_at(ctx_t *c, yaml_node_t *seq, uint32_t i)
+{
+    if (!seq || seq->type != YAML_SEQUENCE_NODE ||
+        (ptrdiff_t)i >= seq->data.sequence.items.top - seq->data.sequence.items.start)
+        return seq;
+    return yaml_document_get_node(c->doc, seq->data.sequence.items.start[i]);
+}
+
+/* The value of `key` in entry i of a list (an error's place), else the entry. */
+static yaml_node_t *seq_key_at(ctx_t *c, yaml_node_t *seq, uint32_t i, const char *key)
+{
+    yaml_node_t *e = seq_at(c, seq, i);
+    yaml_node_t *v = e && e->type == YAML_MAPPING_NODE ? map_get(c, e, key) : NULL;
+    return v ? v : e;
 }
 
 /* ------------------------------------------------------------------ bands */
@@ -290,9 +379,18 @@ static uint32_t read_bands(ctx_t *c, yaml_node_t *n, const char *path, prog_band
     c->bands = bands;
     c->band_metric = metric;
     uint32_t k = walk_seq(c, n, path, PROG_BANDS_MAX, band_item);
-    for (uint32_t i = 1; i < k; i++)
-        if (bands[i].from <= bands[i - 1].from)
-            errf(c, n, path, "band %u's 'from' must be greater than band %u's", i, i - 1);
+    uint32_t bad = c->seq_bad;
+    for (uint32_t i = 1; i < k; i++) {
+        if (bad & (3u << (i - 1)))
+            continue; /* an entry with an error of its own: no follow-on error */
+        if (bands[i].from <= bands[i - 1].from) {
+            char sub[160];
+            snprintf(sub, sizeof(sub), "%s[%u].from", path, i);
+            errf(c, seq_key_at(c, n, i, "from"), sub,
+                 "must be greater than the 'from' of %s[%u] (bands ascend and do not overlap)",
+                 path, i - 1);
+        }
+    }
     return k;
 }
 
@@ -358,15 +456,21 @@ static uint32_t read_days(ctx_t *c, yaml_node_t *n, const char *path, int32_t *d
 {
     c->item = days;
     uint32_t k = walk_seq(c, n, path, PROG_WARNINGS_MAX, days_item);
+    for (uint32_t i = 1; i < k; i++) /* a repeat, at the repeating entry */
+        for (uint32_t j = 0; j < i; j++)
+            if (days[i] == days[j] && !(c->seq_bad & ((1u << i) | (1u << j)))) {
+                char sub[160];
+                snprintf(sub, sizeof(sub), "%s[%u]", path, i);
+                errf(c, seq_at(c, n, i), sub, "%d days is listed twice (also %s[%u])", days[i],
+                     path, j);
+                break;
+            }
     for (uint32_t i = 1; i < k; i++) /* insertion sort, descending */
         for (uint32_t j = i; j > 0 && days[j] > days[j - 1]; j--) {
             int32_t t = days[j];
             days[j] = days[j - 1];
             days[j - 1] = t;
         }
-    for (uint32_t i = 1; i < k; i++)
-        if (days[i] == days[i - 1])
-            errf(c, n, path, "%d days is listed twice", days[i]);
     return k;
 }
 
@@ -450,8 +554,8 @@ static void tier_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
     t->stamp_permille = 1000;
     c->item = t;
     walk_map(c, n, path, tier_fields);
-    if (!t->name[0])
-        errf(c, n, path, "a tier needs a 'name'");
+    if (n && n->type == YAML_MAPPING_NODE && !map_get(c, n, "name"))
+        errf(c, n, path, "a tier needs a 'name'"); /* a bad name has its own error */
     if (map_get(c, n, "earn_percent") && map_get(c, n, "earn_multiplier"))
         errf(c, n, path, "give earn_percent or earn_multiplier, not both");
     if (i > 0 && !map_get(c, n, "threshold"))
@@ -538,9 +642,7 @@ static void f_r_exclude(ctx_t *c, yaml_node_t *v, const char *path)
 }
 static void f_r_share(ctx_t *c, yaml_node_t *v, const char *path)
 {
-    get_percent(c, v, path, &c->p->max_share_bp);
-    if (c->p->max_share_bp > 10000)
-        errf(c, v, path, "cannot exceed 100");
+    get_percent_to(c, v, path, 10000, &c->p->max_share_bp);
 }
 static const char *const over_share_names[] = {"reject", "redeem_allowed", NULL};
 static void f_r_over(ctx_t *c, yaml_node_t *v, const char *path)
@@ -809,6 +911,7 @@ static void f_qualification(ctx_t *c, yaml_node_t *v, const char *path)
 static void f_tiers(ctx_t *c, yaml_node_t *v, const char *path)
 {
     c->p->n_tiers = walk_seq(c, v, path, PROG_TIERS_MAX, tier_item);
+    c->tiers_bad = c->seq_bad;
 }
 static void f_earning(ctx_t *c, yaml_node_t *v, const char *path)
 {
@@ -926,11 +1029,18 @@ static void read_basics(ctx_t *c, yaml_node_t *root)
         errf(c, root, "currency", "missing (an ISO 4217 code such as RUB)");
     } else {
         const char *s = scalar(c, cur, "currency");
-        if (s && (strlen(s) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
-                  s[2] < 'A' || s[2] > 'Z'))
-            errf(c, cur, "currency", "'%s' is not an ISO 4217 code (three capitals)", s);
-        else if (s)
+        if (s && iso4217_minor_units(s) < 0) {
+            sug_t sg;
+            sug_init(&sg, s);
+            for (size_t i = 0; iso4217_code(i); i++)
+                sug_offer(&sg, iso4217_code(i));
+            char dym[160];
+            did_you_mean(&sg, dym, sizeof(dym));
+            errf(c, cur, "currency", "'%s' is not a currency code of ISO 4217 (such as EUR, RUB)%s",
+                 s, dym);
+        } else if (s) {
             snprintf(p->currency, sizeof(p->currency), "%s", s);
+        }
     }
     p->minor_units = 2;
     yaml_node_t *mu = map_get(c, root, "minor_units");
@@ -939,15 +1049,24 @@ static void read_basics(ctx_t *c, yaml_node_t *root)
     p->point_value = 1;
     for (int i = 0; i < p->minor_units; i++)
         p->point_value *= 10;
+    int iso_mu = p->currency[0] ? iso4217_minor_units(p->currency) : -1;
+    if (iso_mu >= 0 && iso_mu != p->minor_units)
+        warnf(c, mu ? mu : cur, "minor_units",
+              "%s has %d decimals in ISO 4217, but this program counts %d%s (events' amounts "
+              "are read in units of 1/%d %s)",
+              p->currency, iso_mu, p->minor_units, mu ? "" : " (the default; set minor_units)",
+              (int)p->point_value, p->currency);
     yaml_node_t *tzn = map_get(c, root, "timezone");
     if (!tzn) {
         errf(c, root, "timezone", "missing (an IANA zone such as Europe/Moscow)");
     } else {
         const char *s = scalar(c, tzn, "timezone");
-        char e[256];
-        if (s && !(p->tz = tz_load(s, c->zonedir, e, sizeof(e))))
-            errf(c, tzn, "timezone", "%s", e);
-        else if (s)
+        char e[256], near[128], dym[160] = "";
+        if (s && !(p->tz = tz_load(s, c->zonedir, e, sizeof(e)))) {
+            if (tz_suggest(s, c->zonedir, near, sizeof(near)) == 0)
+                snprintf(dym, sizeof(dym), " (did you mean '%s'?)", near);
+            errf(c, tzn, "timezone", "%s%s", e, dym);
+        } else if (s)
             snprintf(p->timezone, sizeof(p->timezone), "%s", s);
     }
     yaml_node_t *q = map_get(c, root, "qualification");
@@ -965,57 +1084,127 @@ static void defaults(prog_t *p)
     p->demote_period = p->q_window == PROG_WIN_CALENDAR_YEAR ? PROG_PERIOD_YEAR : PROG_PERIOD_MONTH;
 }
 
+/* The first rate the program earns with (for the point_value example), 0 = none. */
+static int32_t some_rate(const prog_t *p)
+{
+    if (p->base_bp)
+        return p->base_bp;
+    for (uint32_t i = 0; i < p->n_tiers; i++)
+        if (p->tiers[i].earn_bp > 0)
+            return p->tiers[i].earn_bp;
+    if (p->n_partners)
+        return p->partners[0].value;
+    if (p->n_check_bands)
+        return p->check_bands[p->n_check_bands - 1].rate_bp;
+    if (p->n_award_bands)
+        return p->award_bands[p->n_award_bands - 1].rate_bp;
+    return 0;
+}
+
+/* point_value defaults to one whole currency unit, which makes small rates earn nothing
+ * on ordinary purchases: say so, with the program's own rate as the example. */
+static void warn_point_value(ctx_t *c, yaml_node_t *root)
+{
+    prog_t *p = c->p;
+    if (map_get(c, root, "point_value") || !p->currency[0])
+        return;
+    char one[48], amt[48], rate[16], frac[48];
+    prog_format_money(p, p->point_value, one, sizeof(one));
+    int32_t bp = some_rate(p);
+    if (bp <= 0) {
+        warnf(c, root, "point_value",
+              "not set: one point is worth one whole %s (%s %s) when redeemed", p->currency, one,
+              p->currency);
+        return;
+    }
+    int64_t amount = 40 * p->point_value; /* 40 whole units (point_value is one by default) */
+    char unit[8] = "1";                   /* one minor unit in whole units: 0.01 */
+    if (p->minor_units > 0)
+        snprintf(unit, sizeof(unit), "0.%0*d", p->minor_units, 1);
+    int64_t earned_minor = amount * bp / 10000;
+    prog_format_money(p, amount, amt, sizeof(amt));
+    prog_format_bp(bp, rate, sizeof(rate));
+    double pts = (double)amount * bp / 10000.0 / (double)p->point_value;
+    snprintf(frac, sizeof(frac), pts >= 0.01 || pts == 0 ? "%.2f" : "%.4f", pts);
+    warnf(c, root, "point_value",
+          "not set: one point is worth one whole %s (%s %s), so %s of a %s %s purchase is %s "
+          "points, floored to %lld; for one point per minor unit write point_value: %s",
+          p->currency, one, p->currency, rate, amt, p->currency, frac,
+          (long long)(earned_minor / p->point_value), unit);
+}
+
 static void check_whole(ctx_t *c, yaml_node_t *root)
 {
     prog_t *p = c->p;
+    warn_point_value(c, root);
     yaml_node_t *tn = map_get(c, root, "tiers");
     if (p->n_tiers == 0) { /* no tiers: one implicit entry tier, never changes */
         snprintf(p->tiers[0].name, ENG_NAME_MAX, "member");
         p->tiers[0].earn_bp = -1;
         p->tiers[0].earn_permille = 1000;
         p->n_tiers = 1;
-    } else if (p->tiers[0].threshold != 0) {
-        errf(c, tn, "tiers[0].threshold", "the entry tier's threshold must be 0");
+    } else if (p->tiers[0].threshold != 0 && !(c->tiers_bad & 1u)) {
+        errf(c, seq_key_at(c, tn, 0, "threshold"), "tiers[0].threshold",
+             "the entry tier's threshold must be 0");
     }
     for (uint32_t i = 1; i < p->n_tiers; i++) {
-        if (p->tiers[i].threshold <= p->tiers[i - 1].threshold)
-            errf(c, tn, "tiers", "tier '%s' must have a higher threshold than '%s'",
-                 p->tiers[i].name, p->tiers[i - 1].name);
+        char sub[64];
+        uint32_t prev = i - 1;
+        if (!(c->tiers_bad & ((1u << i) | (1u << prev))) &&
+            p->tiers[i].threshold <= p->tiers[prev].threshold) {
+            snprintf(sub, sizeof(sub), "tiers[%u].threshold", i);
+            errf(c, seq_key_at(c, tn, i, "threshold"), sub,
+                 "tier '%s' must have a higher threshold than '%s' (tiers[%u])", p->tiers[i].name,
+                 p->tiers[prev].name, prev);
+        }
         for (uint32_t j = 0; j < i; j++)
-            if (!strcmp(p->tiers[i].name, p->tiers[j].name))
-                errf(c, tn, "tiers", "tier name '%s' is used twice", p->tiers[i].name);
+            if (p->tiers[i].name[0] && !strcmp(p->tiers[i].name, p->tiers[j].name)) {
+                snprintf(sub, sizeof(sub), "tiers[%u].name", i);
+                errf(c, seq_key_at(c, tn, i, "name"), sub,
+                     "tier name '%s' is used twice (also tiers[%u])", p->tiers[i].name, j);
+                break;
+            }
     }
     yaml_node_t *x = map_get(c, root, "expiry");
     if (p->expiry == PROG_EXPIRY_NEVER && p->n_warn > 0)
-        errf(c, x, "expiry.warning_days", "warnings need an expiry mode other than never");
+        errf(c, key_or(c, x, "warning_days"), "expiry.warning_days",
+             "warnings need an expiry mode other than never");
     yaml_node_t *d = map_get(c, root, "demotion");
     if (p->demote != PROG_DEMOTE_INACTIVITY && (p->inactivity_days || p->grace_days))
         errf(c, d, "demotion", "inactivity_days and grace_days need mode inactivity");
     if (p->has_award && p->demote == PROG_DEMOTE_PERIOD_END && p->award_period != p->demote_period)
-        errf(c, d, "demotion.period", "must equal period_award.period (one period per program)");
+        errf(c, key_or(c, d, "period"), "demotion.period",
+             "must equal period_award.period (one period per program)");
     if (p->n_demote_warn > 0 && p->demote == PROG_DEMOTE_NEVER)
-        errf(c, d, "demotion.warning_days", "downgrade warnings need a demotion mode");
+        errf(c, key_or(c, d, "warning_days"), "demotion.warning_days",
+             "downgrade warnings need a demotion mode");
     if (p->demote == PROG_DEMOTE_PERIOD_END && p->q_window == PROG_WIN_LIFETIME)
-        errf(c, d, "demotion.mode", "at_period_end needs a periodic qualification window");
+        errf(c, key_or(c, d, "mode"), "demotion.mode",
+             "at_period_end needs a periodic qualification window");
     if (p->demote == PROG_DEMOTE_RESET_EACH_PERIOD) {
         prog_period_t want =
             p->q_window == PROG_WIN_CALENDAR_YEAR ? PROG_PERIOD_YEAR : PROG_PERIOD_MONTH;
         if (p->q_window != PROG_WIN_CALENDAR_MONTH && p->q_window != PROG_WIN_CALENDAR_YEAR)
-            errf(c, d, "demotion.mode",
+            errf(c, key_or(c, d, "mode"), "demotion.mode",
                  "reset_each_period needs window calendar_month or calendar_year");
         else if (p->demote_period != want || (p->has_award && p->award_period != want))
-            errf(c, d, "demotion.period",
+            errf(c, key_or(c, d, "period"), "demotion.period",
                  "reset_each_period: the period must be the qualification window's");
         if (p->n_demote_warn > 0)
-            errf(c, d, "demotion.warning_days", "reset_each_period has no downgrade warnings");
+            errf(c, key_or(c, d, "warning_days"), "demotion.warning_days",
+                 "reset_each_period has no downgrade warnings");
     }
     yaml_node_t *n = map_get(c, root, "nudges");
     if (p->progress && p->n_tiers < 2)
-        errf(c, n, "nudges.progress", "progress nudges need at least two tiers");
+        errf(c, key_or(c, n, "progress"), "nudges.progress",
+             "progress nudges need at least two tiers");
     for (uint32_t i = 0; i < p->n_stamps; i++)
-        if (p->stamps[i].reward != PROG_REWARD_POINTS && p->stamps[i].points)
-            errf(c, map_get(c, root, "stamps"), "stamps", "card %u: 'points' needs reward points",
-                 i);
+        if (p->stamps[i].reward != PROG_REWARD_POINTS && p->stamps[i].points) {
+            char sub[64];
+            snprintf(sub, sizeof(sub), "stamps[%u].points", i);
+            errf(c, seq_key_at(c, map_get(c, root, "stamps"), i, "points"), sub,
+                 "'points' needs reward: points");
+        }
 }
 
 prog_t *prog_load_string(const char *yaml, const char *name, const char *zonedir, char *err,

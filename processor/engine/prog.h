@@ -18,13 +18,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROG_TIERS_MAX    16
-#define PROG_BANDS_MAX    16
-#define PROG_MAP_MAX      64 /* partners, category multipliers, status multipliers */
-#define PROG_CATS_MAX     32 /* excluded categories */
-#define PROG_WARNINGS_MAX 8
-#define PROG_STAMP_CARDS  4 /* == ENG_STAMPS_MAX */
-#define PROG_TENURE_MAX   8
+#define PROG_TIERS_MAX     16
+#define PROG_BANDS_MAX     16
+#define PROG_MAP_MAX       64 /* partners, category multipliers, status multipliers */
+#define PROG_CATS_MAX      32 /* excluded categories */
+#define PROG_WARNINGS_MAX  8
+#define PROG_STAMP_CARDS   4 /* == ENG_STAMPS_MAX */
+#define PROG_TENURE_MAX    8
+#define PROG_WARN_TEXT_MAX 2048
 
 /* late_events: a period closes grace_minutes after its end; an event more than
  * max_lateness_days older than the clock is dead-lettered (too_late). The grace stays
@@ -191,8 +192,13 @@ typedef struct prog {
     int64_t progress_within; /* ... when the missing amount is at most this (0 = always) */
 
     /* late events (docs/PROGRAMS.md, "Late events") */
-    int64_t late_grace_ms;   /* a period closes this long after its end (late_events.grace_minutes) */
+    int64_t late_grace_ms; /* a period closes this long after its end (late_events.grace_minutes) */
     int64_t max_lateness_ms; /* older events are dead-lettered too_late (max_lateness_days) */
+    /* What the loader found suspicious but valid (a percentage below 0.1, no point_value,
+     * minor units unlike ISO 4217's): lines "file:line:col: field: warning: ...",
+     * separated by '\n'; check-program prints them, `run` logs them. */
+    uint32_t n_warnings;
+    char warnings[PROG_WARN_TEXT_MAX];
     /* welcome period: from joining, welcome_days days or welcome_months calendar months */
     int32_t welcome_days;
     int32_t welcome_months;

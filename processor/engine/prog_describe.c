@@ -143,9 +143,11 @@ void prog_describe(const prog_t *p, char *buf, size_t buflen)
         if (!sets[k]->n && !sets[k]->on_sale)
             continue;
         sb(&s, "excluded from %s:", k ? "redeeming" : "earning");
+        if (sets[k]->n)
+            sb(&s, " categories");
         for (uint32_t i = 0; i < sets[k]->n; i++)
-            sb(&s, " %s", sets[k]->v[i]);
-        sb(&s, "%s\n", sets[k]->on_sale ? " (and sale items)" : "");
+            sb(&s, "%s %s", i ? "," : "", sets[k]->v[i]);
+        sb(&s, "%s\n", !sets[k]->on_sale ? "" : sets[k]->n ? ", and sale items" : " sale items");
     }
     if (p->has_award) {
         sb(&s,
@@ -171,6 +173,10 @@ void prog_describe(const prog_t *p, char *buf, size_t buflen)
         sb(&s, " (period = calendar month)");
     if (p->grace_days)
         sb(&s, ", %d grace days", p->grace_days);
+    for (uint32_t i = 0; i < p->n_demote_warn; i++)
+        sb(&s, "%s%d", i ? ", " : "; downgrade warnings ", p->demote_warn_days[i]);
+    if (p->n_demote_warn)
+        sb(&s, " days before");
     static const char *const xn[] = {"points never expire", "points expire after N days",
                                      "points expire at the end of the month after they were "
                                      "earned",

@@ -5,11 +5,14 @@
  * expand into explicit transitions up to TZ_RULE_LAST_YEAR at load time.
  */
 #include "tz.h"
+#include "sug.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TZ_RULE_LAST_YEAR 2200
 #define TZ_FILE_MAX       (1 << 20)
@@ -267,18 +270,26 @@ static int expand_posix(tbuild_t *b, const posix_tz_t *p, int64_t after)
 
 /* ------------------------------------------------------------------ loading */
 
-static unsigned char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+/* Messages name the zone, not the file: a program's author knows zones, not the paths of
+ * the machine's time zone database. */
+static unsigned char *read_file(const char *path, const char *name, size_t *len, char *err,
+                                size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "time zone file %s: %s", path, strerror(errno));
+        if (errno == ENOENT || errno == ENOTDIR)
+            snprintf(err, errlen, "'%s' is not a time zone of the IANA database", name);
+        else
+            snprintf(err, errlen, "time zone '%s' cannot be read from the time zone database: %s",
+                     name, strerror(errno));
         return NULL;
     }
     unsigned char *buf = malloc(TZ_FILE_MAX);
     size_t n = buf ? fread(buf, 1, TZ_FILE_MAX, f) : 0;
     fclose(f);
     if (!buf || n < 44 || memcmp(buf, "TZif", 4) != 0) {
-        snprintf(err, errlen, "time zone file %s is not a TZif file", path);
+        snprintf(err, errlen, "'%s' is not a time zone (its database entry is not zone data)",
+                 name);
         free(buf);
         return NULL;
     }
@@ -395,7 +406,7 @@ tz_t *tz_load(const char *name, const char *dir, char *err, size_t errlen)
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     size_t len = 0;
-    unsigned char *buf = read_file(path, &len, err, errlen);
+    unsigned char *buf = read_file(path, name, &len, err, errlen);
     if (!buf)
         return NULL;
     tbuild_t b = {0};
@@ -404,7 +415,8 @@ tz_t *tz_load(const char *name, const char *dir, char *err, size_t errlen)
     size_t flen;
     tz_t *tz = NULL;
     if (parse_tzif(buf, len, &b, &off0, &footer, &flen) != 0) {
-        snprintf(err, errlen, "time zone file %s is damaged", path);
+        snprintf(err, errlen, "time zone '%s': its entry in the time zone database is damaged",
+                 name);
         goto done;
     }
     if (footer && flen > 0 && flen < 128) {
@@ -564,6 +576,70 @@ int64_t tz_month_start(const tz_t *tz, int32_t month)
     if (tz->mstart && month >= tz->mfirst && month - tz->mfirst < tz->mcount)
         return tz->mstart[month - tz->mfirst];
     return month_start_slow(tz, month);
+}
+
+/* ------------------------------------------------------------------ suggestions */
+
+typedef struct zsug {
+    sug_t full; /* by the whole name: "Europe/Moscw" */
+    sug_t city; /* by the last component: "Moscow" alone */
+    char city_full[SUG_NAME_MAX];
+} zsug_t;
+
+/* Offer every zone under dir/rel (depth-bounded). */
+static void offer_zones(zsug_t *z, const char *dir, const char *rel, int depth)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (n[0] < 'A' || n[0] > 'Z' || !strcmp(n, "posixrules"))
+            continue; /* zones start with a capital: skips posix/, right/, *.tab, *.zi */
+        char sub[512], full[1200];
+        snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", n);
+        snprintf(full, sizeof(full), "%s/%s", dir, sub);
+        struct stat st;
+        if (stat(full, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (depth < 3)
+                offer_zones(z, dir, sub, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            sug_offer(&z->full, sub);
+            int before = z->city.best_dist;
+            sug_offer(&z->city, n);
+            if (z->city.best_dist < before)
+                memcpy(z->city_full, sub, strnlen(sub, sizeof(z->city_full) - 1) + 1),
+                    z->city_full[sizeof(z->city_full) - 1] = '\0';
+        }
+    }
+    closedir(d);
+}
+
+int tz_suggest(const char *name, const char *dir, char *buf, size_t buflen)
+{
+    if (buflen)
+        buf[0] = '\0';
+    if (!name || !*name)
+        return -1;
+    if (!dir)
+        dir = getenv("TZDIR") ? getenv("TZDIR") : "/usr/share/zoneinfo";
+    zsug_t z = {.city_full = ""};
+    sug_init(&z.full, name);
+    const char *slash = strrchr(name, '/');
+    sug_init(&z.city, slash ? slash + 1 : name);
+    offer_zones(&z, dir, "", 0);
+    const char *b = sug_best(&z.full);
+    if (!b && (z.city.best_dist == 0 || sug_best(&z.city)) && z.city_full[0])
+        b = z.city_full;
+    if (!b || !strcmp(b, name))
+        return -1;
+    snprintf(buf, buflen, "%s", b);
+    return 0;
 }
 
 int64_t tz_add_months(const tz_t *tz, int64_t utc_ms, int32_t n)

@@ -31,6 +31,12 @@ typedef struct tz_civil {
  */
 tz_t *tz_load(const char *name, const char *dir, char *err, size_t errlen);
 void tz_destroy(tz_t *tz);
+/**
+ * @brief The zone of `dir` (as tz_load) closest to a mistyped `name` ("Europe/Moscw" ->
+ * "Europe/Moscow"), for a "did you mean". Reads the directory; for error paths only.
+ * @return 0 with buf filled, -1 when no zone is close enough.
+ */
+int tz_suggest(const char *name, const char *dir, char *buf, size_t buflen);
 /** @brief The zone's name as loaded (borrowed). */
 const char *tz_name(const tz_t *tz);
 

@@ -123,7 +123,9 @@ static const setting_t settings[] = {
      "logged. Empty = none."},
     {"schema.registry.ssl.ca.location", T_STR, "", OFF(schema_registry_ca_location), 0, 0, NULL,
      "PEM file of the CA that signs an https registry's certificate; empty = the system's "
-     "CAs."},
+     "CAs. A file that cannot be read stops start-up (exit 2); a certificate it does not "
+     "verify makes the registry unavailable (exit 1 at start-up, a wait while running; "
+     "nothing is dead-lettered)."},
     {"http.bind", T_STR, "0.0.0.0", OFF(http_bind), 0, 0, NULL,
      "Address of the probe listener: /metrics, /healthz, /readyz (no customer data)."},
     {"http.port", T_INT, "8080", OFF(http_port), -1, 65535, NULL,

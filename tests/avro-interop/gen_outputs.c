@@ -29,7 +29,7 @@ static void fill(eng_output_t *o, int k)
         break;
     case ENG_OUT_BONUS_EARNED:
         o->u.bonus_earned = (eng_bonus_earned_t){750,           1500,           "Gold",    "period",
-                                                 1767225600001, ENG_TIME_NEVER, "2026-03", 1};
+                                                 1767225600001, ENG_TIME_NEVER, "2025-12", 1};
         break;
     case ENG_OUT_EXPIRY_WARNING:
         o->u.expiry_warning = (eng_expiry_warning_t){100, 1769903999999, 7};
@@ -39,7 +39,7 @@ static void fill(eng_output_t *o, int k)
         break;
     case ENG_OUT_POINTS_REVERSED:
         o->u.points_reversed =
-            (eng_points_reversed_t){40, 10, "evt-1", "period_correction", "2026-03"};
+            (eng_points_reversed_t){40, 10, "evt-1", "period_correction", "2025-12"};
         break;
     case ENG_OUT_POINTS_REDEEMED:
         o->u.points_redeemed = (eng_points_redeemed_t){300, 30000, 12, 450, 300};
@@ -78,11 +78,12 @@ static json_t *expected(const eng_output_t *o)
     }
     case ENG_OUT_BONUS_EARNED: {
         const eng_bonus_earned_t *v = &o->u.bonus_earned;
-        b = json_pack("{s:I,s:i,s:s,s:s,s:I,s:o,s:s,s:b}", "points", (json_int_t)v->points,
+        b = json_pack("{s:I,s:i,s:s,s:s,s:I,s:o,s:o,s:b}", "points", (json_int_t)v->points,
                       "rate_bp", v->rate_bp, "tier", v->tier, "source", v->source, "usable_from",
                       (json_int_t)v->usable_from, "expires_at",
                       v->expires_at == ENG_TIME_NEVER ? json_null() : json_integer(v->expires_at),
-                      "period", v->period, "correction", v->correction);
+                      "period", v->period[0] ? json_string(v->period) : json_null(), "correction",
+                      v->correction != 0);
         break;
     }
     case ENG_OUT_EXPIRY_WARNING:
@@ -95,10 +96,12 @@ static json_t *expected(const eng_output_t *o)
                       (json_int_t)o->u.points_expired.expired_at);
         break;
     case ENG_OUT_POINTS_REVERSED:
-        b = json_pack("{s:I,s:I,s:s,s:s,s:s}", "points", (json_int_t)o->u.points_reversed.points,
+        b = json_pack("{s:I,s:I,s:s,s:s,s:o}", "points", (json_int_t)o->u.points_reversed.points,
                       "debt_added", (json_int_t)o->u.points_reversed.debt_added,
                       "original_event_id", o->u.points_reversed.original_event_id, "reason",
-                      o->u.points_reversed.reason, "period", o->u.points_reversed.period);
+                      o->u.points_reversed.reason, "period",
+                      o->u.points_reversed.period[0] ? json_string(o->u.points_reversed.period)
+                                                     : json_null());
         break;
     case ENG_OUT_POINTS_REDEEMED:
         b = json_pack("{s:I,s:I,s:I,s:I,s:I}", "points", (json_int_t)o->u.points_redeemed.points,

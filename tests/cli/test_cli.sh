@@ -83,6 +83,19 @@ check encode_partitioner_needs_bootstrap 2 '^usage: loyalty-stream encode' -- \
     encode --engine-json --partitioner murmur2
 check decode_has_no_partitioner 2 '^usage: loyalty-stream decode' -- \
     decode --bootstrap b:9092 --topic t --partitioner murmur2
+# replay counts the per-customer bounds as the processor does (docs/PROGRAMS.md, "Per-customer
+# bounds"): 17 purchases of distinct expiry, then a return of the first, forgotten one.
+btmp=$(mktemp -d)
+printf 'currency: RUB\ntimezone: Europe/Moscow\nearning: {base_percent: 10}\nexpiry: {mode: after_days, days: 400}\n' >"$btmp/p.yaml"
+for i in $(seq 0 16); do
+    printf '{"type":"purchase","event_id":"p%d","customer_id":"c","time":"2026-01-%02dT12:00:00Z","currency":"RUB","lines":[{"sku":"s","category":"x","quantity":1,"amount":100000}]}\n' "$i" $((i + 1))
+done >"$btmp/e.jsonl"
+echo '{"type":"return","event_id":"r0","customer_id":"c","time":"2026-01-20T12:00:00Z","currency":"RUB","original_event_id":"p0","lines":[{"sku":"s","category":"x","quantity":1,"amount":100000}]}' >>"$btmp/e.jsonl"
+check replay_counts_the_bounds 0 '^per-customer bounds bit: purchases 1 return_not_found 1 lots 1$' -- \
+    replay --program "$btmp/p.yaml" --input "$btmp/e.jsonl" --now 2026-02-01T00:00:00Z
+check replay_return_beyond_the_ring_says_so 0 '"points":0,"debt_added":0,"original_event_id":"p0","reason":"purchase_not_found"' -- \
+    replay --program "$btmp/p.yaml" --input "$btmp/e.jsonl" --now 2026-02-01T00:00:00Z
+rm -rf "$btmp"
 for cmd in $("$bin" --help | sed -n 's/^  \([a-z-]*\) .*(not available in this build)$/\1/p'); do
     check "unavailable_${cmd}_exits_2" 2 "'$cmd' is not available in this build" -- "$cmd"
 done

@@ -352,7 +352,8 @@ int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *output
         snprintf(opt + strlen(opt), sizeof(opt) - strlen(opt), " --until %s", s->replay_until);
     snprintf(cmd, sizeof(cmd),
              "%s replay --program %s --input %s/events.jsonl --partitions %d%s "
-             "--final-state %s/replay-states-%s.jsonl > %s/replay-outputs-%s.jsonl "
+             "--tolerate-skipped --final-state-raw %s/replay-states-%s.jsonl "
+             "> %s/replay-outputs-%s.jsonl "
              "2> %s/replay-%s.log",
              bin, s->program, s->dir, s->partitions, opt, s->dir, tag, s->dir, tag, s->dir, tag);
     if (!bin || system(cmd) != 0) {
@@ -363,6 +364,15 @@ int lk_replay_with(lk_scenario_t *s, const char *partitioner, lk_lines_t *output
     snprintf(p1, sizeof(p1), "%s/replay-outputs-%s.jsonl", s->dir, tag);
     snprintf(p2, sizeof(p2), "%s/replay-states-%s.jsonl", s->dir, tag);
     return read_lines(p1, outputs) == 0 && read_lines(p2, states) == 0 ? 0 : -1;
+}
+
+int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev)
+{
+    if (i >= s->n_events)
+        return -1;
+    s->events[i] = *ev;
+    s->part_of[i] = partition_for(ev->customer_id, s->partitions);
+    return write_jsonl(s);
 }
 
 int lk_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states)

@@ -93,6 +93,12 @@ int lk_produce_encode(lk_scenario_t *s, const char *partitioner);
 int lk_produce_raw(lk_scenario_t *s, int32_t p, const char *key, const void *val, size_t len);
 
 /**
+ * @brief Replace event @p i with @p ev (its partition follows its customer) and rewrite
+ *        dir/events.jsonl. @returns 0 or -1.
+ */
+int lk_scenario_set_event(lk_scenario_t *s, size_t i, const eng_event_t *ev);
+
+/**
  * @brief Run `loyalty-stream replay --partitions <the scenario's>` over dir/events.jsonl:
  *        its outputs and final states. @returns 0 or -1.
  */

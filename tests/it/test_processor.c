@@ -11,8 +11,11 @@
  *  (f) a poison record goes to the dead-letter topic and processing goes on;
  *  (g) input produced the usual way (`encode --bootstrap`, murmur2 as the Java clients)
  *      on four partitions, with late events, equals `replay --partitions 4`;
+ *  (h) a customer past the purchase ring and the lot array: the documented outputs, and
+ *      loyalty_state_bounds_total counts each bite;
  *  and aborted transactions (LOYALTY_ABORT_EVERY) change nothing and count once.
  */
+#include "eng_state.h"
 #include "lkcheck.h"
 #include "lskit.h"
 #include "testkit.h"
@@ -320,6 +323,23 @@ static long metric_sum(const char *body, const char *name)
     return sum;
 }
 
+/* The sum of @p name's series whose labels hold @p label (e.g. kind="ExpiryWarning"). */
+static long metric_sum_with(const char *body, const char *name, const char *label)
+{
+    long sum = 0;
+    size_t n = strlen(name);
+    for (const char *l = body; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        const char *end = strchr(l, '}');
+        const char *nl = strchr(l, '\n');
+        if (strncmp(l, name, n) != 0 || l[n] != '{' || !end || (nl && end > nl))
+            continue;
+        const char *at = strstr(l, label);
+        if (at && at < end)
+            sum += atol(end + 2);
+    }
+    return sum;
+}
+
 /* The families an operator needs (docs/OPERATIONS.md, "Metrics") on a processor that has
  * done its work: build info, the process_* metrics, commit latency and transaction size,
  * per-task lag (0: caught up) and restore progress, and timers counted when timer-driven
@@ -340,6 +360,10 @@ static void check_operator_metrics(int port)
         "loyalty_task_lag_records{task=\"3\"} ",
         "loyalty_restore_records_applied{task=\"0\"} ",
         "loyalty_restore_records_remaining{task=\"0\"} 0",
+        "loyalty_events_applied_total{task=\"3\"} ",
+        "loyalty_outputs_total{task=\"0\",kind=\"BonusEarned\"} ",
+        "loyalty_dead_letters_total{task=\"0\",reason=\"malformed_avro\"} ",
+        "loyalty_state_bounds_total{task=\"0\",bound=\"lots\"} ",
     };
     for (size_t i = 0; i < sizeof(present) / sizeof(present[0]); i++)
         if (!strstr(all, present[i]))
@@ -353,10 +377,9 @@ static void check_operator_metrics(int port)
     long timer_outputs = 0;
     static const char *const timer_kinds[] = {"ExpiryWarning", "PointsExpired"};
     for (size_t k = 0; k < 2; k++) {
-        char name[128];
-        snprintf(name, sizeof(name), "loyalty_outputs_total{kind=\"%s\"}", timer_kinds[k]);
-        const char *l = strstr(all, name);
-        timer_outputs += l ? atol(l + strlen(name)) : 0;
+        char label[128];
+        snprintf(label, sizeof(label), "kind=\"%s\"", timer_kinds[k]);
+        timer_outputs += metric_sum_with(all, "loyalty_outputs_total", label);
     }
     assert_true(timer_outputs > 0);
     assert_true(metric_sum(all, "loyalty_timers_fired_total") > 0);
@@ -440,6 +463,79 @@ static void test_changelog_with_other_partition_count_is_refused(void **state)
     lk_scenario_free(&s);
 }
 
+/* Issue 23, "Bounds made visible", on the real broker: a customer with 17 purchases of
+ * distinct expiry has her 17th lot merged and her first purchase forgotten; her return of
+ * it gives the documented 0-point PointsReversed (reason purchase_not_found), and each
+ * bite counts in loyalty_state_bounds_total. Outputs and states equal replay's. */
+static void test_state_bounds_give_their_outputs_and_count_in_the_metric(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    expect_t e;
+    assert_int_equal(lk_scenario_new(&s, "bounds", bootstrap, 2, 400, 40, 9), 0);
+    const int64_t day = INT64_C(86400000);
+    int64_t t0 = s.events[0].time_ms - 20 * day; /* before the scenario's own events */
+    for (int i = 0; i <= ENG_LOTS_MAX; i++) {
+        eng_event_t ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = ENG_EV_PURCHASE;
+        snprintf(ev.event_id, sizeof(ev.event_id), "bnd-p%d", i);
+        snprintf(ev.customer_id, sizeof(ev.customer_id), "bounds-cust");
+        snprintf(ev.currency, sizeof(ev.currency), "RUB");
+        ev.time_ms = t0 + i * day;
+        ev.n_lines = 1;
+        snprintf(ev.lines[0].sku, sizeof(ev.lines[0].sku), "s1");
+        snprintf(ev.lines[0].category, sizeof(ev.lines[0].category), "misc");
+        ev.lines[0].quantity = 1;
+        ev.lines[0].amount = 100000;
+        assert_int_equal(lk_scenario_set_event(&s, (size_t)i, &ev), 0);
+        if (i == ENG_LOTS_MAX) { /* then the return of the first, forgotten purchase */
+            ev.kind = ENG_EV_RETURN;
+            snprintf(ev.event_id, sizeof(ev.event_id), "bnd-r0");
+            snprintf(ev.original_event_id, sizeof(ev.original_event_id), "bnd-p0");
+            ev.time_ms += day / 2;
+            assert_int_equal(lk_scenario_set_event(&s, (size_t)i + 1, &ev), 0);
+        }
+    }
+    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    expect_from_replay(&s, &e);
+    long not_found = 0, ours = 0;
+    for (size_t i = 0; i < e.outputs.n; i++) {
+        not_found += strstr(e.outputs.v[i], "\"reason\":\"purchase_not_found\"") != NULL;
+        if (strstr(e.outputs.v[i], "\"output_id\":\"bnd-r0:0\"")) {
+            ours++;
+            assert_non_null(strstr(e.outputs.v[i], "\"type\":\"PointsReversed\""));
+            assert_non_null(strstr(e.outputs.v[i], "\"points\":0,"));
+            assert_non_null(strstr(e.outputs.v[i], "\"reason\":\"purchase_not_found\""));
+        }
+    }
+    assert_int_equal(ours, 1);
+    int port, qport;
+    int pid = start_with_http(&s, NULL, &port, &qport);
+    assert_int_equal(lk_wait_outputs(&s, (long)e.outputs.n, 120), (long)e.outputs.n);
+    long counted = -1, lots = 0, purchases = 0;
+    for (int i = 0; i < 100 && counted != not_found; i++) { /* counted at the commit */
+        lk_lines_t body = {0};
+        assert_int_equal(http_get(port, "/metrics", &body), 200);
+        char *all = join_body(&body);
+        lk_lines_free(&body);
+        counted = metric_sum_with(all, "loyalty_state_bounds_total", "bound=\"return_not_found\"");
+        lots = metric_sum_with(all, "loyalty_state_bounds_total", "bound=\"lots\"");
+        purchases = metric_sum_with(all, "loyalty_state_bounds_total", "bound=\"purchases\"");
+        free(all);
+        if (counted != not_found)
+            usleep(100000);
+    }
+    assert_int_equal(counted, not_found);
+    assert_true(lots >= 1);
+    assert_true(purchases >= 1);
+    stop_cleanly(&s, pid);
+    const char *inst[] = {"a", NULL};
+    check_equal(&s, &e, inst);
+    expect_free(&e);
+    lk_scenario_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_crash_after_commit_before_store_write),
         cmocka_unit_test(test_crash_after_store_write),
         cmocka_unit_test(test_aborted_transactions_change_nothing_and_count_once),
+        cmocka_unit_test(test_state_bounds_give_their_outputs_and_count_in_the_metric),
         cmocka_unit_test(test_poison_record_goes_to_dead_letter_and_processing_goes_on),
         cmocka_unit_test(test_scale_out_kill_one_add_one),
         cmocka_unit_test(test_sigkill_at_random_moments),

@@ -1232,6 +1232,104 @@ static void test_timers_fired_by_an_event_are_counted(void **st)
     fx_free(fx);
 }
 
+/* Issue 23, "Bounds made visible", and per-task counters (issue 20): a customer with 17
+ * lots of distinct expiry and 17 purchases has the 17th lot merged and the first purchase
+ * forgotten; her return of that purchase gives a 0-point PointsReversed (reason
+ * purchase_not_found). Each bite counts once in her task's stats (not in the other
+ * task's), an aborted transaction's counts are dropped and its redo counted once, and a
+ * revoked task keeps its counts. Dead letters count by reason, per task. */
+static void test_bounds_and_dead_letters_count_per_task_once(void **st)
+{
+    (void)st;
+    fx_t *fx = fx_new(2, NULL);
+    int32_t pa = part_of(2, "anna");
+    char err[256];
+    met_registry_t *reg = met_registry_new();
+    assert_non_null(reg);
+    assert_int_equal(app_attach_metrics(fx->app, reg, err, sizeof(err)), 0);
+    for (int i = 0; i <= ENG_LOTS_MAX; i++) { /* 17 purchases, one lot per day */
+        char id[16], when[32];
+        snprintf(id, sizeof(id), "a%d", i);
+        snprintf(when, sizeof(when), "2026-03-%02dT10:00:00Z", i + 1);
+        buy(fx, id, "anna", when, 100000);
+    }
+    step(fx);
+    size_t mark = n_out(fx);
+    send(fx, "{\"type\":\"return\",\"event_id\":\"r0\",\"customer_id\":\"anna\",\"time\":"
+             "\"2026-03-20T10:00:00Z\",\"currency\":\"RUB\",\"original_event_id\":\"a0\","
+             "\"lines\":[{\"sku\":\"s1\",\"category\":\"misc\",\"quantity\":1,"
+             "\"amount\":100000}]}");
+    static const char garbage[] = "not avro";
+    fp_input(fx->pp, pa, "anna", 4, garbage, sizeof(garbage) - 1, ms("2026-03-20T11:00:00Z"));
+    process(fx, pa, 0);
+    fp_abort(fx->pp); /* the redo must count once */
+    step(fx);
+
+    lines_t got = {0};
+    outputs(fx, mark, FP_COMMITTED, &got);
+    assert_int_equal(got.n, 1);
+    assert_non_null(strstr(got.v[0], "\"type\":\"PointsReversed\""));
+    assert_non_null(strstr(got.v[0], "\"points\":0,"));
+    assert_non_null(strstr(got.v[0], "\"reason\":\"purchase_not_found\""));
+    lines_free(&got);
+
+    app_stats_t ts, other;
+    assert_int_equal(app_get_task_stats(fx->app, pa, &ts), 1);
+    assert_int_equal(ts.bounds[ENG_BOUND_LOTS], 1);
+    assert_int_equal(ts.bounds[ENG_BOUND_PURCHASES], 1);
+    assert_int_equal(ts.bounds[ENG_BOUND_RETURN_NOT_FOUND], 1);
+    assert_int_equal(ts.bounds[ENG_BOUND_EVENT_IDS], 0);
+    assert_int_equal(ts.bounds[ENG_BOUND_QBUCKETS], 0);
+    assert_int_equal(ts.events, ENG_LOTS_MAX + 2);
+    assert_int_equal(ts.dead_letters, 1);
+    assert_int_equal(ts.dead_letters_by_reason[DLQ_BAD_MAGIC], 1);
+    assert_int_equal(ts.outputs[ENG_OUT_POINTS_REVERSED], 1);
+    assert_int_equal(app_get_task_stats(fx->app, 1 - pa, &other), 1);
+    assert_int_equal(other.events, 0);
+    assert_int_equal(other.bounds[ENG_BOUND_LOTS], 0);
+    assert_int_equal(stats(fx).bounds[ENG_BOUND_LOTS], 1); /* the instance total */
+    assert_int_equal(app_task_slots(fx->app), 2);
+    assert_int_equal(app_get_task_stats(fx->app, 2, &other), -1);
+    finish_and_compare(fx, true);
+
+    /* the same counts on /metrics, labelled by task; the other task's series exist at 0 */
+    char want[16][160];
+    int n = 0;
+    snprintf(want[n++], 160, "loyalty_state_bounds_total{task=\"%d\",bound=\"lots\"} 1\n", pa);
+    snprintf(want[n++], 160, "loyalty_state_bounds_total{task=\"%d\",bound=\"purchases\"} 1\n", pa);
+    snprintf(want[n++], 160,
+             "loyalty_state_bounds_total{task=\"%d\",bound=\"return_not_found\"} 1\n", pa);
+    snprintf(want[n++], 160, "loyalty_state_bounds_total{task=\"%d\",bound=\"event_ids\"} 0\n", pa);
+    snprintf(want[n++], 160, "loyalty_state_bounds_total{task=\"%d\",bound=\"lots\"} 0\n", 1 - pa);
+    snprintf(want[n++], 160, "loyalty_dead_letters_total{task=\"%d\",reason=\"bad_magic\"} 1\n",
+             pa);
+    snprintf(want[n++], 160, "loyalty_outputs_total{task=\"%d\",kind=\"PointsReversed\"} 1\n", pa);
+    snprintf(want[n++], 160, "loyalty_events_applied_total{task=\"%d\"} %d\n", pa,
+             ENG_LOTS_MAX + 2);
+    snprintf(want[n++], 160, "loyalty_events_applied_total{task=\"%d\"} 0\n", 1 - pa);
+    char *text = met_render(reg, NULL);
+    assert_non_null(text);
+    for (int i = 0; i < n; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("/metrics lacks %s in:\n%s", want[i], text);
+    assert_null(strstr(text, "reason=\"registry_unavailable\"")); /* never a dead letter */
+    free(text);
+
+    assert_int_equal(fp_revoke(fx->pp, pa, err, sizeof(err)), PIPE_OK);
+    app_stats_t kept;
+    assert_int_equal(app_get_task_stats(fx->app, pa, &kept), 0);
+    assert_int_equal(kept.bounds[ENG_BOUND_LOTS], 1);
+    assert_int_equal(kept.events, ENG_LOTS_MAX + 2);
+    text = met_render(reg, NULL); /* a revoked task's counters stay, unchanged */
+    assert_non_null(text);
+    for (int i = 0; i < n; i++)
+        if (!strstr(text, want[i]))
+            fail_msg("after the revocation /metrics lacks %s", want[i]);
+    free(text);
+    fx_free(fx);
+    met_registry_destroy(reg);
+}
+
 int main(void)
 {
     log_configure(LOG_ERROR, false, stderr);
@@ -1251,6 +1349,7 @@ int main(void)
         cmocka_unit_test(test_many_customers_in_one_transaction),
         cmocka_unit_test(test_refused_event_does_not_move_the_clock),
         cmocka_unit_test(test_timers_fired_by_an_event_are_counted),
+        cmocka_unit_test(test_bounds_and_dead_letters_count_per_task_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

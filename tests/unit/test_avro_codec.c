@@ -633,6 +633,57 @@ static void test_writer_that_adds_a_field_with_default_is_read(void **state)
     free(schema);
 }
 
+/* PointsReversed gained `reason` (appended, default "return"): a record written with the
+ * schema before it reads as a return's. */
+static void test_points_reversed_without_reason_reads_as_return(void **state)
+{
+    (void)state;
+    json_t *root = json_loads(avro_codec_schema_json(ENG_OUT_POINTS_REVERSED), 0, NULL);
+    json_t *fields = json_object_get(root, "fields");
+    size_t at = json_array_size(fields); /* the reason field, and whatever came after it */
+    for (size_t i = 0; i < json_array_size(fields); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(fields, i), "name")),
+                   "reason") == 0)
+            at = i;
+    assert_true(at < json_array_size(fields));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fields, at), "default")),
+                        "return");
+    while (json_array_size(fields) > at)
+        json_array_remove(fields, at);
+    char *old = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    assert_int_equal(avro_codec_add_writer_schema(codec, 600, old, err, sizeof(err)), 0);
+    avro_schema_t ws;
+    assert_int_equal(avro_schema_from_json_length(old, strlen(old), &ws), 0);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(ws);
+    avro_value_t v;
+    avro_generic_value_new(iface, &v);
+    assert_int_equal(avro_json_to_value("{\"output_id\":\"r1:0\",\"customer_id\":\"c1\",\"time\":"
+                                        "7,\"cause_id\":{\"string\":\"r1\"},\"currency\":\"RUB\","
+                                        "\"points\":12,\"debt_added\":0,\"original_event_id\":"
+                                        "\"p1\"}",
+                                        &v, err, sizeof(err)),
+                     0);
+    uint8_t buf[1024];
+    avro_writer_t w = avro_writer_memory((char *)buf + 5, sizeof(buf) - 5);
+    assert_int_equal(avro_value_write(w, &v), 0);
+    size_t len = 5 + (size_t)avro_writer_tell(w);
+    frame_write_header(buf, 600);
+    eng_output_t o;
+    dlq_reason_t r = avro_codec_decode_output(codec, buf, len, &o, msg, sizeof(msg));
+    if (r != DLQ_OK)
+        fail_msg("%s: %s", dlq_reason_name(r), msg);
+    assert_int_equal(o.kind, ENG_OUT_POINTS_REVERSED);
+    assert_int_equal(o.u.points_reversed.points, 12);
+    assert_string_equal(o.u.points_reversed.original_event_id, "p1");
+    assert_string_equal(o.u.points_reversed.reason, "return");
+    avro_writer_free(w);
+    avro_value_decref(&v);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(ws);
+    free(old);
+}
+
 static void test_writer_that_drops_optional_fields_gets_defaults(void **state)
 {
     (void)state;
@@ -931,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_string_that_is_not_utf8_is_a_dead_letter),
         cmocka_unit_test(test_key_other_than_customer_is_a_dead_letter),
         cmocka_unit_test(test_writer_that_adds_a_field_with_default_is_read),
+        cmocka_unit_test(test_points_reversed_without_reason_reads_as_return),
         cmocka_unit_test(test_writer_that_drops_optional_fields_gets_defaults),
         cmocka_unit_test(test_writer_line_without_on_sale_reads_false),
         cmocka_unit_test(test_writer_without_a_required_field_is_incompatible),

@@ -999,6 +999,175 @@ static void test_more_lots_than_the_array_merge_without_losing_points(void **st)
     prog_destroy(p);
 }
 
+/* ------------------------------------------------------------------ per-customer bounds */
+
+/* One purchase of 1,000.00 RUB (100 points at 10 %) per day from 2026-01-01, id "p<i>". */
+static void bounds_purchase(const prog_t *p, eng_state_t *s, int i, ob_t *o)
+{
+    char id[16];
+    snprintf(id, sizeof(id), "p%d", i);
+    eng_event_t ev;
+    ob_reset(o);
+    tp_event(&ev, ENG_EV_PURCHASE, id, "c", "2026-01-01T12:00:00Z");
+    ev.time_ms += i * ENG_DAY_MS;
+    tp_line(&ev, "x", 1, 100000, false);
+    assert_int_equal(tp_apply(p, s, &ev, o), ENG_OK);
+}
+
+static void bounds_return(const prog_t *p, eng_state_t *s, const char *id, const char *of,
+                          const char *when, ob_t *o)
+{
+    eng_event_t ev;
+    ob_reset(o);
+    tp_event(&ev, ENG_EV_RETURN, id, "c", when);
+    snprintf(ev.original_event_id, ENG_ID_MAX, "%s", of);
+    tp_line(&ev, "x", 1, 100000, false);
+    assert_int_equal(tp_apply(p, s, &ev, o), ENG_OK);
+}
+
+/* The purchase ring keeps the last ENG_PURCHASES_MAX purchases: the 17th forgets the
+ * first (flagged), and a return of the forgotten one takes nothing back but says so with
+ * a 0-point PointsReversed, reason purchase_not_found (flagged); a return of a purchase
+ * still in the ring reverses its points as before. */
+static void test_return_beyond_the_purchase_ring_emits_zero_point_reversal_and_flags(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n");
+    eng_state_t s = {0};
+    ob_t o;
+    for (int i = 0; i < ENG_PURCHASES_MAX; i++) {
+        bounds_purchase(p, &s, i, &o);
+        assert_false(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_PURCHASES));
+    }
+    bounds_purchase(p, &s, ENG_PURCHASES_MAX, &o); /* the 17th */
+    assert_int_equal(o.b.bounds, ENG_BOUND_BIT(ENG_BOUND_PURCHASES));
+    assert_int_equal(s.n_purchases, ENG_PURCHASES_MAX);
+    int64_t balance = eng_balance(&s), reversed = s.total_reversed;
+    assert_int_equal(balance, 100 * (ENG_PURCHASES_MAX + 1));
+
+    bounds_return(p, &s, "r0", "p0", "2026-02-01T12:00:00Z", &o);
+    assert_int_equal(o.b.n, 1);
+    const eng_output_t *r = tp_find(&o, ENG_OUT_POINTS_REVERSED, 0);
+    assert_non_null(r);
+    assert_int_equal(r->u.points_reversed.points, 0);
+    assert_int_equal(r->u.points_reversed.debt_added, 0);
+    assert_string_equal(r->u.points_reversed.original_event_id, "p0");
+    assert_string_equal(r->u.points_reversed.reason, "purchase_not_found");
+    assert_string_equal(r->output_id, "r0:0");
+    assert_true(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_RETURN_NOT_FOUND));
+    assert_int_equal(eng_balance(&s), balance);
+    assert_int_equal(s.total_reversed, reversed);
+
+    bounds_return(p, &s, "r1", "p1", "2026-02-01T13:00:00Z", &o); /* still in the ring */
+    r = tp_find(&o, ENG_OUT_POINTS_REVERSED, 0);
+    assert_non_null(r);
+    assert_int_equal(r->u.points_reversed.points, 100);
+    assert_string_equal(r->u.points_reversed.reason, "return");
+    assert_false(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_RETURN_NOT_FOUND));
+    assert_int_equal(eng_balance(&s), balance - 100);
+    prog_destroy(p);
+}
+
+/* A return of a purchase the customer never made is the same case: said, not silent. */
+static void test_return_of_an_unknown_purchase_is_said_with_zero_points(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\nreturns: {policy: debt}\n");
+    eng_state_t s = {0};
+    ob_t o;
+    bounds_return(p, &s, "r9", "never", "2026-02-01T12:00:00Z", &o);
+    const eng_output_t *r = tp_find(&o, ENG_OUT_POINTS_REVERSED, 0);
+    assert_non_null(r);
+    assert_int_equal(r->u.points_reversed.points, 0);
+    assert_int_equal(r->u.points_reversed.debt_added, 0); /* no debt for what was never paid */
+    assert_string_equal(r->u.points_reversed.reason, "purchase_not_found");
+    assert_int_equal(o.b.bounds, ENG_BOUND_BIT(ENG_BOUND_RETURN_NOT_FOUND));
+    assert_int_equal(s.debt, 0);
+    prog_destroy(p);
+}
+
+/* Sixteen lots of distinct expiry fill the array; the 17th merges into the lot of nearest
+ * expiry (the later expiry of the two stays), no point is lost, and the call flags it. */
+static void test_seventeenth_lot_merges_into_nearest_expiry_and_flags(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\nexpiry: {mode: after_days, days: "
+                          "400}\n");
+    eng_state_t s = {0};
+    ob_t o;
+    for (int i = 0; i < ENG_LOTS_MAX; i++) {
+        bounds_purchase(p, &s, i, &o);
+        assert_false(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_LOTS));
+    }
+    assert_int_equal(s.n_lots, ENG_LOTS_MAX);
+    int64_t last_exp = s.lots[ENG_LOTS_MAX - 1].expires_at;
+    bounds_purchase(p, &s, ENG_LOTS_MAX, &o); /* the 17th lot */
+    assert_true(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_LOTS));
+    assert_int_equal(s.n_lots, ENG_LOTS_MAX);
+    assert_int_equal(eng_balance(&s), 100 * (ENG_LOTS_MAX + 1));
+    /* merged with the youngest lot (nearest expiry): 200 points at the new, later expiry */
+    const eng_lot_t *m = &s.lots[ENG_LOTS_MAX - 1];
+    assert_int_equal(m->remaining, 200);
+    assert_int_equal(m->expires_at, last_exp + ENG_DAY_MS);
+    assert_int_equal(s.lots[ENG_LOTS_MAX - 2].expires_at, last_exp - ENG_DAY_MS);
+    /* the BonusEarned of the 17th still says the 100 points it credited */
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100);
+    prog_destroy(p);
+}
+
+/* The event-id memory keeps the last ENG_SEEN_MAX ids: the 65th event forgets the first
+ * (flagged), and a repeat of that first id is then applied again (the documented limit). */
+static void test_event_id_memory_forgets_the_oldest_after_64_and_flags(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n");
+    eng_state_t s = {0};
+    ob_t o;
+    for (int i = 0; i < ENG_SEEN_MAX; i++) {
+        bounds_purchase(p, &s, i, &o);
+        assert_false(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_EVENT_IDS));
+    }
+    bounds_purchase(p, &s, ENG_SEEN_MAX, &o);
+    assert_true(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_EVENT_IDS));
+    /* p1 is still remembered: a duplicate, no flag */
+    eng_event_t ev;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-02T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    assert_int_equal(tp_apply(p, &s, &ev, &o), ENG_DUPLICATE);
+    assert_int_equal(o.b.bounds, 0);
+    /* p0 was forgotten: applied again */
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p0", "c", "2026-01-01T12:00:00Z");
+    tp_line(&ev, "x", 1, 100000, false);
+    assert_int_equal(tp_apply(p, &s, &ev, &o), ENG_OK);
+    prog_destroy(p);
+}
+
+/* More qualifying days than ENG_QBUCKETS_MAX inside a rolling window: the two oldest
+ * buckets merge (flagged), and the window's total keeps every purchase. */
+static void test_qualifying_buckets_merge_when_full_and_flag(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {window: rolling_days, days: 365}\n"
+                          "tiers: [{name: A, threshold: 0}, {name: B, threshold: 1000000}]\n");
+    eng_state_t s = {0};
+    ob_t o;
+    for (int i = 0; i < ENG_QBUCKETS_MAX; i++) {
+        bounds_purchase(p, &s, i, &o);
+        assert_false(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_QBUCKETS));
+    }
+    bounds_purchase(p, &s, ENG_QBUCKETS_MAX, &o);
+    assert_true(o.b.bounds & ENG_BOUND_BIT(ENG_BOUND_QBUCKETS));
+    assert_int_equal(s.n_qbuckets, ENG_QBUCKETS_MAX);
+    int64_t total = 0;
+    for (uint32_t i = 0; i < s.n_qbuckets; i++)
+        total += s.qbuckets[i].value;
+    assert_int_equal(total, 100000 * (ENG_QBUCKETS_MAX + 1));
+    assert_string_equal(eng_bound_name(ENG_BOUND_QBUCKETS), "qualifying_buckets");
+    prog_destroy(p);
+}
+
 static void test_small_output_buffer_stops_early_and_resumes(void **st)
 {
     (void)st;
@@ -1197,6 +1366,51 @@ static void test_listed_partner_rate_wins_over_check_band(void **st)
         tp_apply(p, &s, &ev, &o);
         assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, expect[i]);
     }
+    prog_destroy(p);
+}
+
+/* Bad events are refused with a reason that names the basket line as the event does
+ * (lines[0]) and the unit of amounts; a purchase with no lines is refused. */
+static void test_bad_events_are_refused_with_a_reason(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 2}\n");
+    eng_event_t ev;
+    char err[256];
+    tp_event(&ev, ENG_EV_PURCHASE, "p0", "c", "2026-02-01T12:00:00Z");
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: a purchase needs at least one line in 'lines'");
+    tp_line(&ev, "food", 1, -500, false);
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: lines[0].amount -500 (minor units) is negative");
+    ev.lines[0].amount = 500;
+    ev.lines[0].quantity = 0;
+    assert_int_equal(eng_event_check(p, &ev, err, sizeof(err)), -1);
+    assert_string_equal(err, "event p0: lines[0].quantity 0 is below 1");
+    prog_destroy(p);
+}
+
+/* Points worth more than the eligible part of a mixed basket, with no max share set: the
+ * reason is the eligible amount, not a share nobody configured. */
+static void test_mixed_basket_rejection_without_max_share_names_the_eligible_amount(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n"
+                          "redeeming: {exclude: {categories: [tobacco]}}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-02-01T12:00:00Z");
+    tp_line(&ev, "food", 1, 100000, false); /* 1,000 RUB at 10%: 100 points */
+    tp_apply(p, &s, &ev, &o);
+    tp_event(&ev, ENG_EV_REDEMPTION, "r1", "c", "2026-02-02T12:00:00Z");
+    ev.points = 60; /* 60 RUB against 50 RUB of food and 100 RUB of tobacco */
+    tp_line(&ev, "food", 1, 5000, false);
+    tp_line(&ev, "tobacco", 1, 10000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_string_equal(tp_find(&o, ENG_OUT_REDEMPTION_REJECTED, 0)->u.redemption_rejected.reason,
+                        "over_eligible_amount");
     prog_destroy(p);
 }
 
@@ -1562,6 +1776,11 @@ int main(void)
         cmocka_unit_test(test_tier_threshold_must_be_exceeded_when_upper_inclusive),
         cmocka_unit_test(test_yearly_award_at_new_york_new_year_across_dst),
         cmocka_unit_test(test_more_lots_than_the_array_merge_without_losing_points),
+        cmocka_unit_test(test_return_beyond_the_purchase_ring_emits_zero_point_reversal_and_flags),
+        cmocka_unit_test(test_return_of_an_unknown_purchase_is_said_with_zero_points),
+        cmocka_unit_test(test_seventeenth_lot_merges_into_nearest_expiry_and_flags),
+        cmocka_unit_test(test_event_id_memory_forgets_the_oldest_after_64_and_flags),
+        cmocka_unit_test(test_qualifying_buckets_merge_when_full_and_flag),
         cmocka_unit_test(test_small_output_buffer_stops_early_and_resumes),
         cmocka_unit_test(test_period_end_downgrade_warned_7_days_before_and_cancelled_by_buying),
         cmocka_unit_test(test_stamps_count_only_the_exact_category_name),
@@ -1573,6 +1792,8 @@ int main(void)
         cmocka_unit_test(test_return_after_the_close_lowers_the_award_by_a_period_correction),
         cmocka_unit_test(test_event_older_than_the_max_lateness_is_too_late_and_changes_nothing),
         cmocka_unit_test(test_late_event_older_than_the_last_visit_does_not_move_it_back),
+        cmocka_unit_test(test_bad_events_are_refused_with_a_reason),
+        cmocka_unit_test(test_mixed_basket_rejection_without_max_share_names_the_eligible_amount),
         cmocka_unit_test(test_visits_count_a_local_day_once_rolling_and_calendar),
         cmocka_unit_test(test_attributes_are_remembered_and_replaced_by_newer_values),
         cmocka_unit_test(test_welcome_period_in_days_and_in_months_then_the_base_rate),

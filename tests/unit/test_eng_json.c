@@ -40,7 +40,12 @@ static void test_bad_fields_are_named(void **st)
     (void)st;
     expect_error("{\"type\":\"purchase\",\"event_id\":\"p\",\"customer_id\":\"c\",\"time\":1,"
                  "\"lines\":[{\"amount\":\"12.50\"}]}",
-                 "lines[0].amount: expected an integer");
+                 "lines[0].amount: expected whole minor units");
+    /* an amount in major units is the usual mistake: the message shows the convention */
+    expect_error("{\"type\":\"purchase\",\"event_id\":\"p\",\"customer_id\":\"c\",\"time\":1,"
+                 "\"lines\":[{\"amount\":15.50}]}",
+                 "lines[0].amount: expected whole minor units (an integer: 15.50 in a currency "
+                 "with 2 decimals is written 1550)");
     expect_error("{\"type\":\"gift\",\"event_id\":\"p\",\"customer_id\":\"c\",\"time\":1}",
                  "type: expected purchase, return or redemption");
     expect_error("{\"type\":\"purchase\",\"event_id\":\"p\",\"customer_id\":\"c\",\"time\":1,"

@@ -43,6 +43,7 @@ static inline void ob_reset(ob_t *o)
     o->b.v = o->v;
     o->b.cap = ENG_OUT_MIN_CAP * 4;
     o->b.n = 0;
+    o->b.bounds = 0;
 }
 
 static inline eng_event_t *tp_event(eng_event_t *ev, eng_event_kind_t kind, const char *id,

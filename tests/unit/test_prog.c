@@ -125,7 +125,7 @@ static void test_missing_currency_and_bad_zone_both_reported(void **st)
     char err[4096];
     assert_null(prog_load_string("timezone: Nowhere/City\n", "t.yaml", NULL, err, sizeof(err)));
     assert_non_null(strstr(err, "currency: missing"));
-    assert_non_null(strstr(err, "t.yaml:1:11: timezone: time zone file"));
+    assert_non_null(strstr(err, "t.yaml:1:11: timezone: 'Nowhere/City' is not a time zone"));
 }
 
 static void test_tiers_must_ascend_and_start_at_zero(void **st)
@@ -293,6 +293,156 @@ static void test_newer_keys_refuse_what_cannot_work(void **st)
              "demotion.warning_days: reset_each_period has no downgrade warnings");
 }
 
+/* ------------------------------------------------------------------ the designer's checks */
+
+static void test_currency_must_be_an_iso_4217_code(void **st)
+{
+    (void)st;
+    load_err("currency: XYZ\ntimezone: UTC\n",
+             "t.yaml:1:11: currency: 'XYZ' is not a currency code of ISO 4217");
+    load_err("currency: EUT\ntimezone: UTC\n", "(did you mean 'EUR'?)");
+    prog_t *p = load_ok("currency: KWD\nminor_units: 3\ntimezone: UTC\npoint_value: 0.001\n");
+    assert_int_equal(p->n_warnings, 0);
+    prog_destroy(p);
+}
+
+static void test_minor_units_unlike_iso_4217_is_warned(void **st)
+{
+    (void)st;
+    prog_t *p = load_ok("currency: JPY\ntimezone: UTC\npoint_value: 1\n");
+    assert_non_null(strstr(p->warnings, "t.yaml:1:11: minor_units: warning: JPY has 0 decimals "
+                                        "in ISO 4217, but this program counts 2 (the default"));
+    prog_destroy(p);
+}
+
+static void test_percentage_below_a_tenth_is_warned_with_its_reading(void **st)
+{
+    (void)st;
+    prog_t *p = load_ok("currency: EUR\ntimezone: UTC\npoint_value: 0.01\n"
+                        "earning: {base_percent: 0.02}\n");
+    assert_int_equal(p->n_warnings, 1);
+    assert_non_null(strstr(p->warnings, "t.yaml:4:25: earning.base_percent: warning: 0.02 is "
+                                        "read as 0.02 percent, i.e. 2 in 10,000 of the amount"));
+    prog_destroy(p);
+    p = load_ok("currency: EUR\ntimezone: UTC\npoint_value: 0.01\nearning: {base_percent: 2}\n");
+    assert_int_equal(p->n_warnings, 0);
+    prog_destroy(p);
+}
+
+static void test_missing_point_value_is_warned_with_an_example(void **st)
+{
+    (void)st;
+    prog_t *p = load_ok("currency: EUR\ntimezone: UTC\nearning: {base_percent: 2}\n");
+    assert_non_null(strstr(p->warnings,
+                           "point_value: warning: not set: one point is worth one whole EUR "
+                           "(1.00 EUR), so 2% of a 40.00 EUR purchase is 0.80 points, floored "
+                           "to 0; for one point per minor unit write point_value: 0.01"));
+    prog_destroy(p);
+}
+
+static void test_list_errors_point_at_the_offending_entry(void **st)
+{
+    (void)st;
+    /* two tiers with one threshold: the error is at the second one's threshold, line 6 */
+    load_err("currency: RUB\ntimezone: UTC\ntiers:\n  - {name: A, threshold: 0}\n"
+             "  - {name: B, threshold: 100}\n  - {name: C, threshold: 100}\n",
+             "t.yaml:6:26: tiers[2].threshold: tier 'C' must have a higher threshold than 'B'");
+    load_err("currency: RUB\ntimezone: UTC\ntiers:\n  - {name: A, threshold: 0}\n"
+             "  - {name: A, threshold: 100}\n",
+             "t.yaml:5:12: tiers[1].name: tier name 'A' is used twice");
+    /* overlapping bands: at the band that goes back */
+    load_err("currency: RUB\ntimezone: UTC\nearning:\n  check_bands:\n"
+             "    - {from: 0, percent: 1}\n    - {from: 500, percent: 2}\n"
+             "    - {from: 100, percent: 3}\n",
+             "t.yaml:7:14: earning.check_bands[2].from: must be greater than the 'from' of "
+             "earning.check_bands[1]");
+    load_err("currency: RUB\ntimezone: UTC\nexpiry:\n  mode: after_days\n  days: 30\n"
+             "  warning_days:\n    - 7\n    - 1\n    - 7\n",
+             "t.yaml:9:7: expiry.warning_days[2]: 7 days is listed twice");
+    /* a rule between keys: at the key that breaks it, not at its section */
+    load_err("currency: RUB\ntimezone: UTC\nexpiry:\n  mode: never\n  warning_days: [7]\n",
+             "t.yaml:5:17: expiry.warning_days: warnings need an expiry mode other than never");
+}
+
+static void test_one_bad_value_gives_one_error(void **st)
+{
+    (void)st;
+    char err[4096];
+    /* a name too long: its own error, no "needs a name", no threshold follow-on */
+    assert_null(
+        prog_load_string("currency: RUB\ntimezone: UTC\ntiers:\n  - {name: A, threshold: 0}\n"
+                         "  - {name: ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGH, threshold: 5}\n",
+                         "t.yaml", NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "tiers[1].name: must be 1 to 31 characters"));
+    assert_null(strchr(err, '\n'));
+    /* a threshold that does not parse: no "must have a higher threshold" after it */
+    assert_null(
+        prog_load_string("currency: RUB\ntimezone: UTC\ntiers:\n  - {name: A, threshold: 0}\n"
+                         "  - {name: B, threshold: 15.505}\n",
+                         "t.yaml", NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "tiers[1].threshold: '15.505' is not an amount in RUB"));
+    assert_null(strchr(err, '\n'));
+}
+
+static void test_one_percentage_has_one_limit(void **st)
+{
+    (void)st;
+    char err[4096];
+    assert_null(
+        prog_load_string("currency: RUB\ntimezone: UTC\nredeeming: {max_share_percent: 150}\n",
+                         "t.yaml", NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "'150' is not a percentage from 0 to 100 with at most 2 decimals"));
+    assert_null(strchr(err, '\n'));
+    assert_null(
+        prog_load_string("currency: RUB\ntimezone: UTC\nredeeming: {max_share_percent: 1500}\n",
+                         "t.yaml", NULL, err, sizeof(err)));
+    assert_null(strstr(err, "1000"));
+}
+
+static void test_did_you_mean_for_keys_values_and_time_zones(void **st)
+{
+    (void)st;
+    load_err("currency: RUB\ntimezone: UTC\nearning: {base_pecent: 2}\n",
+             "t.yaml:3:11: earning.base_pecent: unknown key (did you mean 'base_percent'?)");
+    load_err("currency: RUB\ntimezone: UTC\nexpiry: {mode: afterdays}\n",
+             "(did you mean 'after_days'?)");
+    char err[4096];
+    assert_null(prog_load_string("currency: RUB\ntimezone: Europe/Moscw\n", "t.yaml", NULL, err,
+                                 sizeof(err)));
+    assert_non_null(strstr(err, "t.yaml:2:11: timezone: 'Europe/Moscw' is not a time zone of the "
+                                "IANA database (did you mean 'Europe/Moscow'?)"));
+    assert_null(strstr(err, "/usr/share")); /* no system file paths */
+    assert_null(
+        prog_load_string("currency: RUB\ntimezone: Moscow\n", "t.yaml", NULL, err, sizeof(err)));
+    assert_non_null(strstr(err, "(did you mean 'Europe/Moscow'?)"));
+}
+
+static void test_money_errors_state_the_convention(void **st)
+{
+    (void)st;
+    load_err("currency: CZK\ntimezone: UTC\nearning: {minimum_purchase: 15.505}\n",
+             "a program file writes money in whole CZK, e.g. 1500 or 1500.50; events and "
+             "outputs carry minor units");
+}
+
+static void test_description_names_downgrade_warnings_and_no_empty_exclusions(void **st)
+{
+    (void)st;
+    prog_t *p = load_ok("currency: RUB\ntimezone: UTC\npoint_value: 0.01\n"
+                        "tiers: [{name: A, threshold: 0}, {name: B, threshold: 100}]\n"
+                        "demotion: {mode: inactivity, warning_days: [7, 30]}\n"
+                        "earning: {base_percent: 1, exclude: {on_sale: true}}\n"
+                        "redeeming: {exclude: {categories: [gift, tobacco], on_sale: true}}\n");
+    char buf[8192];
+    prog_describe(p, buf, sizeof(buf));
+    assert_non_null(strstr(buf, "downgrade warnings 30, 7 days before"));
+    assert_non_null(strstr(buf, "excluded from earning: sale items\n"));
+    assert_non_null(
+        strstr(buf, "excluded from redeeming: categories gift, tobacco, and sale items\n"));
+    assert_null(strstr(buf, ": (and"));
+    prog_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +459,16 @@ int main(void)
         cmocka_unit_test(test_every_example_program_loads),
         cmocka_unit_test(test_newer_keys_are_read_and_scaled),
         cmocka_unit_test(test_newer_keys_refuse_what_cannot_work),
+        cmocka_unit_test(test_currency_must_be_an_iso_4217_code),
+        cmocka_unit_test(test_minor_units_unlike_iso_4217_is_warned),
+        cmocka_unit_test(test_percentage_below_a_tenth_is_warned_with_its_reading),
+        cmocka_unit_test(test_missing_point_value_is_warned_with_an_example),
+        cmocka_unit_test(test_list_errors_point_at_the_offending_entry),
+        cmocka_unit_test(test_one_bad_value_gives_one_error),
+        cmocka_unit_test(test_one_percentage_has_one_limit),
+        cmocka_unit_test(test_did_you_mean_for_keys_values_and_time_zones),
+        cmocka_unit_test(test_money_errors_state_the_convention),
+        cmocka_unit_test(test_description_names_downgrade_warnings_and_no_empty_exclusions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -338,6 +338,133 @@ static void test_basic_auth_credentials_are_sent(void **state)
     assert_int_equal(sr_client_set_auth(f->sr, "no-colon", NULL, err, sizeof(err)), -1);
 }
 
+/* ------------------------------------------------------------------ TLS */
+
+/* A CA, a certificate for 127.0.0.1 that it signed, and another CA that signed nothing,
+ * made at test time with Debian's openssl CLI (as tests/kafka/kafka-test-broker.sh
+ * --secure makes the broker's). */
+typedef struct tls_files {
+    char dir[64], ca[128], other_ca[128], cert[128], key[128];
+} tls_files_t;
+
+static void tls_make(tls_files_t *t)
+{
+    snprintf(t->dir, sizeof(t->dir), "/tmp/ls-sr-tls-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && (openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+             "-nodes -days 2 -subj /CN=loyalty-test-ca -keyout ca.key -out ca.pem && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-subj /CN=127.0.0.1 -keyout server.key -out server.csr && "
+             "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' >san.ext && "
+             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+             "-extfile san.ext -out server.pem && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+             "-subj /CN=another-ca -keyout other.key -out other.pem) >openssl.log 2>&1 || "
+             "cat openssl.log >&2",
+             t->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(t->ca, sizeof(t->ca), "%s/ca.pem", t->dir);
+    snprintf(t->other_ca, sizeof(t->other_ca), "%s/other.pem", t->dir);
+    snprintf(t->cert, sizeof(t->cert), "%s/server.pem", t->dir);
+    snprintf(t->key, sizeof(t->key), "%s/server.key", t->dir);
+}
+
+static void tls_free(tls_files_t *t)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* An https stand-in and a client of it trusting @p ca (NULL: the system's CAs). */
+static void tls_fixture(fixture_t *f, const tls_files_t *t, const char *ca)
+{
+    f->srv = test_sr_server_start_tls(t->cert, t->key);
+    assert_non_null(f->srv);
+    assert_int_equal(strncmp(test_sr_server_url(f->srv), "https://", 8), 0);
+    f->sr = sr_client_new(test_sr_server_url(f->srv), 5000, err, sizeof(err));
+    assert_non_null(f->sr);
+    assert_int_equal(sr_client_set_auth(f->sr, NULL, ca, err, sizeof(err)), 0);
+}
+
+/* schema.registry.ssl.ca.location: with the CA that signed the registry's certificate,
+ * the client registers and fetches over TLS, and an event of a newer producer schema
+ * decodes. */
+static void test_tls_registry_with_its_ca_file_answers_and_events_decode(void **state)
+{
+    (void)state;
+    tls_files_t t;
+    tls_make(&t);
+    fixture_t f;
+    tls_fixture(&f, &t, t.ca);
+    int32_t id = 0;
+    if (sr_register(f.sr, "t-value", schema_a, &id, err, sizeof(err)) != SR_OK)
+        fail_msg("register over TLS: %s", err);
+    assert_true(id > 0);
+    avro_codec_t *c = codec_with(&f);
+    uint8_t buf[1024];
+    eng_event_t ev;
+    size_t len = newer_producer_record(&f, buf, sizeof(buf), &id);
+    dlq_reason_t r = avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg));
+    if (r != DLQ_OK)
+        fail_msg("%s: %s", dlq_reason_name(r), msg);
+    assert_int_equal(ev.lines[0].quantity, 100);
+    avro_codec_destroy(c);
+    sr_client_destroy(f.sr);
+    test_sr_server_stop(f.srv);
+    tls_free(&t);
+}
+
+/* Without the CA file (the system's CAs) or with another CA, the registry's certificate
+ * is not trusted: "unavailable" (retried, never a dead letter) with an error that says
+ * why and names the setting; with the right CA the same record then decodes. */
+static void test_tls_registry_without_or_with_another_ca_is_unavailable(void **state)
+{
+    (void)state;
+    tls_files_t t;
+    tls_make(&t);
+    const char *cas[] = {NULL, t.other_ca};
+    for (int i = 0; i < 2; i++) {
+        fixture_t f;
+        tls_fixture(&f, &t, cas[i]);
+        int32_t id = 0;
+        assert_int_equal(sr_register(f.sr, "t-value", schema_a, &id, err, sizeof(err)),
+                         SR_UNAVAILABLE);
+        if (!strstr(err, "certificate") || !strstr(err, "schema.registry.ssl.ca.location"))
+            fail_msg("CA %s: the error does not say why: %s", cas[i] ? cas[i] : "(system)", err);
+        avro_codec_t *c = codec_with(&f);
+        uint8_t buf[1024];
+        eng_event_t ev;
+        size_t len = newer_producer_record(&f, buf, sizeof(buf), &id);
+        dlq_reason_t r = avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg));
+        if (r != DLQ_REGISTRY_UNAVAILABLE)
+            fail_msg("CA %s: %s (%s), want registry_unavailable", cas[i] ? cas[i] : "(system)",
+                     dlq_reason_name(r), msg);
+        assert_true(dlq_reason_is_retriable(r));
+        assert_int_equal(sr_client_set_auth(f.sr, NULL, t.ca, err, sizeof(err)), 0);
+        r = avro_codec_decode_event(c, "c1", 2, buf, len, &ev, msg, sizeof(msg));
+        if (r != DLQ_OK) /* the failure was not cached */
+            fail_msg("with the right CA: %s (%s)", dlq_reason_name(r), msg);
+        avro_codec_destroy(c);
+        sr_client_destroy(f.sr);
+        test_sr_server_stop(f.srv);
+    }
+    tls_free(&t);
+}
+
+/* A CA file that cannot be read is refused when it is set (a configuration error at
+ * start-up, exit 2), not found out at every request. */
+static void test_unreadable_ca_file_is_refused_naming_the_setting(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(
+        sr_client_set_auth(f->sr, NULL, "/nonexistent/registry-ca.pem", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "schema.registry.ssl.ca.location"));
+    assert_non_null(strstr(err, "/nonexistent/registry-ca.pem"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +489,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_basic_auth_credentials_are_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_codec_unknown_id_is_asked_again_after_the_ttl, setup,
                                         teardown),
+        cmocka_unit_test(test_tls_registry_with_its_ca_file_answers_and_events_decode),
+        cmocka_unit_test(test_tls_registry_without_or_with_another_ca_is_unavailable),
+        cmocka_unit_test_setup_teardown(test_unreadable_ca_file_is_refused_naming_the_setting,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,8 @@ struct test_sr_server {
     char *subject[MAX_SCHEMAS];
     unsigned requests;
     int fail;
-    char basic[128]; /* "user:password" every request must carry, "" = none */
+    char basic[128];  /* "user:password" every request must carry, "" = none */
+    char *cert, *key; /* TLS: the server's PEM certificate (chain) and key, else NULL */
 };
 
 typedef struct upload {
@@ -201,22 +202,73 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
 }
 
-test_sr_server_t *test_sr_server_start(void)
+/* The whole of a (PEM) file, NUL-terminated; NULL when it cannot be read. Caller frees. */
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    do {
+        if (len + 4096 + 1 > cap) {
+            char *b = realloc(buf, cap = len + 4096 + 1);
+            if (!b) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = b;
+        }
+        n = fread(buf + len, 1, 4096, f);
+        len += n;
+    } while (n > 0);
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static test_sr_server_t *start(const char *cert_file, const char *key_file)
 {
     test_sr_server_t *s = calloc(1, sizeof(*s));
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     pthread_mutex_init(&s->lock, NULL);
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler, s,
-                            MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                            NULL, MHD_OPTION_END);
+    if (cert_file) {
+        s->cert = read_file(cert_file);
+        s->key = read_file(key_file);
+        if (s->cert && s->key && MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES)
+            s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL, NULL,
+                                    handler, s, MHD_OPTION_SOCK_ADDR, &addr,
+                                    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                    MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY,
+                                    s->key, MHD_OPTION_END);
+    } else {
+        s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler, s,
+                                MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                                NULL, MHD_OPTION_END);
+    }
     if (!s->d) {
+        free(s->cert);
+        free(s->key);
+        pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%u", (unsigned)info->port);
+    snprintf(s->url, sizeof(s->url), "%s://127.0.0.1:%u", cert_file ? "https" : "http",
+             (unsigned)info->port);
     return s;
+}
+
+test_sr_server_t *test_sr_server_start(void)
+{
+    return start(NULL, NULL);
+}
+
+test_sr_server_t *test_sr_server_start_tls(const char *cert_file, const char *key_file)
+{
+    return start(cert_file, key_file);
 }
 
 const char *test_sr_server_url(const test_sr_server_t *s)
@@ -257,6 +309,8 @@ void test_sr_server_stop(test_sr_server_t *s)
         free(s->subject[i]);
     }
     pthread_mutex_destroy(&s->lock);
+    free(s->cert);
+    free(s->key);
     free(s);
 }
 

@@ -14,7 +14,11 @@ typedef struct test_sr_server test_sr_server_t;
 
 /** Start on 127.0.0.1, a free port. NULL on failure. */
 test_sr_server_t *test_sr_server_start(void);
-/** "http://127.0.0.1:PORT" (static buffer inside the server). */
+/** The same over TLS (https), with the server certificate and key of these PEM files
+ *  (tests/unit/test_sr.c makes them with the openssl CLI). NULL when a file cannot be read
+ *  or libmicrohttpd has no TLS. */
+test_sr_server_t *test_sr_server_start_tls(const char *cert_file, const char *key_file);
+/** "http://127.0.0.1:PORT", or https:// (static buffer inside the server). */
 const char *test_sr_server_url(const test_sr_server_t *s);
 /** Register schema under subject directly; returns its id. */
 int test_sr_server_add(test_sr_server_t *s, const char *subject, const char *schema);

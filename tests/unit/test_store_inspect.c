@@ -199,6 +199,72 @@ static void test_version_1_state_reads_under_its_id_and_under_an_unknown_one(voi
     tsu_rmtree(dir);
 }
 
+/* --program adds the state as a person reads it: the tier's name, the qualifying bucket as
+ * its local month, times in the program's zone, a lot with its source and expiry. */
+static void test_program_adds_a_readable_view(void **state)
+{
+    (void)state;
+    char *dir = tsu_tmpdir(), err[256], prog[512];
+    snprintf(prog, sizeof(prog), "%s.yaml", dir);
+    FILE *f = fopen(prog, "w");
+    assert_non_null(f);
+    fputs("currency: RUB\ntimezone: Europe/Moscow\npoint_value: 1\n"
+          "tiers: [{name: Red, threshold: 0}, {name: Silver, threshold: 5000}]\n",
+          f);
+    fclose(f);
+    store_t *s = tsu_open(dir, T0);
+    store_task_t *t = store_task_open(s, 0, err, sizeof(err));
+    avro_codec_config_t cc;
+    avro_codec_config_defaults(&cc);
+    avro_codec_t *codec = avro_codec_new(&cc, err, sizeof(err));
+    assert_non_null(codec);
+    eng_state_t *st = calloc(1, sizeof(*st));
+    st->version = ENG_STATE_VERSION;
+    st->flags = 1;
+    strcpy(st->customer_id, "dora");
+    st->tier = 1;
+    st->tier_since = 1772352000000LL; /* 2026-03-01T08:00:00Z = 11:00 in Moscow */
+    st->n_qbuckets = 1;
+    st->qbuckets[0].key = 2026 * 12 + 2; /* March 2026 */
+    st->qbuckets[0].value = 550000;
+    st->n_lots = 1;
+    st->lots[0] = (eng_lot_t){.amount = 300,
+                              .remaining = 250,
+                              .earned_at = st->tier_since,
+                              .usable_from = st->tier_since,
+                              .expires_at = 1777582800000LL, /* 2026-05-01 00:00 Moscow */
+                              .source = ENG_SRC_PERIOD};
+    const uint8_t *buf;
+    size_t len;
+    assert_int_equal(avro_codec_encode_state(codec, st, &buf, &len, err, sizeof(err)), 0);
+    assert_int_equal(store_put_due(t, "dora", 4, buf, len, T0, err, sizeof(err)), 0);
+    store_checkpoint_t cp = {1, 1};
+    assert_int_equal(store_task_commit(t, &cp, err, sizeof(err)), 0);
+    free(st);
+    avro_codec_destroy(codec);
+    store_destroy(s);
+    char *out;
+    const char *a[] = {"--state", dir, "--customer", "dora", "--program", prog, NULL};
+    assert_int_equal(run(&out, a), 0);
+    print_message("%s", out);
+    assert_non_null(strstr(out, ",\"view\":{\"customer_id\":\"dora\",\"tier\":\"Silver\","
+                                "\"tier_since\":\"2026-03-01T11:00:00+03:00\""));
+    assert_non_null(strstr(out, "\"periods\":[{\"period\":\"2026-03\",\"value\":550000,"
+                                "\"value_text\":\"5500.00 RUB\"}]"));
+    assert_non_null(strstr(out, "\"lots\":[{\"points\":250,\"of\":300,\"source\":\"period_award\","
+                                "\"earned_at\":\"2026-03-01T11:00:00+03:00\",\"usable_from\":"
+                                "\"2026-03-01T11:00:00+03:00\",\"expires_at\":"
+                                "\"2026-05-01T00:00:00+03:00\"}]"));
+    assert_non_null(strstr(out, "\"balance\":250,\"balance_value\":\"250.00 RUB\""));
+    free(out);
+    const char *b[] = {"--state", dir, "--customer", "dora", NULL}; /* no program: no view */
+    assert_int_equal(run(&out, b), 0);
+    assert_null(strstr(out, "\"view\""));
+    free(out);
+    remove(prog);
+    tsu_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_summary_lists_tasks_with_counts),
         cmocka_unit_test(test_missing_customer_task_or_store_fails),
         cmocka_unit_test(test_version_1_state_reads_under_its_id_and_under_an_unknown_one),
+        cmocka_unit_test(test_program_adds_a_readable_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
