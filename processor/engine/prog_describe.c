@@ -109,6 +109,9 @@ void prog_describe(const prog_t *p, char *buf, size_t buflen)
         if (p->tiers[i].earn_permille != 1000)
             sb(&s, ", earns x%d.%03d", p->tiers[i].earn_permille / 1000,
                p->tiers[i].earn_permille % 1000);
+        if (p->tiers[i].stamp_permille && p->tiers[i].stamp_permille != 1000)
+            sb(&s, ", stamps x%d.%03d", p->tiers[i].stamp_permille / 1000,
+               p->tiers[i].stamp_permille % 1000);
         if (p->tiers[i].discount_bp) {
             prog_format_bp(p->tiers[i].discount_bp, y, sizeof(y));
             sb(&s, ", discount %s", y);

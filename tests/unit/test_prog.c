@@ -257,6 +257,7 @@ static void test_newer_keys_are_read_and_scaled(void **st)
     assert_non_null(strstr(d, "welcome: 5% for 1 calendar months after joining"));
     assert_non_null(strstr(d, "tenure: 6 months x1.100, 1 years x1.200"));
     assert_non_null(strstr(d, "after 8 stamps -> 1 x free_coffee"));
+    assert_non_null(strstr(d, "b (from 50 visits, stamps x2.000)"));
     prog_destroy(p);
 }
 
