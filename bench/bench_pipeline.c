@@ -55,16 +55,33 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PARTITIONS   4
+#define PARTITIONS     bench_partitions /* of every topic: 4, or --partitions (--peer) */
+#define PARTITIONS_MAX 64
+static int bench_partitions = 4;
 #define COMMIT_MS    "100"
 #define COMMIT_MAX   "1000"
 #define CLOG_TXN_MAX 1000
+
+/* --peer mode (below) */
+#define PEER_ROUNDS_MAX 6
+#define PEER_SIDES_MAX  9
+#define PEER_SCRIPT     LS_BENCH_SOURCE_DIR "/bench/peer/peer.sh"
+#ifndef LS_BENCH_PEER_DEFAULT /* bench_peer: the same source with --peer as its default */
+#define LS_BENCH_PEER_DEFAULT 0
+#endif
 
 typedef struct opts {
     long events, customers, restore_customers, restore_runs;
     long latency_rate, latency_seconds;
     const char *program;
     bool keep, restore_only; /* --restore-only: skip throughput and latency */
+    bool peer;               /* --peer: loyalty-stream against the Kafka Streams peer */
+    bool no_peer;            /* --no-peer: the --ls variants only (transaction sizing) */
+    bool resume;             /* --resume: SIGKILL and restart instead of latency and restore */
+    long rounds;             /* --peer: rounds, each side once per round, order rotating */
+    long partitions;         /* --peer: partitions of the input (and outputs), default 4 */
+    int n_variants;          /* --ls "k=v,k=v": loyalty-stream variants; none = defaults */
+    const char *variants[8];
 } opts_t;
 
 typedef struct child {
@@ -84,6 +101,12 @@ typedef struct side {
     long lat_sent, lat_seen, lat_warm; /* counted events sent and seen; warm-up events */
     double p50, p99, pmax;
     long outputs, changelog;
+    bool kstreams;         /* the Kafka Streams peer (bench/peer), --peer mode */
+    char state[80];        /* state dir name under the work dir; "" = state-<app> */
+    const char *extra;     /* more properties for loyalty-stream ("key = value" lines), or NULL */
+    long lat_rate;         /* latency events/s; 0 = the --latency-rate option */
+    const char *cfgname;   /* --peer mode: what the side runs (a --ls variant), for the output */
+    double in_p50, in_p99; /* --peer: the latency events' input itself, seen by our consumer */
 } side_t;
 
 typedef struct bench {
@@ -100,6 +123,7 @@ typedef struct bench {
     uint64_t rng;
     int64_t t_end; /* event time after the bulk: latency events follow it */
     long bulk_per_topic;
+    bool purchases_only;
 } bench_t;
 
 static const char *const out_keys[ENG_OUT_KIND_COUNT] = {
@@ -383,6 +407,8 @@ static void bulk_event(bench_t *b, long i, last_buy_t *last)
     ev->time_ms = start + span * i / b->o.events;
     b->t_end = start + span;
     uint64_t r = rnd(b) % 100;
+    if (b->purchases_only)
+        r = 99; /* the peer implements purchases only (bench/peer/README.md) */
     if (r < 5 && last[c].event_id[0]) {
         ev->kind = ENG_EV_RETURN;
         snprintf(ev->original_event_id, sizeof(ev->original_event_id), "%s", last[c].event_id);
@@ -416,7 +442,8 @@ static void latency_event(bench_t *b, long i)
     basket(b, ev, true);
 }
 
-static int produce_bulk(bench_t *b, const char *t1, const char *t2)
+/* The bulk events, the same bytes to each of @p n topics. */
+static int produce_bulk_n(bench_t *b, const char *const *topics, int n)
 {
     const char *kv[] = {"enable.idempotence", "true", "linger.ms", "20", NULL};
     rd_kafka_t *p = tk_client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
@@ -434,9 +461,8 @@ static int produce_bulk(bench_t *b, const char *t1, const char *t2)
             break;
         }
         int32_t part = partition_of(b->ev->customer_id);
-        rc = produce(p, t1, part, b->ev->customer_id, buf, len, 0);
-        if (rc == 0)
-            rc = produce(p, t2, part, b->ev->customer_id, buf, len, 0);
+        for (int k = 0; rc == 0 && k < n; k++)
+            rc = produce(p, topics[k], part, b->ev->customer_id, buf, len, 0);
     }
     if (p && rd_kafka_flush(p, 120000) != RD_KAFKA_RESP_ERR_NO_ERROR)
         rc = -1;
@@ -444,6 +470,12 @@ static int produce_bulk(bench_t *b, const char *t1, const char *t2)
         rd_kafka_destroy(p);
     free(last);
     return rc;
+}
+
+static int produce_bulk(bench_t *b, const char *t1, const char *t2)
+{
+    const char *const topics[] = {t1, t2};
+    return produce_bulk_n(b, topics, 2);
 }
 
 /* ------------------------------------------------------------------ child processes */
@@ -456,9 +488,15 @@ static int write_props(bench_t *b, const side_t *s, const char *path, const char
     fprintf(f,
             "bootstrap.servers = %s\napplication.id = %s\ninstance.id = bench\n"
             "program.file = %s\nstate.dir = %s/state-%s\ntopic.input = %s\n"
-            "clock = stream\ntopics.create = true\nhttp.port = -1\n"
-            "commit.interval.ms = " COMMIT_MS "\ncommit.max.records = " COMMIT_MAX "\n",
-            b->bootstrap, s->app, b->o.program, b->work, s->app, s->input);
+            "clock = stream\ntopics.create = true\nhttp.port = -1\n",
+            b->bootstrap, s->app, b->o.program, b->work, s->state[0] ? s->state : s->app, s->input);
+    /* --peer mode: loyalty-stream's own defaults, unless a --ls variant sets them */
+    if (!b->o.peer)
+        fprintf(f, "commit.interval.ms = " COMMIT_MS "\ncommit.max.records = " COMMIT_MAX "\n");
+    if (b->o.resume)
+        fprintf(f, "group.static.membership = true\n");
+    if (s->extra)
+        fputs(s->extra, f);
     if (changelog)
         fprintf(f, "topic.changelog = %s\n", changelog);
     for (int k = 0; k < ENG_OUT_KIND_COUNT; k++) {
@@ -477,11 +515,14 @@ static int write_props(bench_t *b, const side_t *s, const char *path, const char
 static int child_start(bench_t *b, side_t *s, const char *changelog)
 {
     char props[512];
-    snprintf(props, sizeof(props), "%s/%s.properties", b->work, s->app);
-    snprintf(s->ch.log, sizeof(s->ch.log), "%s/%s.log", b->work, s->app);
+    const char *run = s->state[0] ? s->state : s->app; /* names this process's files */
+    snprintf(props, sizeof(props), "%s/%s.properties", b->work, run);
+    snprintf(s->ch.log, sizeof(s->ch.log), "%s/%s.log", b->work, run);
     s->ch.exit_code = -1;
-    if (write_props(b, s, props, changelog) != 0)
+    if (!s->kstreams && write_props(b, s, props, changelog) != 0)
         return -1;
+    char sdir[400];
+    snprintf(sdir, sizeof(sdir), "%s/state-%s", b->work, run);
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -491,7 +532,14 @@ static int child_start(bench_t *b, side_t *s, const char *changelog)
             dup2(fd, 1);
             dup2(fd, 2);
         }
-        if (s->loyalty)
+        /* --resume: static membership on both sides, or each restart would wait for the
+         * killed member's session to time out (45 s), measuring the timeout */
+        if (s->kstreams && b->o.resume)
+            setenv("PEER_GROUP_INSTANCE_ID", s->app, 1);
+        if (s->kstreams)
+            execl(PEER_SCRIPT, PEER_SCRIPT, "run", b->bootstrap, s->app, s->input, s->pass_out,
+                  sdir, (char *)NULL);
+        else if (s->loyalty)
             execl(LS_BENCH_BINARY, LS_BENCH_BINARY, "run", "--config", props, (char *)NULL);
         else
             execl(b->self, b->self, "--passthrough-child", props, (char *)NULL);
@@ -754,6 +802,7 @@ typedef struct lat_ctx {
     int64_t *sent_ms;   /* input CreateTime of latency event i */
     int64_t *lat_ms;    /* -1 until an output caused by i is seen */
     long n, warm, seen; /* events [0, warm) warm the clients up and are not counted */
+    int64_t *in_ms;     /* --peer: when the input record itself was seen, -1 until then */
 } lat_ctx_t;
 
 static void lat_on_message(bench_t *b, const side_t *s, lat_ctx_t *lc, rd_kafka_message_t *m)
@@ -763,7 +812,18 @@ static void lat_on_message(bench_t *b, const side_t *s, lat_ctx_t *lc, rd_kafka_
         return;
     char msg[256];
     const char *id;
-    if (s->loyalty) {
+    bool input = lc->in_ms && !strcmp(rd_kafka_topic_name(m->rkt), s->input);
+    if (input) {
+        if (avro_codec_decode_event(b->codec, NULL, 0, m->payload, m->len, b->ev, msg, sizeof(msg)))
+            return;
+        id = b->ev->event_id;
+        if (!strncmp(id, "lat-", 4)) {
+            long i = atol(id + 4);
+            if (i >= 0 && i < lc->n && lc->in_ms[i] < 0 && lc->sent_ms[i] > 0)
+                lc->in_ms[i] = now - lc->sent_ms[i];
+        }
+        return;
+    } else if (s->loyalty || s->kstreams) {
         if (avro_codec_decode_output(b->codec, m->payload, m->len, b->out, msg, sizeof(msg)))
             return;
         id = b->out->cause_id;
@@ -798,11 +858,15 @@ static rd_kafka_t *lat_consumer(bench_t *b, const side_t *s)
         return NULL;
     rd_kafka_poll_set_consumer(c);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
-    int kinds = s->loyalty ? ENG_OUT_KIND_COUNT : 1;
+    /* --peer: loyalty-stream's program emits BonusEarned only: its topic alone (pass_out),
+     * as the peer's; and the input too, to tell the broker's part of the latency */
+    int kinds = s->loyalty && !b->o.peer ? ENG_OUT_KIND_COUNT : 1;
     int rc = 0;
-    for (int k = 0; rc == 0 && k < kinds; k++) {
+    for (int k = 0; rc == 0 && k < kinds + (b->o.peer ? 1 : 0); k++) {
         char topic[256];
-        if (s->loyalty)
+        if (k == kinds)
+            snprintf(topic, sizeof(topic), "%s", s->input);
+        else if (s->loyalty && !b->o.peer)
             snprintf(topic, sizeof(topic), "%s.%s", s->app, out_keys[k]);
         else
             snprintf(topic, sizeof(topic), "%s", s->pass_out);
@@ -853,6 +917,15 @@ static void lat_summary(bench_t *b, side_t *s, lat_ctx_t *lc)
         s->p99 = (double)v[(n * 99 + 99) / 100 - 1];
         s->pmax = (double)v[n - 1];
     }
+    n = 0;
+    for (long i = lc->warm; v && lc->in_ms && i < lc->n; i++)
+        if (lc->in_ms[i] >= 0)
+            v[n++] = lc->in_ms[i];
+    if (v && n > 0) {
+        qsort(v, (size_t)n, sizeof(*v), cmp_i64);
+        s->in_p50 = (double)v[(n * 50 + 99) / 100 - 1];
+        s->in_p99 = (double)v[(n * 99 + 99) / 100 - 1];
+    }
     free(v);
 }
 
@@ -862,11 +935,19 @@ static void lat_summary(bench_t *b, side_t *s, lat_ctx_t *lc)
  * consumer (fetch sessions) would otherwise add their start-up to the first events. */
 static int latency_phase(bench_t *b, side_t *s)
 {
-    lat_ctx_t lc = {.n = b->o.latency_rate * (b->o.latency_seconds + 2),
-                    .warm = b->o.latency_rate * 2};
+    const long rate = s->lat_rate > 0 ? s->lat_rate : b->o.latency_rate;
+    lat_ctx_t lc = {.n = rate * (b->o.latency_seconds + 2), .warm = rate * 2};
     lc.sent_ms = calloc((size_t)lc.n + 1, sizeof(int64_t));
     lc.lat_ms = malloc(((size_t)lc.n + 1) * sizeof(int64_t));
-    const char *kv[] = {"enable.idempotence", "true", "linger.ms", "0", NULL};
+    if (b->o.peer) {
+        lc.in_ms = malloc(((size_t)lc.n + 1) * sizeof(int64_t));
+        for (long i = 0; lc.in_ms && i <= lc.n; i++)
+            lc.in_ms[i] = -1;
+    }
+    /* --peer measures at thousands of events/s: a request per event would load the broker
+     * (on the same two cores) more than the processors do; 5 ms batches, as a real
+     * producer makes them (the input's own latency is printed with it) */
+    const char *kv[] = {"enable.idempotence", "true", "linger.ms", b->o.peer ? "5" : "0", NULL};
     rd_kafka_t *p = tk_client_new(RD_KAFKA_PRODUCER, b->bootstrap, kv);
     rd_kafka_t *c = lat_consumer(b, s);
     int rc = p && c && lc.sent_ms && lc.lat_ms ? 0 : -1;
@@ -876,7 +957,7 @@ static int latency_phase(bench_t *b, side_t *s)
     b->rng = 0x5851f42d4c957f2du; /* the same latency events for both sides */
     int64_t begin = wall_ms();
     for (long i = 0; rc == 0 && i < lc.n && child_alive(&s->ch); i++) {
-        int64_t due = begin + i * 1000 / b->o.latency_rate, now;
+        int64_t due = begin + i * 1000 / rate, now;
         while ((now = wall_ms()) < due) {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(c, (int)(due - now));
             if (m) {
@@ -896,6 +977,12 @@ static int latency_phase(bench_t *b, side_t *s)
         rc = produce(p, s->input, partition_of(b->ev->customer_id), b->ev->customer_id, buf, len,
                      lc.sent_ms[i]);
         rd_kafka_poll(p, 0);
+        /* at high rates the next event is due at once: read what has arrived anyway, or
+         * the outputs would wait in our queue and count as latency */
+        for (rd_kafka_message_t *m; (m = rd_kafka_consumer_poll(c, 0));) {
+            lat_on_message(b, s, &lc, m);
+            rd_kafka_message_destroy(m);
+        }
         s->lat_sent = i + 1 > lc.warm ? i + 1 - lc.warm : 0;
         s->lat_warm = i < lc.warm ? i + 1 : lc.warm;
     }
@@ -910,8 +997,9 @@ static int latency_phase(bench_t *b, side_t *s)
         }
     }
     lat_summary(b, s, &lc);
-    printf("  %-15s %ld sent, %ld seen: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", s->name,
-           s->lat_sent, s->lat_seen, s->p50, s->p99, s->pmax);
+    if (!b->o.peer) /* --peer prints its own line */
+        printf("  %-15s %ld sent, %ld seen: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", s->name,
+               s->lat_sent, s->lat_seen, s->p50, s->p99, s->pmax);
     fflush(stdout);
     if (c) {
         rd_kafka_consumer_close(c);
@@ -921,6 +1009,7 @@ static int latency_phase(bench_t *b, side_t *s)
         rd_kafka_destroy(p);
     free(lc.sent_ms);
     free(lc.lat_ms);
+    free(lc.in_ms);
     return rc;
 }
 
@@ -1134,7 +1223,560 @@ static int restore_phase(bench_t *b, restore_res_t *r)
     return 0;
 }
 
+/* ------------------------------------------------------------------ peer mode */
+
+/* --peer: loyalty-stream against the Kafka Streams peer (bench/peer/README.md) on the same
+ * broker and the same input (purchases only, the program bench/peer/program.yaml), in
+ * rounds; in each round every side runs once on its own copy of the input, the order
+ * rotating from round to round, so that both see the same load on average. Per run:
+ *   - start to processing: fork to "all tasks processing" (loyalty-stream: the fourth
+ *     "task restored: processing"; the peer: its state RUNNING), empty state;
+ *   - events/s after ready: from there until the group's committed offsets cover the
+ *     input; CPU per event: the child's CPU over the same span / events;
+ *   - latency: as the pipeline mode, at half of the side's own rate just measured (or
+ *     --latency-rate), the input's CreateTime to the output seen read_committed;
+ *   - peak RSS: VmHWM of the child over throughput and latency (wait4);
+ *   - outputs: every output caused by a bulk event, read back read_committed, hashed per
+ *     partition in order (key and value bytes) and as a multiset;
+ *   - restore: a new process of the same application with an empty state directory
+ *     restores the final states from the changelog: first restore start to last restore
+ *     end, and fork to processing. */
+
+typedef struct peer_run {
+    bool done;
+    double start_s;            /* fork -> all tasks processing */
+    double secs, rate, cpu_ev; /* after ready: wall s, events/s, CPU s per event */
+    double hwm_mib;
+    long lat_rate;
+    double p50, p99, pmax, in_p50, in_p99;
+    long lat_seen, lat_sent;
+    long outs;                     /* outputs caused by bulk events */
+    uint64_t seq[PARTITIONS_MAX];  /* per partition: hash of the records in order */
+    uint64_t mset[PARTITIONS_MAX]; /* per partition: sum of the records' hashes */
+    double restore_s, restore_start_s, restore_cpu_s, restore_hwm_mib;
+    long restored;
+    double resume_s, resume_restore_s, resume_cpu_s; /* --resume */
+    long resume_restored;
+} peer_run_t;
+
+typedef struct peer_log {
+    int64_t running_ms, first_restore_ms, last_restore_end_ms;
+    int restore_ends;
+    long restored;
+} peer_log_t;
+
+/* The peer's progress lines: "PEER <epoch ms> WHAT ..." (PeerApp.java). */
+static void scan_peer_log(const char *path, peer_log_t *pl)
+{
+    memset(pl, 0, sizeof(*pl));
+    pl->running_ms = pl->first_restore_ms = pl->last_restore_end_ms = -1;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof(line), f)) {
+        long long ts;
+        char what[64];
+        int at = 0;
+        if (sscanf(line, "PEER %lld %63s %n", &ts, what, &at) != 2)
+            continue;
+        if (!strcmp(what, "STATE") && !strncmp(line + at, "RUNNING", 7) && pl->running_ms < 0)
+            pl->running_ms = ts;
+        else if (!strcmp(what, "RESTORE_START") && pl->first_restore_ms < 0)
+            pl->first_restore_ms = ts;
+        else if (!strcmp(what, "RESTORE_END")) {
+            char topic[256];
+            int part;
+            long n;
+            if (sscanf(line + at, "%255s %d %ld", topic, &part, &n) == 3)
+                pl->restored += n;
+            pl->last_restore_end_ms = ts;
+            pl->restore_ends++;
+        }
+    }
+    fclose(f);
+}
+
+/* When every task of the side processes (ms), -1 until then. */
+static int64_t side_ready_ms(const side_t *s)
+{
+    if (s->kstreams) {
+        peer_log_t pl;
+        scan_peer_log(s->ch.log, &pl);
+        return pl.running_ms;
+    }
+    logscan_t ls;
+    scan_log(s->ch.log, &ls);
+    return ls.restored >= PARTITIONS ? ls.last_restored_ms : -1;
+}
+
+static int peer_throughput(bench_t *b, side_t *s, peer_run_t *r)
+{
+    int64_t forked = wall_ms();
+    if (child_start(b, s, NULL) != 0)
+        return -1;
+    const char *kv[] = {"group.id", s->app, "isolation.level", "read_uncommitted", NULL};
+    rd_kafka_t *w = tk_client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
+    if (!w)
+        return -1;
+    long target = end_offsets(w, s->input, PARTITIONS, NULL);
+    int64_t ready = -1, t1 = -1, deadline = wall_ms() + 900000;
+    double cpu_ready = 0, cpu_done = 0;
+    while (target > 0 && child_alive(&s->ch) && wall_ms() < deadline) {
+        if (ready < 0 && (ready = side_ready_ms(s)) >= 0)
+            cpu_ready = child_cpu_now(s->ch.pid); /* within a poll (20 ms) of it */
+        if (ready >= 0 && committed_sum(w, s->input, PARTITIONS) >= target) {
+            t1 = wall_ms();
+            cpu_done = child_cpu_now(s->ch.pid);
+            break;
+        }
+        sleep_ms(20);
+    }
+    rd_kafka_destroy(w);
+    if (t1 < 0) {
+        fprintf(stderr, "bench_pipeline: %s did not commit all %ld inputs (log %s)\n", s->name,
+                target, s->ch.log);
+        return -1;
+    }
+    r->start_s = (double)(ready - forked) / 1000.0;
+    r->secs = (double)(t1 - ready) / 1000.0;
+    r->rate = (double)target / r->secs;
+    r->cpu_ev = (cpu_done - cpu_ready) / (double)target;
+    printf("  %-28s start to processing %.2f s; %ld events in %.2f s: %.0f events/s, CPU %.1f "
+           "us/event\n",
+           s->name, r->start_s, target, r->secs, r->rate, r->cpu_ev * 1e6);
+    fflush(stdout);
+    return 0;
+}
+
+static uint64_t fnv64(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * UINT64_C(0x100000001b3);
+    return h;
+}
+
+/* Hash the outputs caused by bulk events ("ev-" causes) of @p topic, per partition. */
+static int peer_digest(bench_t *b, const char *topic, peer_run_t *r)
+{
+    const char *kv[] = {"group.id",
+                        "bench-digest",
+                        "enable.auto.commit",
+                        "false",
+                        "isolation.level",
+                        "read_committed",
+                        "enable.partition.eof",
+                        "true",
+                        "queued.min.messages",
+                        "1000000",
+                        NULL};
+    rd_kafka_t *c = tk_client_new(RD_KAFKA_CONSUMER, b->bootstrap, kv);
+    if (!c)
+        return -1;
+    rd_kafka_poll_set_consumer(c);
+    int n = tk_partition_count(c, topic);
+    if (n != PARTITIONS) {
+        fprintf(stderr, "bench_pipeline: %s has %d partitions, want %d\n", topic, n, PARTITIONS);
+        rd_kafka_destroy(c);
+        return -1;
+    }
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n);
+    for (int p = 0; p < n; p++) {
+        rd_kafka_topic_partition_list_add(l, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        r->seq[p] = UINT64_C(0xcbf29ce484222325);
+        r->mset[p] = 0;
+    }
+    r->outs = 0;
+    rd_kafka_assign(c, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int eof = 0, rc = 0;
+    char msg[256];
+    for (int64_t deadline = wall_ms() + 300000; eof < n && wall_ms() < deadline;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eof++;
+        } else if (m->err) {
+            fprintf(stderr, "bench_pipeline: reading %s: %s\n", topic, rd_kafka_message_errstr(m));
+            rc = -1;
+        } else if (avro_codec_decode_output(b->codec, m->payload, m->len, b->out, msg,
+                                            sizeof(msg)) != 0) {
+            fprintf(stderr, "bench_pipeline: an output of %s does not decode: %s\n", topic, msg);
+            rc = -1;
+        } else if (!strncmp(b->out->cause_id, "ev-", 3) && m->partition >= 0 &&
+                   m->partition < PARTITIONS) {
+            uint64_t h = fnv64(UINT64_C(0xcbf29ce484222325), m->key, m->key_len);
+            h = fnv64(h, m->payload, m->len);
+            r->seq[m->partition] = fnv64(r->seq[m->partition], &h, sizeof(h));
+            r->mset[m->partition] += h;
+            r->outs++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    return eof == n ? rc : -1;
+}
+
+/* A new process of the side's application with an empty state directory restores the
+ * final states from the changelog. */
+static int peer_restore(bench_t *b, const side_t *ran, peer_run_t *r)
+{
+    side_t s = *ran;
+    memset(&s.ch, 0, sizeof(s.ch));
+    snprintf(s.state, sizeof(s.state), "%s-restore", ran->app);
+    sync(); /* the run's table files: written back now, not during the restore */
+    int64_t forked = wall_ms();
+    if (child_start(b, &s, NULL) != 0) /* its log: <state>.log, the first run's is apart */
+        return -1;
+    int64_t ready = -1;
+    for (int64_t deadline = forked + 900000; wall_ms() < deadline && child_alive(&s.ch);) {
+        if ((ready = side_ready_ms(&s)) >= 0)
+            break;
+        sleep_ms(10);
+    }
+    r->restore_cpu_s = child_cpu_now(s.ch.pid);
+    int code = child_stop(&s.ch);
+    if (s.kstreams && code == 128 + SIGTERM)
+        code = 0;
+    r->restore_hwm_mib = (double)s.ch.hwm_kb / 1024.0;
+    if (ready < 0 || code != 0) {
+        fprintf(stderr, "bench_pipeline: %s's restore did not finish (log %s, exit %d)\n", s.name,
+                s.ch.log, code);
+        return -1;
+    }
+    if (s.kstreams) {
+        peer_log_t pl;
+        scan_peer_log(s.ch.log, &pl);
+        r->restored = pl.restored;
+        r->restore_s = pl.first_restore_ms >= 0
+                           ? (double)(pl.last_restore_end_ms - pl.first_restore_ms) / 1000.0
+                           : 0;
+    } else {
+        logscan_t ls;
+        scan_log(s.ch.log, &ls);
+        r->restored = ls.restored_records;
+        r->restore_s = (double)(ls.last_restored_ms - ls.first_assigned_ms) / 1000.0;
+    }
+    r->restore_start_s = (double)(ready - forked) / 1000.0;
+    printf("  %-28s restore of %ld states: %.2f s (start to processing %.2f s, CPU %.2f s, "
+           "VmHWM %.0f MiB)\n",
+           s.name, r->restored, r->restore_s, r->restore_start_s, r->restore_cpu_s,
+           r->restore_hwm_mib);
+    fflush(stdout);
+    return 0;
+}
+
+/* --resume: SIGKILL the side's process once it has committed the input, start it again
+ * on the same state directory, and time the restart to processing. loyalty-stream keeps
+ * its local store and restores the changelog's tail; Kafka Streams under exactly-once
+ * finds no checkpoint after an unclean stop, wipes its stores and restores them whole. */
+static int peer_resume(bench_t *b, side_t *s, peer_run_t *r)
+{
+    kill(s->ch.pid, SIGKILL);
+    int st;
+    struct rusage ru;
+    if (wait4(s->ch.pid, &st, 0, &ru) != s->ch.pid)
+        return -1;
+    r->hwm_mib = (double)ru.ru_maxrss / 1024.0;
+    char killed[600];
+    snprintf(killed, sizeof(killed), "%s.killed", s->ch.log);
+    if (rename(s->ch.log, killed) != 0) /* the restarted process's log starts empty */
+        return -1;
+    sleep_ms(1000); /* as a supervisor's restart delay; not counted */
+    int64_t forked = wall_ms();
+    if (child_start(b, s, NULL) != 0)
+        return -1;
+    int64_t ready = -1;
+    for (int64_t deadline = forked + 900000; wall_ms() < deadline && child_alive(&s->ch);) {
+        if ((ready = side_ready_ms(s)) >= 0)
+            break;
+        sleep_ms(10);
+    }
+    r->resume_cpu_s = child_cpu_now(s->ch.pid);
+    int code = child_stop(&s->ch);
+    if (s->kstreams && code == 128 + SIGTERM)
+        code = 0;
+    if (ready < 0 || code != 0) {
+        fprintf(stderr, "bench_pipeline: %s did not resume (log %s, exit %d)\n", s->name, s->ch.log,
+                code);
+        return -1;
+    }
+    int64_t assigned;
+    if (s->kstreams) {
+        peer_log_t pl;
+        scan_peer_log(s->ch.log, &pl);
+        r->resume_restored = pl.restored;
+        assigned = pl.first_restore_ms >= 0 ? pl.first_restore_ms : ready;
+    } else {
+        logscan_t ls;
+        scan_log(s->ch.log, &ls);
+        r->resume_restored = ls.restored_records;
+        assigned = ls.first_assigned_ms;
+    }
+    r->resume_s = (double)(ready - forked) / 1000.0;
+    r->resume_restore_s = (double)(ready - assigned) / 1000.0;
+    printf("  %-28s SIGKILL, restart to processing %.2f s (of it %.2f s from the tasks' "
+           "assignment; %ld changelog records restored; CPU %.2f s)\n",
+           s->name, r->resume_s, r->resume_restore_s, r->resume_restored, r->resume_cpu_s);
+    fflush(stdout);
+    return peer_digest(b, s->pass_out, r);
+}
+
+static int peer_run_side(bench_t *b, side_t *s, peer_run_t *r)
+{
+    int rc = peer_throughput(b, s, r);
+    if (b->o.resume) {
+        if (rc == 0)
+            rc = peer_resume(b, s, r);
+        r->done = rc == 0;
+        return rc;
+    }
+    if (rc == 0) {
+        s->lat_rate = b->o.latency_rate > 0 ? b->o.latency_rate : (long)(r->rate / 2);
+        rc = latency_phase(b, s);
+        r->lat_rate = s->lat_rate;
+        r->p50 = s->p50, r->p99 = s->p99, r->pmax = s->pmax;
+        r->in_p50 = s->in_p50, r->in_p99 = s->in_p99;
+        r->lat_seen = s->lat_seen, r->lat_sent = s->lat_sent;
+    }
+    int code = child_stop(&s->ch);
+    if (s->kstreams && code == 128 + SIGTERM)
+        code = 0; /* a JVM stopped by SIGTERM exits 143 after its shutdown hook closed it */
+    r->hwm_mib = (double)s->ch.hwm_kb / 1024.0;
+    if (rc == 0 && code != 0) {
+        fprintf(stderr, "bench_pipeline: %s exited with %d (log %s)\n", s->name, code, s->ch.log);
+        rc = -1;
+    }
+    if (rc == 0)
+        rc = peer_digest(b, s->pass_out, r);
+    if (rc == 0)
+        printf("  %-28s latency at %ld events/s: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%ld/%ld "
+               "seen; the input itself p50 %.0f ms, p99 %.0f ms); VmHWM %.0f MiB; %ld outputs "
+               "of bulk events\n",
+               s->name, r->lat_rate, r->p50, r->p99, r->pmax, r->lat_seen, r->lat_sent, r->in_p50,
+               r->in_p99, r->hwm_mib, r->outs);
+    fflush(stdout);
+    if (rc == 0)
+        rc = peer_restore(b, s, r);
+    if (rc == 0)
+        r->done = true;
+    return rc;
+}
+
+static int cmp_dbl(const void *x, const void *y)
+{
+    double a = *(const double *)x, c = *(const double *)y;
+    return a < c ? -1 : a > c;
+}
+
+/* Median over the rounds of one figure of one side. */
+static double peer_median(peer_run_t runs[][PEER_SIDES_MAX], int rounds, int side, size_t off)
+{
+    double v[PEER_ROUNDS_MAX];
+    int n = 0;
+    for (int i = 0; i < rounds; i++)
+        if (runs[i][side].done)
+            v[n++] = *(const double *)((const char *)&runs[i][side] + off);
+    if (n == 0)
+        return 0;
+    qsort(v, (size_t)n, sizeof(*v), cmp_dbl);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void peer_summary(bench_t *b, side_t *sides, int n_sides, peer_run_t runs[][PEER_SIDES_MAX],
+                         int rounds)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+        double scale;
+    } fig[] = {
+        {"events/s after ready", offsetof(peer_run_t, rate), 1},
+        {"CPU per event (us)", offsetof(peer_run_t, cpu_ev), 1e6},
+        {"peak RSS (MiB)", offsetof(peer_run_t, hwm_mib), 1},
+        {"latency p50 (ms)", offsetof(peer_run_t, p50), 1},
+        {"latency p99 (ms)", offsetof(peer_run_t, p99), 1},
+        {"  input alone p99 (ms)", offsetof(peer_run_t, in_p99), 1},
+        {"restore (s)", offsetof(peer_run_t, restore_s), 1},
+        {"restore, start to processing (s)", offsetof(peer_run_t, restore_start_s), 1},
+        {"restore, peak RSS (MiB)", offsetof(peer_run_t, restore_hwm_mib), 1},
+        {"start to processing, empty (s)", offsetof(peer_run_t, start_s), 1},
+        {"SIGKILL: restart to processing (s)", offsetof(peer_run_t, resume_s), 1},
+        {"SIGKILL: assignment to processing (s)", offsetof(peer_run_t, resume_restore_s), 1},
+    };
+    printf("\n== bench_pipeline --peer results (%ld events, %ld customers Zipf s=1.0, %d "
+           "partitions, purchases only, program %s, %d rounds) ==\n",
+           b->o.events, b->o.customers, PARTITIONS, b->o.program, rounds);
+    int ks = -1;
+    for (int k = 0; k < n_sides; k++)
+        if (sides[k].kstreams)
+            ks = k;
+    for (int k = 0; k < n_sides; k++)
+        printf("  [%d] %s: %s\n", k, sides[k].name, sides[k].cfgname);
+    printf("%-37s", "figure (median of rounds)");
+    for (int k = 0; k < n_sides; k++)
+        printf(" | [%d]%-18s", k, k == ks || ks < 0 ? "" : " (x peer)");
+    printf("\n");
+    for (size_t f = 0; f < sizeof(fig) / sizeof(fig[0]); f++) {
+        size_t off = fig[f].off;
+        double any = 0;
+        for (int k = 0; k < n_sides; k++)
+            any += peer_median(runs, rounds, k, off);
+        if (any == 0)
+            continue; /* not measured in this mode */
+        printf("%-37s", fig[f].name);
+        double peer = ks >= 0 ? peer_median(runs, rounds, ks, off) : 0;
+        for (int k = 0; k < n_sides; k++) {
+            double v = peer_median(runs, rounds, k, off);
+            if (k != ks && ks >= 0 && peer > 0)
+                printf(" | %10.1f (%5.2f x)", v * fig[f].scale, v / peer);
+            else
+                printf(" | %10.1f %10s", v * fig[f].scale, "");
+        }
+        printf("\n");
+    }
+    printf("per round, ratio loyalty-stream / peer (events/s, CPU/event, RSS, restore):\n");
+    for (int i = 0; i < rounds && ks >= 0; i++)
+        for (int k = 0; k < n_sides; k++) {
+            const peer_run_t *l = &runs[i][k], *p = &runs[i][ks];
+            if (k == ks || !l->done || !p->done)
+                continue;
+            printf("  round %d, [%d]: %.2f, %.2f, %.2f, %.2f\n", i + 1, k, l->rate / p->rate,
+                   l->cpu_ev / p->cpu_ev, l->hwm_mib / p->hwm_mib,
+                   p->restore_s > 0 ? l->restore_s / p->restore_s : 0);
+        }
+    /* outputs: every run against the first run of side 0 */
+    const peer_run_t *ref = &runs[0][0];
+    bool same_seq = true, same_set = true, all = true;
+    for (int i = 0; i < rounds; i++)
+        for (int k = 0; k < n_sides; k++) {
+            const peer_run_t *r = &runs[i][k];
+            if (!r->done) {
+                all = false;
+                continue;
+            }
+            for (int p = 0; p < PARTITIONS; p++) {
+                same_seq = same_seq && r->seq[p] == ref->seq[p];
+                same_set = same_set && r->mset[p] == ref->mset[p];
+            }
+            same_set = same_set && r->outs == ref->outs;
+        }
+    printf("outputs of the %ld bulk events (%ld records each run): %s%s\n", b->o.events, ref->outs,
+           same_seq   ? "IDENTICAL in every run, byte for byte, in the same order per partition"
+           : same_set ? "the same multiset per partition in every run, but in another order"
+                      : "DIFFERENT",
+           all ? "" : " (some runs failed)");
+}
+
+/* Side k's application, input and output topics in round @p round (from 1). */
+static void peer_side_names(side_t *s, int k, int round)
+{
+    char app[64];
+    snprintf(app, sizeof(app), "bench-%s%d-r%d", s->kstreams ? "ks" : "ls", k, round);
+    snprintf(s->app, sizeof(s->app), "%s", app);
+    snprintf(s->input, sizeof(s->input), "%s.purchases", app);
+    snprintf(s->pass_out, sizeof(s->pass_out), s->kstreams ? "%s.bonuses" : "%s.bonus-earned", app);
+    s->state[0] = '\0';
+}
+
+static int peer_main(bench_t *b)
+{
+    static side_t sides[PEER_SIDES_MAX];
+    static peer_run_t runs[PEER_ROUNDS_MAX][PEER_SIDES_MAX];
+    static char extra[PEER_SIDES_MAX][512], names[PEER_SIDES_MAX][64];
+    int n = 0;
+    b->purchases_only = true;
+    if (!b->o.no_peer) {
+        if (system("'" PEER_SCRIPT "' build") != 0) {
+            fprintf(stderr, "bench_pipeline: the Kafka Streams peer did not build\n");
+            return -1;
+        }
+        snprintf(names[n], sizeof(names[n]), "kafka-streams");
+        sides[n] = (side_t){.kstreams = true, .cfgname = "Kafka Streams"};
+        n++;
+    }
+    int nv = b->o.n_variants ? b->o.n_variants : 1;
+    for (int v = 0; v < nv; v++, n++) {
+        const char *spec = b->o.n_variants ? b->o.variants[v] : "";
+        if (nv > 1)
+            snprintf(names[n], sizeof(names[n]), "loyalty-stream #%d", v + 1);
+        else
+            snprintf(names[n], sizeof(names[n]), "loyalty-stream");
+        sides[n] = (side_t){.loyalty = true, .cfgname = spec[0] ? spec : "loyalty-stream defaults"};
+        /* "k=v,k=v" -> property lines */
+        char *w = extra[n];
+        size_t left = sizeof(extra[n]);
+        for (const char *p = spec; *p && left > 2;) {
+            size_t len = strcspn(p, ",");
+            int k = snprintf(w, left, "%.*s\n", (int)len, p);
+            if (k < 0 || (size_t)k >= left)
+                break;
+            w += k, left -= (size_t)k;
+            p += len + (p[len] == ',');
+        }
+        sides[n].extra = extra[n];
+    }
+    int rc = broker_start(b);
+    if (rc == 0)
+        printf("broker: %s\n", b->bootstrap);
+    /* one input copy (and the peer's output topic) per side and round */
+    for (int i = 0; rc == 0 && i < b->o.rounds; i++)
+        for (int k = 0; rc == 0 && k < n; k++) {
+            side_t *s = &sides[k];
+            peer_side_names(s, k, i + 1);
+            if (tk_create_topic(b->bootstrap, s->input, PARTITIONS, 1, NULL) != 0 ||
+                (s->kstreams && tk_create_topic(b->bootstrap, s->pass_out, PARTITIONS, 1, NULL)))
+                rc = -1;
+        }
+    if (rc == 0) {
+        printf("producing %ld purchases (%ld customers) to %ld x %d input topics ...\n",
+               b->o.events, b->o.customers, b->o.rounds, n);
+        fflush(stdout);
+    }
+    static char topics[PEER_ROUNDS_MAX * PEER_SIDES_MAX][160];
+    const char *tp[PEER_ROUNDS_MAX * PEER_SIDES_MAX];
+    int nt = 0;
+    for (int i = 0; i < b->o.rounds; i++)
+        for (int k = 0; k < n; k++, nt++) {
+            side_t s = sides[k];
+            peer_side_names(&s, k, i + 1);
+            snprintf(topics[nt], sizeof(topics[nt]), "%s", s.input);
+            tp[nt] = topics[nt];
+        }
+    if (rc == 0)
+        rc = produce_bulk_n(b, tp, nt);
+    b->bulk_per_topic = b->o.events;
+    for (int i = 0; rc == 0 && i < b->o.rounds; i++) {
+        printf("round %d (uptime: ", i + 1);
+        fflush(stdout);
+        if (system("uptime | sed 's/.*load/load/'") != 0)
+            printf(")\n");
+        for (int j = 0; rc == 0 && j < n; j++) {
+            int k = (i + j) % n; /* the order rotates */
+            side_t *s = &sides[k];
+            peer_side_names(s, k, i + 1);
+            s->name = names[k];
+            rc = peer_run_side(b, s, &runs[i][k]);
+        }
+    }
+    if (rc == 0)
+        peer_summary(b, sides, n, runs, (int)b->o.rounds);
+    broker_stop(b);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ main */
+
+static bool explicit_events(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--events"))
+            return true;
+    return false;
+}
 
 static int parse_args(int argc, char **argv, opts_t *o)
 {
@@ -1146,7 +1788,10 @@ static int parse_args(int argc, char **argv, opts_t *o)
                   .restore_runs = 1,
                   .latency_rate = 200,
                   .latency_seconds = 15,
+                  .rounds = 2,
+                  .peer = LS_BENCH_PEER_DEFAULT,
                   .program = program};
+    bool rate_given = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *num = !strcmp(a, "--events")              ? &o->events
@@ -1155,9 +1800,21 @@ static int parse_args(int argc, char **argv, opts_t *o)
                     : !strcmp(a, "--restore-runs")      ? &o->restore_runs
                     : !strcmp(a, "--latency-rate")      ? &o->latency_rate
                     : !strcmp(a, "--latency-seconds")   ? &o->latency_seconds
+                    : !strcmp(a, "--rounds")            ? &o->rounds
+                    : !strcmp(a, "--partitions")        ? &o->partitions
                                                         : NULL;
         if (num && v && atol(v) > 0) {
             *num = atol(v);
+            rate_given = rate_given || num == &o->latency_rate;
+            i++;
+        } else if (!strcmp(a, "--peer")) {
+            o->peer = true;
+        } else if (!strcmp(a, "--no-peer")) {
+            o->no_peer = true;
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = true;
+        } else if (!strcmp(a, "--ls") && v && o->n_variants < 8) {
+            o->variants[o->n_variants++] = v;
             i++;
         } else if (!strcmp(a, "--program") && v) {
             o->program = v;
@@ -1167,9 +1824,31 @@ static int parse_args(int argc, char **argv, opts_t *o)
         } else if (!strcmp(a, "--restore-only")) {
             o->restore_only = true;
         } else {
-            fprintf(stderr, "usage: bench_pipeline [--events N] [--customers C] "
-                            "[--restore-customers M] [--latency-rate R] [--latency-seconds S] "
-                            "[--restore-runs K] [--program FILE] [--keep] [--restore-only]\n");
+            fprintf(stderr,
+                    "usage: bench_pipeline [--events N] [--customers C] "
+                    "[--restore-customers M] [--latency-rate R] [--latency-seconds S] "
+                    "[--restore-runs K] [--program FILE] [--keep] [--restore-only]\n"
+                    "       bench_pipeline --peer [--events N] [--customers C] "
+                    "[--rounds R] [--partitions P] [--latency-rate R] [--latency-seconds S]\n"
+                    "                      [--ls 'key=value,...']... [--no-peer] "
+                    "[--resume] [--program FILE] [--keep]\n");
+            return -1;
+        }
+    }
+    if (o->peer) {
+        /* the program both sides implement; latency at half of each side's own rate */
+        if (!strcmp(o->program, program))
+            snprintf(program, sizeof(program), "%s/bench/peer/program.yaml", LS_BENCH_SOURCE_DIR);
+        if (!rate_given)
+            o->latency_rate = 0;
+        if (!explicit_events(argc, argv))
+            o->events = 300000;
+        if (o->partitions)
+            bench_partitions = (int)o->partitions;
+        if (o->rounds > PEER_ROUNDS_MAX || o->n_variants + 1 > PEER_SIDES_MAX ||
+            bench_partitions > PARTITIONS_MAX) {
+            fprintf(stderr, "bench_pipeline: at most %d rounds, %d --ls variants, %d partitions\n",
+                    PEER_ROUNDS_MAX, PEER_SIDES_MAX - 1, PARTITIONS_MAX);
             return -1;
         }
     }
@@ -1270,6 +1949,10 @@ int main(int argc, char **argv)
     snprintf(ly.input, sizeof(ly.input), "bench-loyalty.purchases");
     restore_res_t rr = {0};
     printf("bench_pipeline: work dir %s, program %s\n", b.work, b.o.program);
+    if (b.o.peer) {
+        rc = peer_main(&b);
+        goto cleanup;
+    }
     rc = broker_start(&b);
     if (rc == 0) {
         printf("broker: %s\n", b.bootstrap);
@@ -1297,6 +1980,7 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         print_summary(&b, &pt, &ly, &rr);
+cleanup:
     if (pt.ch.pid > 0)
         child_stop(&pt.ch);
     if (ly.ch.pid > 0)

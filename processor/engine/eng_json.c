@@ -394,9 +394,9 @@ static void output_body(json_t *o, const eng_output_t *x)
         json_object_set_new(o, "debt_added", json_integer(x->u.points_reversed.debt_added));
         json_object_set_new(o, "original_event_id",
                             json_string(x->u.points_reversed.original_event_id));
-        json_object_set_new(o, "reason", json_string(x->u.points_reversed.reason[0]
-                                                         ? x->u.points_reversed.reason
-                                                         : "return"));
+        json_object_set_new(
+            o, "reason",
+            json_string(x->u.points_reversed.reason[0] ? x->u.points_reversed.reason : "return"));
         if (x->u.points_reversed.period[0])
             json_object_set_new(o, "period", json_string(x->u.points_reversed.period));
         break;

@@ -194,7 +194,7 @@ void eng_out_tier_change(eng_emitter_t *e, eng_state_t *s, int32_t to, const cha
 }
 
 eng_output_t *eng_out_bonus(eng_emitter_t *e, const eng_state_t *s, int64_t pts, int32_t rate_bp,
-                   eng_lot_source_t source, int64_t usable_from, int64_t expires_at)
+                            eng_lot_source_t source, int64_t usable_from, int64_t expires_at)
 {
     /* the names of the lot sources, zero-padded: 8 bytes copied (the field is longer and
      * zeroed, so the terminator is already there) */

@@ -97,8 +97,14 @@ static const setting_t settings[] = {
      "and restored in place (at most 3 times per run)."},
     {"commit.interval.ms", T_INT, "100", OFF(commit_interval_ms), 1, 60000, NULL,
      "A transaction commits at the latest this long after it began."},
-    {"commit.max.records", T_INT, "1000", OFF(commit_max_records), 1, 1000000, NULL,
-     "A transaction commits after this many input records."},
+    {"commit.max.records", T_INT, "10000", OFF(commit_max_records), 1, 1000000, NULL,
+     "A transaction commits after this many input records (or when commit.interval.ms or "
+     "commit.max.bytes is reached, whichever comes first); timers fire for at most this many "
+     "customers per task per tick. Fewer, larger transactions cost fewer broker round trips "
+     "per record (docs/OPERATIONS.md, \"Transaction size\")."},
+    {"commit.max.bytes", T_BYTES, "8MiB", OFF(commit_max_bytes), 0, INT64_C(1) << 30, NULL,
+     "A transaction commits once the records it produced (outputs and changelog, keys and "
+     "values) hold this many bytes; 0 = no byte bound. Accepts KiB, MiB, GiB suffixes."},
     {"timers.interval.ms", T_INT, "1000", OFF(timers_interval_ms), 1, 3600000, NULL,
      "How often due timers (expiry, warnings, period ends, inactivity) are looked for."},
     {"clock", T_ENUM, "wall", OFF(clock), 0, 0, "wall|stream",
@@ -673,7 +679,8 @@ void cfg_pipe_conf(const cfg_t *cfg, const char *const *topics_out, size_t n_top
                          .commit_max_records = cfg->commit_max_records,
                          .timers_interval_ms = cfg->timers_interval_ms,
                          .kafka_conf = apply_kafka_cb,
-                         .kafka_conf_ctx = (void *)cfg};
+                         .kafka_conf_ctx = (void *)cfg,
+                         .commit_max_bytes = cfg->commit_max_bytes};
 }
 
 int cfg_check_kafka(const cfg_t *cfg, char *err, size_t errlen)

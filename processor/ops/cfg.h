@@ -73,6 +73,7 @@ typedef struct cfg {
     /* kafka.* passthrough */
     cfg_kv_t *kafka;
     size_t n_kafka;
+    int64_t commit_max_bytes; /* a transaction commits once its records hold this many bytes */
 } cfg_t;
 
 /**

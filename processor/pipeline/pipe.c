@@ -84,6 +84,7 @@ struct pipe {
     int64_t *out_max_bytes;          /* per topics_out: its max.message.bytes, 0 = unknown */
     rd_kafka_queue_t *limits_q;      /* where the answer to the DescribeConfigs request lands */
     bool limits_pending;
+    int64_t txn_bytes; /* keys and values produced in the open transaction */
 };
 
 /* Fences recovered from within FENCE_WINDOW_MS before one counts as a live duplicate. */
@@ -268,6 +269,7 @@ static int produce(pipe_t *pp, const char *topic, int32_t partition, const void 
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             pp->txn_out++;
+            pp->txn_bytes += (int64_t)(key_len + value_len);
             return PIPE_OK; /* the headers now belong to the message */
         }
         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL && !stopping(pp)) {
@@ -338,7 +340,7 @@ static int txn_begin(pipe_t *pp, char *err, size_t errlen)
         return txn_error(pp, e, "begin_transaction", err, errlen);
     pp->txn_open = true;
     pp->txn_started_ms = mono_ms();
-    pp->txn_records = pp->txn_out = 0;
+    pp->txn_records = pp->txn_out = pp->txn_bytes = 0;
     for (int32_t p = 0; p < pp->n_parts; p++) {
         pp->tasks[p].clog_next = -1;
         pp->tasks[p].txn_first_offset = -1;
@@ -1464,8 +1466,10 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
             if (ends(rc))
                 continue;
         }
-        if (pp->txn_open && (pp->txn_records >= pp->conf.commit_max_records ||
-                             mono - pp->txn_started_ms >= pp->conf.commit_interval_ms)) {
+        if (pp->txn_open &&
+            (pp->txn_records >= pp->conf.commit_max_records ||
+             (pp->conf.commit_max_bytes > 0 && pp->txn_bytes >= pp->conf.commit_max_bytes) ||
+             mono - pp->txn_started_ms >= pp->conf.commit_interval_ms)) {
             rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
             if (ends(rc))
                 continue;

@@ -57,6 +57,9 @@ typedef struct pipe_conf {
      *  (metadata, topic creation, init_transactions) look at it every 200 ms and give up
      *  with PIPE_STOPPED once it is non-zero. */
     volatile sig_atomic_t *stop;
+    /** A transaction commits once the keys and values it produced (outputs and changelog)
+     *  reach this many bytes; 0 = no byte bound. */
+    int64_t commit_max_bytes;
 } pipe_conf_t;
 
 /** A consumed record, borrowed for the duration of a hook call. */

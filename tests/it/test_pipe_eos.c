@@ -140,6 +140,42 @@ static void test_clean_run_emits_each_record_once_and_stops_on_sigterm(void **st
     check_exactly_once(&r, 2000);
 }
 
+/* commit.max.bytes: with the interval and the record bound out of reach (60 s, a million
+ * records), transactions must still commit as their bytes reach the bound, so every
+ * output is visible long before the first interval would end; without the byte bound
+ * nothing is visible for 60 s. */
+static void test_byte_bound_commits_before_the_interval(void **state)
+{
+    (void)state;
+    run_t r;
+    run_init(&r, "pipe-bytes", 2000);
+    char **a = r.argv;
+    while (*a)
+        a++;
+    a[-4] = "commit.interval.ms=60000";
+    a[-3] = "commit.max.records=1000000";
+    a[-1] = "kafka.transaction.timeout.ms=120000"; /* longer than the interval */
+    *a++ = "commit.max.bytes=4KiB";
+    *a = NULL;
+    int pid = tk_spawn(r.argv, NULL, r.log);
+    assert_true(pid > 0);
+    long got = 0;
+    for (int i = 0; i < 40 && got < 2000; i++) { /* 40 s: well inside the 60 s interval */
+        sleep(1);
+        got = tk_count(bootstrap, r.out);
+        int st = tk_wait(pid, 0);
+        if (st != -1)
+            fail_msg("pipe_counter exited %d before finishing (log %s)", st, r.log);
+    }
+    kill(pid, SIGTERM);
+    int st = tk_wait(pid, 30000);
+    if (st != 0)
+        fail_msg("pipe_counter exit %d after SIGTERM, want 0 (log %s)", st, r.log);
+    if (got < 2000)
+        fail_msg("%ld of 2000 outputs visible after 40 s: the byte bound did not commit", got);
+    check_exactly_once(&r, 2000);
+}
+
 static void crash_then_restart(const char *point)
 {
     run_t r;
@@ -195,6 +231,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_run_emits_each_record_once_and_stops_on_sigterm),
+        cmocka_unit_test(test_byte_bound_commits_before_the_interval),
         cmocka_unit_test(test_crash_after_produce_before_commit),
         cmocka_unit_test(test_crash_after_commit_before_state_write),
         cmocka_unit_test(test_crash_after_state_write),

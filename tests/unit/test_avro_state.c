@@ -187,8 +187,8 @@ static char *older_schema(const char *const *drop, size_t n)
 static void test_older_state_record_reads_with_defaults(void **state)
 {
     (void)state;
-    const char *drop[] = {"version",       "birthday_year",  "total_earned", "total_redeemed",
-                          "total_expired", "total_reversed", "seen",         "seen_head",
+    const char *drop[] = {"version",       "birthday_year",  "total_earned",   "total_redeemed",
+                          "total_expired", "total_reversed", "seen",           "seen_head",
                           "next_accum",    "closed_floor",   "closed_periods", "joined_at",
                           "birth_month",   "birth_day",      "account_status"};
     char *schema = older_schema(drop, sizeof(drop) / sizeof(drop[0]));

@@ -46,7 +46,8 @@ static void test_file_values_override_defaults(void **state)
     assert_int_equal(rc, 0);
     assert_string_equal(c->bootstrap_servers, "k1:9092,k2:9092");
     assert_int_equal(c->commit_interval_ms, 250);
-    assert_int_equal(c->commit_max_records, 1000);     /* default kept */
+    assert_int_equal(c->commit_max_records, 10000);    /* default kept */
+    assert_int_equal(c->commit_max_bytes, 8 << 20);    /* default kept */
     assert_int_equal(c->time_max_future_ms, 86400000); /* one day */
     assert_int_equal(c->clock, CFG_CLOCK_STREAM);
     assert_int_equal(c->memory_budget_bytes, 64 << 20);
