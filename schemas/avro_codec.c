@@ -57,13 +57,13 @@ static const struct history {
     const char *stem;
     int32_t id;
 } history[] = {
-    {"bonus_earned_v1", 102},
-    {"points_reversed_v1", 105},
-    {"points_redeemed_v1", 106},
-    {"redemption_rejected_v1", 107},
-    {"reward_earned_v1", 108},
-    {"customer_state_v1", 201},
-    {"customer_state_v2", 202},
+    {"bonus_earned_v1", 102},        /* now 114 */
+    {"points_reversed_v1", 105},     /* now 115 */
+    {"points_redeemed_v1", 106},     /* now 111 */
+    {"redemption_rejected_v1", 107}, /* now 112 */
+    {"reward_earned_v1", 108},       /* now 113 */
+    {"customer_state_v1", 201},      /* now 203 */
+    {"customer_state_v2", 202},      /* now 203 */
 };
 
 void avro_codec_config_defaults(avro_codec_config_t *cfg)
