@@ -38,15 +38,15 @@ static const struct type_info {
     [ENG_OUT_POINTS_REVERSED] = {"points_reversed", "PointsReversed", "loyalty.points-reversed",
                                  115},
     [ENG_OUT_POINTS_REDEEMED] = {"points_redeemed", "PointsRedeemed", "loyalty.points-redeemed",
-                                 106},
+                                 111},
     [ENG_OUT_REDEMPTION_REJECTED] = {"redemption_rejected", "RedemptionRejected",
-                                     "loyalty.redemption-rejected", 107},
-    [ENG_OUT_REWARD_EARNED] = {"reward_earned", "RewardEarned", "loyalty.rewards", 108},
+                                     "loyalty.redemption-rejected", 112},
+    [ENG_OUT_REWARD_EARNED] = {"reward_earned", "RewardEarned", "loyalty.rewards", 113},
     [ENG_OUT_TIER_WILL_DOWNGRADE] = {"tier_will_downgrade", "TierWillDowngrade",
                                      "loyalty.tier-warnings", 109},
     [ENG_OUT_TIER_PROGRESS] = {"tier_progress", "TierProgress", "loyalty.tier-progress", 110},
     [AVRO_CODEC_TYPE_INPUT] = {"input_event", "InputEvent", "purchases", 1},
-    [AVRO_CODEC_TYPE_STATE] = {"customer_state", "CustomerState", "loyalty-stream-changelog", 202},
+    [AVRO_CODEC_TYPE_STATE] = {"customer_state", "CustomerState", "loyalty-stream-changelog", 203},
 };
 
 /* Earlier versions of our schemas and the ids they had without a registry (the frozen
@@ -57,9 +57,13 @@ static const struct history {
     const char *stem;
     int32_t id;
 } history[] = {
-    {"bonus_earned_v1", 102},
-    {"points_reversed_v1", 105},
-    {"customer_state_v1", 201},
+    {"bonus_earned_v1", 102},        /* now 114 */
+    {"points_reversed_v1", 105},     /* now 115 */
+    {"points_redeemed_v1", 106},     /* now 111 */
+    {"redemption_rejected_v1", 107}, /* now 112 */
+    {"reward_earned_v1", 108},       /* now 113 */
+    {"customer_state_v1", 201},      /* now 203 */
+    {"customer_state_v2", 202},      /* now 203 */
 };
 
 void avro_codec_config_defaults(avro_codec_config_t *cfg)

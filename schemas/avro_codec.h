@@ -50,8 +50,9 @@ typedef struct avro_codec_config {
 } avro_codec_config_t;
 
 /**
- * @brief The defaults: ids input 1, outputs 101..110 (in eng_out_kind_t order; BonusEarned 114
- * and PointsReversed 115 since their version 2), state 202 (docs/SCHEMAS.md, "Evolution");
+ * @brief The defaults: ids input 1, outputs 101..110 (in eng_out_kind_t order; since their
+ * version 2: PointsRedeemed 111, RedemptionRejected 112, RewardEarned 113, BonusEarned 114,
+ * PointsReversed 115), state 203 (docs/SCHEMAS.md, "Evolution");
  * topics as in docs/SCHEMAS.md (purchases, loyalty.tier-changes, ...); no registry;
  * negative answers of a registry kept 30 s.
  */

@@ -363,19 +363,24 @@ static int put_output_body(avro_value_t *r, const eng_output_t *o)
         const eng_points_redeemed_t *v = &o->u.points_redeemed;
         CHECK(avro_fields_set_long(r, "points", v->points));
         CHECK(avro_fields_set_long(r, "value", v->value));
-        return avro_fields_set_long(r, "balance_after", v->balance_after);
+        CHECK(avro_fields_set_long(r, "balance_after", v->balance_after));
+        CHECK(avro_fields_set_long(r, "points_requested", v->points_requested));
+        return avro_fields_set_long(r, "points_allowed", v->points_allowed);
     }
     case ENG_OUT_REDEMPTION_REJECTED: {
         const eng_redemption_rejected_t *v = &o->u.redemption_rejected;
         CHECK(avro_fields_set_long(r, "points_requested", v->points_requested));
         CHECK(avro_fields_set_long(r, "points_available", v->points_available));
-        return SET_STR(r, v, reason);
+        CHECK(SET_STR(r, v, reason));
+        return avro_fields_set_long(r, "points_allowed", v->points_allowed);
     }
     case ENG_OUT_REWARD_EARNED: {
         const eng_reward_earned_t *v = &o->u.reward_earned;
         CHECK(SET_STR(r, v, reward));
         CHECK(SET_STR(r, v, category));
-        return avro_fields_set_int(r, "stamps_used", v->stamps_used);
+        CHECK(avro_fields_set_int(r, "stamps_used", v->stamps_used));
+        CHECK(SET_STR(r, v, source));
+        return avro_fields_set_int(r, "quantity", v->quantity);
     }
     case ENG_OUT_TIER_WILL_DOWNGRADE: {
         const eng_tier_will_downgrade_t *v = &o->u.tier_will_downgrade;
@@ -474,16 +479,26 @@ static dlq_reason_t read_output_body(avro_fields_ctx_t *x, const avro_value_t *r
         GET_LONG(x, r, &o->u.points_redeemed, points);
         GET_LONG(x, r, &o->u.points_redeemed, value);
         GET_LONG(x, r, &o->u.points_redeemed, balance_after);
+        /* appended fields: absent in records of the first schema */
+        TRY(avro_fields_long(x, r, "points_requested", false, o->u.points_redeemed.points,
+                             &o->u.points_redeemed.points_requested, NULL));
+        TRY(avro_fields_long(x, r, "points_allowed", false, o->u.points_redeemed.points,
+                             &o->u.points_redeemed.points_allowed, NULL));
         return DLQ_OK;
     case ENG_OUT_REDEMPTION_REJECTED:
         GET_LONG(x, r, &o->u.redemption_rejected, points_requested);
         GET_LONG(x, r, &o->u.redemption_rejected, points_available);
         GET_STR(x, r, &o->u.redemption_rejected, reason);
+        TRY(avro_fields_long(x, r, "points_allowed", false, 0,
+                             &o->u.redemption_rejected.points_allowed, NULL));
         return DLQ_OK;
     case ENG_OUT_REWARD_EARNED:
         GET_STR(x, r, &o->u.reward_earned, reward);
         GET_STR(x, r, &o->u.reward_earned, category);
         GET_INT(x, r, &o->u.reward_earned, stamps_used);
+        TRY(avro_fields_str(x, r, "source", false, "stamp_card", o->u.reward_earned.source,
+                            sizeof(o->u.reward_earned.source), NULL));
+        TRY(avro_fields_int(x, r, "quantity", false, 1, &o->u.reward_earned.quantity, NULL));
         return DLQ_OK;
     case ENG_OUT_TIER_WILL_DOWNGRADE:
         GET_STR(x, r, &o->u.tier_will_downgrade, from_tier);

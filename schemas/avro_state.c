@@ -134,6 +134,11 @@ static int put_state(avro_value_t *root, const eng_state_t *s)
     CHECK(avro_fields_set_long(root, "total_reversed", s->total_reversed));
     CHECK(avro_fields_set_long(root, "next_accum", s->next_accum));
     CHECK(avro_fields_set_int(root, "closed_floor", s->closed_floor));
+    CHECK(avro_fields_set_long(root, "joined_at", s->joined_at));
+    CHECK(avro_fields_set_int(root, "birth_month", s->birth_month));
+    CHECK(avro_fields_set_int(root, "birth_day", s->birth_day));
+    CHECK(
+        avro_fields_set_str(root, "account_status", s->account_status, sizeof(s->account_status)));
     return put_arrays(root, s);
 }
 
@@ -330,6 +335,12 @@ dlq_reason_t avro_state_decode_generic(avro_codec_t *c, const void *value, size_
     OPT_LONG(&x, root, "total_reversed", &s->total_reversed);
     OPT_LONG(&x, root, "next_accum", &s->next_accum);
     OPT_INT(&x, root, "closed_floor", &s->closed_floor);
+    /* version 3: absent in records of versions 1 and 2 (then their defaults) */
+    OPT_LONG(&x, root, "joined_at", &s->joined_at);
+    OPT_INT(&x, root, "birth_month", &s->birth_month);
+    OPT_INT(&x, root, "birth_day", &s->birth_day);
+    TRY(avro_fields_str(&x, root, "account_status", false, "", s->account_status,
+                        sizeof(s->account_status), NULL));
     return read_arrays(&x, root, s);
 }
 
@@ -368,9 +379,9 @@ static void put_long(bin_out_t *o, int64_t v)
 /* Upper bound of the encoded size of any state (10 bytes per varint). */
 #define STATE_BIN_MAX                                                                         \
     (40 * 10 + ENG_ID_MAX + ENG_QBUCKETS_MAX * 20 + ENG_LOTS_MAX * 71 + ENG_STAMPS_MAX * 10 + \
-     ENG_PURCHASES_MAX * 120 + ENG_SEEN_MAX * 10 + ENG_CLOSED_MAX * 30)
+     ENG_PURCHASES_MAX * 120 + ENG_SEEN_MAX * 10 + ENG_CLOSED_MAX * 30 + 3 * 10 + ENG_NAME_MAX)
 
-static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len)
+static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len, size_t status_len)
 {
     put_long(o, (int32_t)s->version);
     put_long(o, s->flags);
@@ -460,13 +471,20 @@ static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len)
         }
     }
     put_long(o, 0);
+    put_long(o, s->joined_at);
+    put_long(o, s->birth_month);
+    put_long(o, s->birth_day);
+    put_long(o, (int64_t)status_len);
+    memcpy(o->p, s->account_status, status_len);
+    o->p += status_len;
 }
 
 int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t **out,
                             size_t *outlen, char *err, size_t errlen)
 {
     const void *nul = memchr(s->customer_id, '\0', sizeof(s->customer_id));
-    if (!c->has_enc[AVRO_CODEC_TYPE_STATE] || !nul)
+    const void *snul = memchr(s->account_status, '\0', sizeof(s->account_status));
+    if (!c->has_enc[AVRO_CODEC_TYPE_STATE] || !nul || !snul)
         return avro_state_encode_generic(c, s, out, outlen, err, errlen); /* its errors */
     if (s->n_qbuckets > ENG_QBUCKETS_MAX || s->n_lots > ENG_LOTS_MAX ||
         s->n_purchases > ENG_PURCHASES_MAX || s->purchases_head >= ENG_PURCHASES_MAX ||
@@ -482,7 +500,8 @@ int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t
         c->cap = FRAME_HEADER_LEN + STATE_BIN_MAX;
     }
     bin_out_t o = {c->buf + FRAME_HEADER_LEN, c->buf + c->cap};
-    put_state_bin(&o, s, (size_t)((const char *)nul - s->customer_id));
+    put_state_bin(&o, s, (size_t)((const char *)nul - s->customer_id),
+                  (size_t)((const char *)snul - s->account_status));
     frame_write_header(c->buf, c->own[AVRO_CODEC_TYPE_STATE].id);
     *out = c->buf;
     *outlen = (size_t)(o.p - c->buf);
@@ -513,8 +532,9 @@ static int64_t get_long(bin_in_t *in)
 
 static int32_t get_int(bin_in_t *in)
 {
+    const uint8_t *at = in->p;
     int64_t v = get_long(in);
-    if (v < INT32_MIN || v > INT32_MAX)
+    if (v < INT32_MIN || v > INT32_MAX || in->p - at > 5) /* an int's varint has 5 bytes at most */
         in->bad = true;
     return (int32_t)v;
 }
@@ -655,6 +675,21 @@ static void get_state_bin(bin_in_t *in, eng_state_t *s)
     s->n_closed = n;
     if (n)
         get_end(in);
+    s->joined_at = get_long(in);
+    s->birth_month = get_int(in);
+    s->birth_day = get_int(in);
+    int64_t sn = get_long(in);
+    if (sn < 0 || sn >= (int64_t)sizeof(s->account_status) || in->end - in->p < sn) {
+        in->bad = true;
+        return;
+    }
+    for (int64_t i = 0; i < sn; i++) {
+        uint8_t ch = in->p[i];
+        if (ch == 0 || ch >= 0x80)
+            in->bad = true; /* as for the customer id: the generic path decides */
+        s->account_status[i] = (char)ch;
+    }
+    in->p += sn;
     if (in->p != in->end)
         in->bad = true; /* trailing bytes */
 }

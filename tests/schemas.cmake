@@ -4,7 +4,7 @@
 ls_add_unit_test(test_avro_codec SOURCES unit/test_avro_codec.c LIBS ls_schemas)
 ls_add_unit_test(test_frame SOURCES unit/test_frame.c LIBS ls_schemas)
 ls_add_unit_test(test_dlq SOURCES unit/test_dlq.c LIBS ls_schemas)
-ls_add_unit_test(test_avro_state SOURCES unit/test_avro_state.c LIBS ls_schemas)
+ls_add_unit_test(test_avro_state SOURCES unit/test_avro_state.c LIBS ls_schemas ls_engine_json)
 ls_add_unit_test(test_sr SOURCES unit/test_sr.c unit/test_sr_server.c
                  LIBS ls_schemas PkgConfig::MHD)
 

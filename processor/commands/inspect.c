@@ -114,17 +114,19 @@ static char *decode_state(inspect_t *in, const char *v, size_t vlen, bool *assum
     }
     dlq_reason_t r = avro_codec_decode_state(in->codec, v, vlen, in->state, why, whylen);
     if (r == DLQ_UNKNOWN_SCHEMA_ID && vlen >= 5) {
-        /* Offline there is no registry: try our own schema for the writer's. */
+        /* Offline there is no registry: try our own schema for the writer's, then the
+         * older versions' (built-in ids 202, 201), for a store an older release wrote. */
         char *copy = malloc(vlen);
-        if (copy) {
+        const uint32_t ids[3] = {(uint32_t)avro_codec_schema_id(in->codec, AVRO_CODEC_TYPE_STATE),
+                                 202, 201};
+        for (int k = 0; copy && k < 3 && r != DLQ_OK; k++) {
             memcpy(copy, v, vlen);
-            uint32_t own = (uint32_t)avro_codec_schema_id(in->codec, AVRO_CODEC_TYPE_STATE);
-            copy[1] = (char)(own >> 24), copy[2] = (char)(own >> 16);
-            copy[3] = (char)(own >> 8), copy[4] = (char)own;
+            copy[1] = (char)(ids[k] >> 24), copy[2] = (char)(ids[k] >> 16);
+            copy[3] = (char)(ids[k] >> 8), copy[4] = (char)ids[k];
             r = avro_codec_decode_state(in->codec, copy, vlen, in->state, why, whylen);
             *assumed = r == DLQ_OK;
-            free(copy);
         }
+        free(copy);
     }
     if (r != DLQ_OK)
         return NULL;

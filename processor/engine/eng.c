@@ -43,6 +43,7 @@ uint64_t eng_id_hash(const char *id)
 static int uses_period(const prog_t *p)
 {
     return p->has_award || p->demote == PROG_DEMOTE_PERIOD_END ||
+           p->demote == PROG_DEMOTE_RESET_EACH_PERIOD ||
            p->q_window == PROG_WIN_PREVIOUS_CALENDAR_MONTH;
 }
 
@@ -160,6 +161,8 @@ static int64_t lot_expiry(const prog_t *p, int64_t ref)
         return ref + (int64_t)p->expiry_days * ENG_DAY_MS;
     case PROG_EXPIRY_END_OF_NEXT_MONTH:
         return tz_month_start(p->tz, tz_month_index(p->tz, ref) + 2);
+    case PROG_EXPIRY_AFTER_MONTHS:
+        return tz_add_months(p->tz, ref, p->expiry_months);
     default:
         return ENG_TIME_NEVER;
     }
@@ -283,7 +286,7 @@ static int64_t missing_for(const prog_t *p, int32_t t, int64_t v)
 /* ------------------------------------------------------------------ lots: eng_lots.c */
 
 #define STEP_OUT_MAX  40 /* outputs one timer step can produce, at most */
-#define EVENT_OUT_MAX 40 /* outputs one event can produce, at most */
+#define EVENT_OUT_MAX 48 /* outputs one event can produce, at most */
 
 /* ------------------------------------------------------------------ timer due times */
 
@@ -439,6 +442,17 @@ static ENG_HOT int warning_due_by(const call_t *c, const eng_state_t *s, int64_t
 /* next_due(c, s) <= T, without the exact time: each source is asked whether it is due
  * by T, and the first that is ends it. The earliest of the sources is <= T exactly when
  * one of them is, so this is the same answer (T < ENG_TIME_NEVER). */
+/* reset_each_period: the end of the period in which the customer reached the tier above
+ * the entry tier (tier_since); the entry tier applies again from then. At the period's
+ * end itself, not after the late-event grace: the reset does not depend on the period's
+ * value. */
+static int64_t reset_due(call_t *c, const eng_state_t *s)
+{
+    if (c->p->demote != PROG_DEMOTE_RESET_EACH_PERIOD || s->tier == 0)
+        return ENG_TIME_NEVER;
+    return period_end_of(c->p, call_period_start_of(c, s->tier_since));
+}
+
 static int due_by(call_t *c, const eng_state_t *s, int64_t T)
 {
     const prog_t *p = c->p;
@@ -447,7 +461,7 @@ static int due_by(call_t *c, const eng_state_t *s, int64_t T)
     if (expiry_due(s) <= T)
         return 1;
     int64_t inact = inactivity_due(p, s);
-    if (inact <= T || period_due(c, s) <= T || warning_due_by(c, s, T))
+    if (inact <= T || period_due(c, s) <= T || warning_due_by(c, s, T) || reset_due(c, s) <= T)
         return 1;
     int32_t to;
     return downgrade_warning_due(p, s, demotion_due(c, s, inact, &to)) <= T;
@@ -471,6 +485,8 @@ static int64_t next_due(call_t *c, const eng_state_t *s, eng_timer_kind_t *kind)
     if ((d = expiry_due(s)) < best)
         best = d, k = ENG_TIMER_EXPIRY;
     if ((d = period_due(c, s)) < best)
+        best = d, k = ENG_TIMER_PERIOD_END;
+    if ((d = reset_due(c, s)) < best)
         best = d, k = ENG_TIMER_PERIOD_END;
     if ((d = downgrade_warning_due(p, s, dem)) < best)
         best = d, k = ENG_TIMER_WARNING;
@@ -770,6 +786,10 @@ static void timer_step(call_t *c, eng_state_t *s, int64_t t, eng_outbuf_t *out)
         step_expiry(p, s, t, out);
     if (period_due(c, s) == t)
         step_period(c, s, t, out);
+    if (reset_due(c, s) == t) { /* the entry tier again (reset_each_period) */
+        eng_emitter_t e = {out, s, p, NULL, "period_reset", t, 0};
+        eng_out_tier_change(&e, s, 0, "period_reset", qvalue(p, s, t - 1));
+    }
     int32_t to;
     int64_t dem = demotion_due(c, s, inactivity_due(p, s), &to);
     if (downgrade_warning_due(p, s, dem) == t)
@@ -791,6 +811,8 @@ static void normalise(const prog_t *p, eng_state_t *s)
         s->tier = 0;
     if ((uint32_t)s->tier >= p->n_tiers)
         s->tier = (int32_t)p->n_tiers - 1;
+    if (s->joined_at == 0) /* a state of version 1 (eng_state.c) */
+        eng_state_upgrade(s);
 }
 
 /* Every 64-byte line holding bytes [lo, hi) of the state (lo and hi are constants: the
@@ -889,14 +911,43 @@ static int record_purchase(eng_state_t *s, const eng_purchase_rec_t *r)
 
 /* ------------------------------------------------------------------ purchase */
 
+/* 1 if a purchase the state remembers fell on t's local day (then t is not a new visit).
+ * The ring holds the last ENG_PURCHASES_MAX purchases, which covers any day on which the
+ * customer bought fewer times than that. */
+static int visited_on(const prog_t *p, const eng_state_t *s, int64_t t)
+{
+    const int32_t day = tz_day_index(p->tz, t);
+    for (uint32_t i = 0; i < s->n_purchases; i++)
+        if (tz_day_index(p->tz,
+                         s->purchases[(s->purchases_head + i) % ENG_PURCHASES_MAX].time_ms) == day)
+            return 1;
+    return 0;
+}
+
+/* RewardEarned: `qty` free `item`s granted by `source` (a stamp card's category, or ""). */
+static void reward(eng_emitter_t *e, const char *item, const char *category, int32_t stamps,
+                   const char *source, int32_t qty)
+{
+    eng_output_t *o = eng_out_emit(e, ENG_OUT_REWARD_EARNED);
+    copy_str(o->u.reward_earned.reward, ENG_NAME_MAX, item);
+    copy_str(o->u.reward_earned.category, ENG_NAME_MAX, category);
+    o->u.reward_earned.stamps_used = stamps;
+    copy_str(o->u.reward_earned.source, ENG_NAME_MAX, source);
+    o->u.reward_earned.quantity = qty;
+}
+
 static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_emitter_t *e,
                          int64_t usable, int64_t exp)
 {
+    /* the tier held before the purchase; 0 = not set (a program built by hand) */
+    const int32_t mult = p->tiers[s->tier].stamp_permille ? p->tiers[s->tier].stamp_permille : 1000;
     for (uint32_t c = 0; c < p->n_stamps && c < ENG_STAMPS_MAX; c++) {
         const prog_stamp_card_t *card = &p->stamps[c];
+        int64_t units = 0;
         for (uint32_t i = 0; i < ev->n_lines; i++)
             if (name_eq(ev->lines[i].category, card->category))
-                s->stamps[c] += ev->lines[i].quantity;
+                units += ev->lines[i].quantity;
+        s->stamps[c] += (int32_t)(mult == 1000 ? units : units * mult / 1000);
         for (int k = 0; k < ENG_REWARDS_PER_EVENT && s->stamps[c] >= card->every; k++) {
             s->stamps[c] -= card->every;
             if (card->reward == PROG_REWARD_POINTS) {
@@ -904,10 +955,8 @@ static void apply_stamps(const prog_t *p, eng_state_t *s, const eng_event_t *ev,
                     e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
                 eng_out_bonus(e, s, card->points, 0, ENG_SRC_STAMP, usable, exp);
             } else {
-                eng_output_t *o = eng_out_emit(e, ENG_OUT_REWARD_EARNED);
-                copy_str(o->u.reward_earned.reward, ENG_NAME_MAX, card->item);
-                copy_str(o->u.reward_earned.category, ENG_NAME_MAX, card->category);
-                o->u.reward_earned.stamps_used = card->every;
+                reward(e, card->item, card->category, card->every, "stamp_card",
+                       card->free > 0 ? card->free : 1);
             }
         }
     }
@@ -944,19 +993,36 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
             rate = (int32_t)((i128)pts * p->point_value * 10000 / r.eligible);
         eng_out_bonus(e, s, pts, rate, ENG_SRC_PURCHASE, usable, exp);
     }
-    if (r.birthday_points > 0) {
+    if (r.birthday) {
         int32_t year = 0;
-        eng_earn_is_birthday(p, ev, &year);
+        eng_earn_is_birthday(p, s, T, &year);
         s->birthday_year = year;
-        if (eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY))
-            e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
-        eng_out_bonus(e, s, r.birthday_points, p->birthday_bp, ENG_SRC_BIRTHDAY, usable, exp);
+        if (r.birthday_points > 0) {
+            if (eng_lots_credit(p, s, r.birthday_points, T, usable, exp, ENG_SRC_BIRTHDAY))
+                e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
+            eng_out_bonus(e, s, r.birthday_points, p->birthday_bp, ENG_SRC_BIRTHDAY, usable, exp);
+        }
+        if (p->birthday_item[0])
+            reward(e, p->birthday_item, "", 0, "birthday", 1);
     }
     apply_stamps(p, s, ev, e, usable, exp);
+    for (uint32_t b = 0; b < p->n_basket; b++) {
+        if (!(r.basket_hits >> b & 1))
+            continue;
+        const prog_basket_t *bb = &p->basket[b];
+        if (bb->points > 0) {
+            if (eng_lots_credit(p, s, bb->points, T, usable, exp, ENG_SRC_BASKET))
+                e->out->bounds |= ENG_BOUND_BIT(ENG_BOUND_LOTS);
+            eng_out_bonus(e, s, bb->points, 0, ENG_SRC_BASKET, usable, exp);
+        }
+        if (bb->item[0])
+            reward(e, bb->item, "", 0, "basket", 1);
+    }
 
     /* qualification and the period's award total */
     int64_t qv = p->q_metric == PROG_METRIC_SPEND      ? r.gross
                  : p->q_metric == PROG_METRIC_QUANTITY ? r.units
+                 : p->q_metric == PROG_METRIC_VISITS   ? !visited_on(p, s, T)
                                                        : 1;
     int merged = qbucket_add(p, s, key, qv);
     if (merged)
@@ -976,7 +1042,11 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
             closed_correct(c, s, closed, ev->event_id, e);
     }
     int64_t value = merged ? qvalue_key(p, s, key) : qpos + qv; /* qvalue_key(p, s, key) */
-    if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH) {
+    /* reset_each_period: a late purchase of a period already closed (or reset: the last
+     * tier change is in a later period) counts in its period's value but lifts no tier */
+    if (p->q_window != PROG_WIN_PREVIOUS_CALENDAR_MONTH &&
+        !(p->demote == PROG_DEMOTE_RESET_EACH_PERIOD &&
+          (T < s->period_start || T < call_period_start_of(c, s->tier_since)))) {
         int32_t target = prog_tier_for(p, value);
         if (target > s->tier)
             eng_out_tier_change(e, s, target, "qualification", value);
@@ -994,7 +1064,7 @@ static void on_purchase(call_t *c, eng_state_t *s, const eng_event_t *ev, uint64
     eng_purchase_rec_t rec = {.id_hash = id_hash,
                               .time_ms = T,
                               .eligible_amount = r.eligible,
-                              .points = pts + r.birthday_points,
+                              .points = pts + r.birthday_points + r.basket_points,
                               .qual_value = qv,
                               .award_amount = award,
                               .qual_key = key,
@@ -1073,11 +1143,12 @@ static void on_return(call_t *c, eng_state_t *s, const eng_event_t *ev, eng_emit
 
 /* ------------------------------------------------------------------ redemption */
 
-static void reject(eng_emitter_t *e, int64_t asked, int64_t avail, const char *why)
+static void reject(eng_emitter_t *e, int64_t asked, int64_t avail, int64_t allowed, const char *why)
 {
     eng_output_t *o = eng_out_emit(e, ENG_OUT_REDEMPTION_REJECTED);
     o->u.redemption_rejected.points_requested = asked;
     o->u.redemption_rejected.points_available = avail;
+    o->u.redemption_rejected.points_allowed = allowed;
     copy_str(o->u.redemption_rejected.reason, ENG_NAME_MAX, why);
 }
 
@@ -1090,29 +1161,41 @@ static void on_redemption(const prog_t *p, eng_state_t *s, const eng_event_t *ev
         s->downgrade_warned = 0;
     }
     int64_t avail = eng_lots_usable(s, T);
-    if (ev->points <= 0)
-        return reject(e, ev->points, avail, "invalid_points");
-    if (ev->points > avail)
-        return reject(e, ev->points, avail, "insufficient_points");
-    int64_t value = ev->points * p->point_value;
-    if (ev->n_lines > 0) {
-        int64_t basket = 0;
-        for (uint32_t i = 0; i < ev->n_lines; i++)
-            if (!eng_earn_in_set(&p->redeem_excl, &ev->lines[i]))
-                basket += ev->lines[i].amount;
-        if (basket == 0)
-            return reject(e, ev->points, avail, "excluded_basket");
-        if (value > basket) /* worth more than the lines points may pay for */
-            return reject(e, ev->points, avail, "over_eligible_amount");
-        if ((i128)value * 10000 > (i128)basket * p->max_share_bp)
-            return reject(e, ev->points, avail, "over_max_share");
+    int64_t allowed = avail; /* the most this redemption may spend */
+    int64_t basket = 0;
+    for (uint32_t i = 0; i < ev->n_lines; i++)
+        if (!eng_earn_in_set(&p->redeem_excl, &ev->lines[i]))
+            basket += ev->lines[i].amount;
+    if (ev->n_lines > 0) { /* points pay at most max_share of the eligible basket */
+        int64_t share = floor_points((i128)basket * p->max_share_bp, (i128)10000 * p->point_value);
+        allowed = share < avail ? share : avail;
     }
-    eng_lots_take(s, ev->points, T);
-    s->total_redeemed += ev->points;
+    if (ev->points <= 0)
+        return reject(e, ev->points, avail, allowed, "invalid_points");
+    if (ev->points > avail)
+        return reject(e, ev->points, avail, allowed, "insufficient_points");
+    int64_t pts = ev->points;
+    if (ev->n_lines > 0) {
+        const i128 value = (i128)pts * p->point_value;
+        if (basket == 0)
+            return reject(e, ev->points, avail, allowed, "excluded_basket");
+        /* worth more than the lines points may pay for, or than their share of them: the
+         * allowed part when the program says so (the share is at most the whole basket) */
+        if (value * 10000 > (i128)basket * p->max_share_bp) {
+            if (p->over_share != PROG_OVER_SHARE_REDEEM_ALLOWED || allowed <= 0)
+                return reject(e, ev->points, avail, allowed,
+                              value > basket ? "over_eligible_amount" : "over_max_share");
+            pts = allowed; /* redeem the allowed part */
+        }
+    }
+    eng_lots_take(s, pts, T);
+    s->total_redeemed += pts;
     eng_output_t *o = eng_out_emit(e, ENG_OUT_POINTS_REDEEMED);
-    o->u.points_redeemed.points = ev->points;
-    o->u.points_redeemed.value = value;
+    o->u.points_redeemed.points = pts;
+    o->u.points_redeemed.value = pts * p->point_value;
     o->u.points_redeemed.balance_after = eng_balance(s);
+    o->u.points_redeemed.points_requested = ev->points;
+    o->u.points_redeemed.points_allowed = allowed;
 }
 
 /* ------------------------------------------------------------------ entry points */
@@ -1230,6 +1313,8 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
                                   !(p->has_award && (s->award_accum > 0 || s->next_accum > 0)))))
         s->period_start = call_period_start_of(&c, ev->time_ms);
     eng_emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
+    if (ev->attrs.has_member_since || ev->attrs.has_birth_date || ev->attrs.account_status[0])
+        eng_state_remember(s, &ev->attrs);
     if (ev->kind == ENG_EV_PURCHASE)
         on_purchase(&c, s, ev, h, &e);
     else if (ev->kind == ENG_EV_RETURN)

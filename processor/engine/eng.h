@@ -36,7 +36,7 @@
  *
  * Output ids: "<event id>:<ordinal>" for an event's outputs; for timers
  * "<customer>:<kind>:<due ms>:<ordinal>" with kind one of expiry, warning, period_end,
- * inactivity, downgrade_warning.
+ * inactivity, downgrade_warning, period_reset.
  */
 #ifndef LS_ENG_H
 #define LS_ENG_H

@@ -66,6 +66,12 @@ static inline const char *eng_tier_name(const prog_t *p, int32_t t)
     return p->tiers[t < 0 ? 0 : (uint32_t)t < p->n_tiers ? t : (int32_t)p->n_tiers - 1].name;
 }
 
+/* A state written before version 2 (no join date): joined_at from the earliest time it
+ * records (eng_state.c); a no-op for newer states. */
+void eng_state_upgrade(eng_state_t *s);
+/* Remember the attributes an event carries (eng_state.c). */
+void eng_state_remember(eng_state_t *s, const eng_attrs_t *a);
+
 /* 1 if h is among the state's seen ids (eng_state.c) */
 int eng_seen_has(const eng_state_t *s, uint64_t h);
 

@@ -404,6 +404,9 @@ static void output_body(json_t *o, const eng_output_t *x)
         json_object_set_new(o, "points", json_integer(x->u.points_redeemed.points));
         json_object_set_new(o, "value", json_integer(x->u.points_redeemed.value));
         json_object_set_new(o, "balance_after", json_integer(x->u.points_redeemed.balance_after));
+        json_object_set_new(o, "points_requested",
+                            json_integer(x->u.points_redeemed.points_requested));
+        json_object_set_new(o, "points_allowed", json_integer(x->u.points_redeemed.points_allowed));
         break;
     case ENG_OUT_REDEMPTION_REJECTED:
         json_object_set_new(o, "points_requested",
@@ -411,11 +414,15 @@ static void output_body(json_t *o, const eng_output_t *x)
         json_object_set_new(o, "points_available",
                             json_integer(x->u.redemption_rejected.points_available));
         json_object_set_new(o, "reason", json_string(x->u.redemption_rejected.reason));
+        json_object_set_new(o, "points_allowed",
+                            json_integer(x->u.redemption_rejected.points_allowed));
         break;
     case ENG_OUT_REWARD_EARNED:
         json_object_set_new(o, "reward", json_string(x->u.reward_earned.reward));
         json_object_set_new(o, "category", json_string(x->u.reward_earned.category));
         json_object_set_new(o, "stamps_used", json_integer(x->u.reward_earned.stamps_used));
+        json_object_set_new(o, "source", json_string(x->u.reward_earned.source));
+        json_object_set_new(o, "quantity", json_integer(x->u.reward_earned.quantity));
         break;
     case ENG_OUT_TIER_WILL_DOWNGRADE:
         json_object_set_new(o, "from_tier", json_string(x->u.tier_will_downgrade.from_tier));
@@ -517,6 +524,15 @@ json_t *eng_json_state(const eng_state_t *s)
     for (uint32_t i = 0; i < s->n_lots && i < ENG_LOTS_MAX; i++)
         bal += s->lots[i].remaining;
     json_object_set_new(o, "balance", json_integer(bal));
+    set_time(o, "joined_at", s->joined_at);
+    if (s->birth_month) {
+        char bd[8];
+        snprintf(bd, sizeof(bd), "%02d-%02d", (int)s->birth_month % 100, (int)s->birth_day % 100);
+        json_object_set_new(o, "birth_date", json_string(bd));
+    } else {
+        json_object_set_new(o, "birth_date", json_null());
+    }
+    json_object_set_new(o, "account_status", json_string(s->account_status));
     return o;
 }
 

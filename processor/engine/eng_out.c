@@ -198,9 +198,9 @@ eng_output_t *eng_out_bonus(eng_emitter_t *e, const eng_state_t *s, int64_t pts,
 {
     /* the names of the lot sources, zero-padded: 8 bytes copied (the field is longer and
      * zeroed, so the terminator is already there) */
-    static const char names[][9] = {"purchase", "period", "stamp", "birthday"};
+    static const char names[][9] = {"purchase", "period", "stamp", "birthday", "basket"};
     _Static_assert(ENG_SRC_PURCHASE == 0 && ENG_SRC_PERIOD == 1 && ENG_SRC_STAMP == 2 &&
-                       ENG_SRC_BIRTHDAY == 3 && ENG_NAME_MAX > 8,
+                       ENG_SRC_BIRTHDAY == 3 && ENG_SRC_BASKET == 4 && ENG_NAME_MAX > 8,
                    "source names");
     eng_output_t *o = eng_out_emit(e, ENG_OUT_BONUS_EARNED);
     o->u.bonus_earned.points = pts;

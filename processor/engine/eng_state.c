@@ -23,6 +23,36 @@ void eng_state_init(eng_state_t *s, const char *customer_id, int64_t now)
     s->flags = 1;
     copy_str(s->customer_id, sizeof(s->customer_id), customer_id);
     s->tier_since = now;
+    s->joined_at = now;
+}
+
+void eng_state_upgrade(eng_state_t *s)
+{
+    if (!(s->flags & 1) || s->joined_at != 0)
+        return;
+    /* version 1 kept no join date: the earliest time the state records */
+    int64_t j = s->tier_since > 0 ? s->tier_since : INT64_MAX;
+    for (uint32_t i = 0; i < s->n_purchases && i < ENG_PURCHASES_MAX; i++)
+        if (s->purchases[i].time_ms > 0 && s->purchases[i].time_ms < j)
+            j = s->purchases[i].time_ms;
+    for (uint32_t i = 0; i < s->n_lots && i < ENG_LOTS_MAX; i++)
+        if (s->lots[i].earned_at > 0 && s->lots[i].earned_at < j)
+            j = s->lots[i].earned_at;
+    if (s->last_visit > 0 && s->last_visit < j)
+        j = s->last_visit;
+    s->joined_at = j == INT64_MAX ? 0 : j;
+}
+
+void eng_state_remember(eng_state_t *s, const eng_attrs_t *a)
+{
+    if (a->has_member_since)
+        s->joined_at = a->member_since;
+    if (a->has_birth_date) {
+        s->birth_month = a->birth_month;
+        s->birth_day = a->birth_day;
+    }
+    if (a->account_status[0])
+        copy_str(s->account_status, sizeof(s->account_status), a->account_status);
 }
 
 int64_t eng_balance(const eng_state_t *s)

@@ -29,7 +29,7 @@
 
 #include <stdint.h>
 
-#define ENG_STATE_VERSION 2
+#define ENG_STATE_VERSION 3 /* 2: event time (next_accum, closed); 3: customer attributes */
 
 #define ENG_QBUCKETS_MAX  48 /* qualifying buckets (sparse: only periods with activity) */
 #define ENG_LOTS_MAX      16 /* points lots; when full a new lot merges (see eng_lot_t) */
@@ -44,6 +44,7 @@ typedef enum {
     ENG_SRC_PERIOD = 1,   /* a period award credited at the period's end */
     ENG_SRC_STAMP = 2,    /* a stamp card paying points */
     ENG_SRC_BIRTHDAY = 3, /* the birthday extra */
+    ENG_SRC_BASKET = 4,   /* a basket bonus */
 } eng_lot_source_t;
 
 /**
@@ -186,6 +187,14 @@ typedef struct eng_state {
     uint32_t n_closed;
     int32_t closed_floor;
     eng_period_rec_t closed[ENG_CLOSED_MAX];
+
+    /* customer attributes (version 3), remembered from the events that carry them; an
+     * event that carries a value replaces the remembered one. An older state gets
+     * joined_at from what it records (eng_state_upgrade). */
+    int64_t joined_at;                 /* ms: member_since, else the first event's time */
+    int32_t birth_month;               /* 1..12, 0 = unknown */
+    int32_t birth_day;                 /* 1..31, 0 = unknown */
+    char account_status[ENG_NAME_MAX]; /* "" = none */
 } eng_state_t;
 
 #endif

@@ -134,6 +134,8 @@ typedef struct eng_points_redeemed {
     int64_t points;
     int64_t value; /* the discount it paid, minor units */
     int64_t balance_after;
+    int64_t points_requested; /* what the redemption asked for */
+    int64_t points_allowed;   /* what the program allowed (share of the basket, balance) */
 } eng_points_redeemed_t;
 
 typedef struct eng_redemption_rejected {
@@ -141,12 +143,15 @@ typedef struct eng_redemption_rejected {
     int64_t points_available;
     char reason[ENG_NAME_MAX]; /* "insufficient_points", "over_max_share", "excluded_basket",
                                   "over_eligible_amount", "invalid_points" */
+    int64_t points_allowed;    /* the most the program allowed for this basket */
 } eng_redemption_rejected_t;
 
 typedef struct eng_reward_earned {
     char reward[ENG_NAME_MAX];   /* e.g. "free_item" */
     char category[ENG_NAME_MAX]; /* the stamp card's category */
     int32_t stamps_used;
+    char source[ENG_NAME_MAX]; /* what granted it: "stamp_card", "birthday", "basket" */
+    int32_t quantity;          /* free items granted (a card's `free`, else 1) */
 } eng_reward_earned_t;
 
 typedef struct eng_tier_will_downgrade {

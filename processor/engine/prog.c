@@ -476,7 +476,7 @@ static uint32_t read_days(ctx_t *c, yaml_node_t *n, const char *path, int32_t *d
 
 /* ------------------------------------------------------------------ qualification */
 
-static const char *const metric_names[] = {"spend", "quantity", "purchases", NULL};
+static const char *const metric_names[] = {"spend", "quantity", "purchases", "visits", NULL};
 static const char *const window_names[] = {
     "calendar_month", "previous_calendar_month", "rolling_days", "calendar_year", "lifetime", NULL};
 static const char *const bands_names[] = {"lower_inclusive", "upper_inclusive", NULL};
@@ -532,11 +532,18 @@ static void f_t_discount(ctx_t *c, yaml_node_t *v, const char *path)
 {
     get_percent(c, v, path, &((prog_tier_t *)c->item)->discount_bp);
 }
+static void f_t_stamp_mult(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_mult(c, v, path, &((prog_tier_t *)c->item)->stamp_permille);
+    if (((prog_tier_t *)c->item)->stamp_permille == 0)
+        errf(c, v, path, "must be above 0");
+}
 static const field_t tier_fields[] = {{"name", f_t_name},
                                       {"threshold", f_t_threshold},
                                       {"earn_percent", f_t_earn_percent},
                                       {"earn_multiplier", f_t_earn_mult},
                                       {"discount_percent", f_t_discount},
+                                      {"stamp_multiplier", f_t_stamp_mult},
                                       {NULL, NULL}};
 
 static void tier_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
@@ -544,6 +551,7 @@ static void tier_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
     prog_tier_t *t = &c->p->tiers[i];
     t->earn_bp = -1;
     t->earn_permille = 1000;
+    t->stamp_permille = 1000;
     c->item = t;
     walk_map(c, n, path, tier_fields);
     if (n && n->type == YAML_MAPPING_NODE && !map_get(c, n, "name"))
@@ -636,13 +644,24 @@ static void f_r_share(ctx_t *c, yaml_node_t *v, const char *path)
 {
     get_percent_to(c, v, path, 10000, &c->p->max_share_bp);
 }
-static const field_t redeem_fields[] = {
-    {"exclude", f_r_exclude}, {"max_share_percent", f_r_share}, {NULL, NULL}};
+static const char *const over_share_names[] = {"reject", "redeem_allowed", NULL};
+static void f_r_over(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    int e;
+    if (get_enum(c, v, path, over_share_names, &e) == 0)
+        c->p->over_share = (prog_over_share_t)e;
+}
+static const field_t redeem_fields[] = {{"exclude", f_r_exclude},
+                                        {"max_share_percent", f_r_share},
+                                        {"over_max_share", f_r_over},
+                                        {NULL, NULL}};
 
 /* ------------------------------------------------------------------ demotion, expiry */
 
-static const char *const demote_names[] = {"never", "at_period_end", "inactivity", NULL};
-static const char *const expiry_names[] = {"never", "after_days", "end_of_next_month", NULL};
+static const char *const demote_names[] = {"never", "at_period_end", "inactivity",
+                                           "reset_each_period", NULL};
+static const char *const expiry_names[] = {"never", "after_days", "end_of_next_month",
+                                           "after_months", NULL};
 
 static void f_d_mode(ctx_t *c, yaml_node_t *v, const char *path)
 {
@@ -686,8 +705,15 @@ static void f_x_warn(ctx_t *c, yaml_node_t *v, const char *path)
 {
     c->p->n_warn = read_days(c, v, path, c->p->warn_days);
 }
-static const field_t expiry_fields[] = {
-    {"mode", f_x_mode}, {"days", f_x_days}, {"warning_days", f_x_warn}, {NULL, NULL}};
+static void f_x_months(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_i32(c, v, path, 1, 1200, &c->p->expiry_months);
+}
+static const field_t expiry_fields[] = {{"mode", f_x_mode},
+                                        {"days", f_x_days},
+                                        {"months", f_x_months},
+                                        {"warning_days", f_x_warn},
+                                        {NULL, NULL}};
 
 /* ------------------------------------------------------------------ stamps */
 
@@ -716,9 +742,13 @@ static void f_s_item(ctx_t *c, yaml_node_t *v, const char *path)
 {
     get_str(c, v, path, ((prog_stamp_card_t *)c->item)->item, ENG_NAME_MAX);
 }
-static const field_t stamp_fields[] = {{"category", f_s_category}, {"every", f_s_every},
-                                       {"reward", f_s_reward},     {"points", f_s_points},
-                                       {"item", f_s_item},         {NULL, NULL}};
+static void f_s_free(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_i32(c, v, path, 1, 1000, &((prog_stamp_card_t *)c->item)->free);
+}
+static const field_t stamp_fields[] = {
+    {"category", f_s_category}, {"every", f_s_every},   {"buy", f_s_every}, {"free", f_s_free},
+    {"reward", f_s_reward},     {"points", f_s_points}, {"item", f_s_item}, {NULL, NULL}};
 
 static void stamp_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
 {
@@ -726,8 +756,14 @@ static void stamp_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
     snprintf(s->item, sizeof(s->item), "free_item");
     c->item = s;
     walk_map(c, n, path, stamp_fields);
+    if (map_get(c, n, "every") && map_get(c, n, "buy"))
+        errf(c, n, path, "give 'buy' (with 'free') or 'every', not both");
+    if (map_get(c, n, "free") && !map_get(c, n, "buy"))
+        errf(c, n, path, "'free' goes with 'buy'");
+    if (s->free < 1)
+        s->free = 1;
     if (!s->category[0] || s->every < 1)
-        errf(c, n, path, "a stamp card needs 'category' and 'every'");
+        errf(c, n, path, "a stamp card needs 'category' and 'buy' (or 'every')");
     if (s->reward == PROG_REWARD_POINTS && s->points < 1)
         errf(c, n, path, "reward 'points' needs 'points'");
 }
@@ -742,8 +778,12 @@ static void f_b_min(ctx_t *c, yaml_node_t *v, const char *path)
 {
     get_money(c, v, path, &c->p->birthday_min_purchase);
 }
+static void f_b_item(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_str(c, v, path, c->p->birthday_item, ENG_NAME_MAX);
+}
 static const field_t birthday_fields[] = {
-    {"extra_percent", f_b_extra}, {"minimum_purchase", f_b_min}, {NULL, NULL}};
+    {"extra_percent", f_b_extra}, {"minimum_purchase", f_b_min}, {"item", f_b_item}, {NULL, NULL}};
 
 static void f_ten_years(ctx_t *c, yaml_node_t *v, const char *path)
 {
@@ -753,16 +793,24 @@ static void f_ten_mult(ctx_t *c, yaml_node_t *v, const char *path)
 {
     get_mult(c, v, path, &c->p->tenure[*(uint32_t *)c->item].permille);
 }
+static void f_ten_months(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_i32(c, v, path, 0, 2400, &c->p->tenure[*(uint32_t *)c->item].months);
+}
 static const field_t tenure_fields[] = {
-    {"years", f_ten_years}, {"multiplier", f_ten_mult}, {NULL, NULL}};
+    {"years", f_ten_years}, {"months", f_ten_months}, {"multiplier", f_ten_mult}, {NULL, NULL}};
 static void tenure_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
 {
     c->p->tenure[i].permille = 1000;
     c->item = &i;
     walk_map(c, n, path, tenure_fields);
     c->item = NULL;
-    if (i > 0 && c->p->tenure[i].years <= c->p->tenure[i - 1].years)
-        errf(c, n, path, "years must ascend");
+    if (map_get(c, n, "years") && map_get(c, n, "months"))
+        errf(c, n, path, "give 'years' or 'months', not both");
+    else if (!map_get(c, n, "months"))
+        c->p->tenure[i].months = c->p->tenure[i].years * 12;
+    if (i > 0 && c->p->tenure[i].months <= c->p->tenure[i - 1].months)
+        errf(c, n, path, "years (months) must ascend");
 }
 
 /* ------------------------------------------------------------------ returns, nudges */
@@ -786,6 +834,63 @@ static void f_n_within(ctx_t *c, yaml_node_t *v, const char *path)
 }
 static const field_t nudge_fields[] = {
     {"progress", f_n_progress}, {"within", f_n_within}, {NULL, NULL}};
+
+/* ------------------------------------------------------------------ welcome, basket */
+
+static void f_w_days(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_i32(c, v, path, 1, 3660, &c->p->welcome_days);
+}
+static void f_w_months(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_i32(c, v, path, 1, 120, &c->p->welcome_months);
+}
+static void f_w_percent(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_percent(c, v, path, &c->p->welcome_bp);
+}
+static const field_t welcome_fields[] = {
+    {"days", f_w_days}, {"months", f_w_months}, {"earn_percent", f_w_percent}, {NULL, NULL}};
+
+static void basket_cat_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
+{
+    prog_basket_t *b = c->item;
+    get_str(c, n, path, b->categories[i], ENG_NAME_MAX);
+}
+static void f_bb_categories(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    prog_basket_t *b = c->item;
+    b->n = walk_seq(c, v, path, PROG_STAMP_CARDS, basket_cat_item);
+    c->item = b;
+}
+static void f_bb_min(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_money(c, v, path, &((prog_basket_t *)c->item)->min_purchase);
+}
+static void f_bb_points(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_fixed(c, v, path, 0, 1, INT64_MAX / 100000, "a whole number of points from 1",
+              &((prog_basket_t *)c->item)->points);
+}
+static void f_bb_item(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    get_str(c, v, path, ((prog_basket_t *)c->item)->item, ENG_NAME_MAX);
+}
+static const field_t basket_fields[] = {{"categories", f_bb_categories},
+                                        {"minimum_purchase", f_bb_min},
+                                        {"points", f_bb_points},
+                                        {"item", f_bb_item},
+                                        {NULL, NULL}};
+static void basket_item(ctx_t *c, yaml_node_t *n, const char *path, uint32_t i)
+{
+    prog_basket_t *b = &c->p->basket[i];
+    c->item = b;
+    walk_map(c, n, path, basket_fields);
+    if (b->n == 0)
+        errf(c, n, path, "a basket bonus needs 'categories'");
+    if (b->points == 0 && !b->item[0])
+        errf(c, n, path, "a basket bonus needs 'points', 'item' or both");
+}
 
 /* ------------------------------------------------------------------ top level */
 
@@ -832,6 +937,8 @@ static void f_expiry(ctx_t *c, yaml_node_t *v, const char *path)
     walk_map(c, v, path, expiry_fields);
     if (c->p->expiry == PROG_EXPIRY_AFTER_DAYS && c->p->expiry_days < 1)
         errf(c, v, path, "mode after_days needs 'days'");
+    if (c->p->expiry == PROG_EXPIRY_AFTER_MONTHS && c->p->expiry_months < 1)
+        errf(c, v, path, "mode after_months needs 'months'");
 }
 static void f_stamps(ctx_t *c, yaml_node_t *v, const char *path)
 {
@@ -878,6 +985,18 @@ static void f_nudges(ctx_t *c, yaml_node_t *v, const char *path)
 {
     walk_map(c, v, path, nudge_fields);
 }
+static void f_welcome(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    walk_map(c, v, path, welcome_fields);
+    if ((c->p->welcome_days > 0) == (c->p->welcome_months > 0))
+        errf(c, v, path, "a welcome period needs 'days' or 'months' (one of them)");
+    if (!map_get(c, v, "earn_percent"))
+        errf(c, v, path, "a welcome period needs 'earn_percent'");
+}
+static void f_basket(ctx_t *c, yaml_node_t *v, const char *path)
+{
+    c->p->n_basket = walk_seq(c, v, path, PROG_BASKET_MAX, basket_item);
+}
 static const field_t top_fields[] = {{"name", f_name},
                                      {"currency", NULL},
                                      {"minor_units", NULL},
@@ -897,6 +1016,8 @@ static const field_t top_fields[] = {{"name", f_name},
                                      {"returns", f_returns},
                                      {"nudges", f_nudges},
                                      {"late_events", f_late},
+                                     {"welcome", f_welcome},
+                                     {"basket_bonus", f_basket},
                                      {NULL, NULL}};
 
 /* Currency, minor units and time zone first: money and calendars depend on them. */
@@ -1060,6 +1181,19 @@ static void check_whole(ctx_t *c, yaml_node_t *root)
     if (p->demote == PROG_DEMOTE_PERIOD_END && p->q_window == PROG_WIN_LIFETIME)
         errf(c, key_or(c, d, "mode"), "demotion.mode",
              "at_period_end needs a periodic qualification window");
+    if (p->demote == PROG_DEMOTE_RESET_EACH_PERIOD) {
+        prog_period_t want =
+            p->q_window == PROG_WIN_CALENDAR_YEAR ? PROG_PERIOD_YEAR : PROG_PERIOD_MONTH;
+        if (p->q_window != PROG_WIN_CALENDAR_MONTH && p->q_window != PROG_WIN_CALENDAR_YEAR)
+            errf(c, key_or(c, d, "mode"), "demotion.mode",
+                 "reset_each_period needs window calendar_month or calendar_year");
+        else if (p->demote_period != want || (p->has_award && p->award_period != want))
+            errf(c, key_or(c, d, "period"), "demotion.period",
+                 "reset_each_period: the period must be the qualification window's");
+        if (p->n_demote_warn > 0)
+            errf(c, key_or(c, d, "warning_days"), "demotion.warning_days",
+                 "reset_each_period has no downgrade warnings");
+    }
     yaml_node_t *n = map_get(c, root, "nudges");
     if (p->progress && p->n_tiers < 2)
         errf(c, key_or(c, n, "progress"), "nudges.progress",

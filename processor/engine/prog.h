@@ -36,7 +36,12 @@
 #define PROG_MAX_LATENESS_DAYS_DEFAULT 35
 #define PROG_MAX_LATENESS_DAYS_MAX     92
 
-typedef enum { PROG_METRIC_SPEND = 0, PROG_METRIC_QUANTITY, PROG_METRIC_PURCHASES } prog_metric_t;
+typedef enum {
+    PROG_METRIC_SPEND = 0,
+    PROG_METRIC_QUANTITY,
+    PROG_METRIC_PURCHASES,
+    PROG_METRIC_VISITS, /* distinct local days with a purchase */
+} prog_metric_t;
 typedef enum {
     PROG_WIN_CALENDAR_MONTH = 0,
     PROG_WIN_PREVIOUS_CALENDAR_MONTH,
@@ -48,16 +53,19 @@ typedef enum { PROG_PERIOD_MONTH = 0, PROG_PERIOD_YEAR } prog_period_t;
 typedef enum {
     PROG_DEMOTE_NEVER = 0,
     PROG_DEMOTE_PERIOD_END,
-    PROG_DEMOTE_INACTIVITY
+    PROG_DEMOTE_INACTIVITY,
+    PROG_DEMOTE_RESET_EACH_PERIOD, /* the tier counts within its period; entry tier at the next */
 } prog_demote_t;
 typedef enum {
     PROG_EXPIRY_NEVER = 0,
     PROG_EXPIRY_AFTER_DAYS,
-    PROG_EXPIRY_END_OF_NEXT_MONTH
+    PROG_EXPIRY_END_OF_NEXT_MONTH,
+    PROG_EXPIRY_AFTER_MONTHS, /* calendar months later, same local time (day clamped) */
 } prog_expiry_t;
 typedef enum { PROG_USABLE_AT_ONCE = 0, PROG_USABLE_NEXT_VISIT } prog_usable_t;
 typedef enum { PROG_RETURNS_NEVER_BELOW_ZERO = 0, PROG_RETURNS_DEBT } prog_returns_t;
 typedef enum { PROG_REWARD_FREE_ITEM = 0, PROG_REWARD_POINTS } prog_reward_t;
+typedef enum { PROG_OVER_SHARE_REJECT = 0, PROG_OVER_SHARE_REDEEM_ALLOWED } prog_over_share_t;
 
 /** A band: from `from` (metric units) on, the rate applies. Bands ascend by from. */
 typedef struct prog_band {
@@ -67,10 +75,11 @@ typedef struct prog_band {
 
 typedef struct prog_tier {
     char name[ENG_NAME_MAX];
-    int64_t threshold;     /* qualifying metric needed */
-    int32_t earn_bp;       /* earn_percent in bp; -1 = not set (use earning rates) */
-    int32_t earn_permille; /* earn_multiplier x 1000 (1000 = none) */
-    int32_t discount_bp;   /* discount_percent in bp (informational) */
+    int64_t threshold;      /* qualifying metric needed */
+    int32_t earn_bp;        /* earn_percent in bp; -1 = not set (use earning rates) */
+    int32_t earn_permille;  /* earn_multiplier x 1000 (1000 = none) */
+    int32_t discount_bp;    /* discount_percent in bp (informational) */
+    int32_t stamp_permille; /* stamp_multiplier x 1000 (1000 = one stamp per unit) */
 } prog_tier_t;
 
 typedef struct prog_kv {
@@ -90,7 +99,19 @@ typedef struct prog_stamp_card {
     prog_reward_t reward;
     int64_t points;          /* reward points when reward is points */
     char item[ENG_NAME_MAX]; /* announced reward name when free_item ("free_item") */
+    int32_t free;            /* free items per reward (`free`, default 1) */
 } prog_stamp_card_t;
+
+#define PROG_BASKET_MAX 4
+
+/** A basket bonus: a purchase with a line of every listed category earns it, once. */
+typedef struct prog_basket {
+    uint32_t n;
+    char categories[PROG_STAMP_CARDS][ENG_NAME_MAX]; /* all must be in the purchase */
+    int64_t min_purchase;                            /* gross amount needed, minor units */
+    int64_t points;                                  /* 0 = none */
+    char item[ENG_NAME_MAX];                         /* "" = no free item */
+} prog_basket_t;
 
 typedef struct prog {
     char name[64];
@@ -159,6 +180,7 @@ typedef struct prog {
     struct {
         int32_t years;
         int32_t permille;
+        int32_t months; /* full months since joining (years x 12 when given in years) */
     } tenure[PROG_TENURE_MAX];
     uint32_t n_status_mult;
     prog_kv_t status_mult[PROG_MAP_MAX];
@@ -177,6 +199,15 @@ typedef struct prog {
      * separated by '\n'; check-program prints them, `run` logs them. */
     uint32_t n_warnings;
     char warnings[PROG_WARN_TEXT_MAX];
+    /* welcome period: from joining, welcome_days days or welcome_months calendar months */
+    int32_t welcome_days;
+    int32_t welcome_months;
+    int32_t welcome_bp;           /* earning rate during it (when higher than the rate otherwise) */
+    int32_t expiry_months;        /* N of after_months */
+    prog_over_share_t over_share; /* redeeming.over_max_share */
+    char birthday_item[ENG_NAME_MAX]; /* birthday free item, "" = none */
+    uint32_t n_basket;
+    prog_basket_t basket[PROG_BASKET_MAX];
 } prog_t;
 
 /**

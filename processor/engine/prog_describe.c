@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const metric_names[] = {"spend", "quantity", "purchases", NULL};
+static const char *const metric_names[] = {"spend", "quantity", "purchases", "visits", NULL};
 
 void prog_format_money(const prog_t *prog, int64_t minor, char *buf, size_t buflen)
 {
@@ -61,7 +61,9 @@ static void metric_str(const prog_t *p, prog_metric_t m, int64_t v, char *buf, s
         snprintf(buf, n, "%s %s", x, p->currency);
     } else {
         snprintf(buf, n, "%lld %s", (long long)v,
-                 m == PROG_METRIC_QUANTITY ? "units" : "purchases");
+                 m == PROG_METRIC_QUANTITY ? "units"
+                 : m == PROG_METRIC_VISITS ? "visits"
+                                           : "purchases");
     }
 }
 
@@ -107,6 +109,9 @@ void prog_describe(const prog_t *p, char *buf, size_t buflen)
         if (p->tiers[i].earn_permille != 1000)
             sb(&s, ", earns x%d.%03d", p->tiers[i].earn_permille / 1000,
                p->tiers[i].earn_permille % 1000);
+        if (p->tiers[i].stamp_permille && p->tiers[i].stamp_permille != 1000)
+            sb(&s, ", stamps x%d.%03d", p->tiers[i].stamp_permille / 1000,
+               p->tiers[i].stamp_permille % 1000);
         if (p->tiers[i].discount_bp) {
             prog_format_bp(p->tiers[i].discount_bp, y, sizeof(y));
             sb(&s, ", discount %s", y);
@@ -161,7 +166,9 @@ void prog_describe(const prog_t *p, char *buf, size_t buflen)
         sb(&s, "redemption: points pay at most %s of a basket\n", x);
     }
     static const char *const dn[] = {"never", "at the end of each period, to the tier reached",
-                                     "one level per period without a visit"};
+                                     "one level per period without a visit",
+                                     "the tier reached counts within its period; the entry "
+                                     "tier again at the next period's start"};
     sb(&s, "demotion: %s", dn[p->demote]);
     if (p->demote == PROG_DEMOTE_INACTIVITY && p->inactivity_days)
         sb(&s, " (period = %d days)", p->inactivity_days);
@@ -175,29 +182,54 @@ void prog_describe(const prog_t *p, char *buf, size_t buflen)
         sb(&s, " days before");
     static const char *const xn[] = {"points never expire", "points expire after N days",
                                      "points expire at the end of the month after they were "
-                                     "earned"};
+                                     "earned",
+                                     "points expire N calendar months after they were earned"};
     sb(&s, "\nexpiry: %s", xn[p->expiry]);
     if (p->expiry == PROG_EXPIRY_AFTER_DAYS)
         sb(&s, " (N = %d)", p->expiry_days);
+    if (p->expiry == PROG_EXPIRY_AFTER_MONTHS)
+        sb(&s, " (N = %d)", p->expiry_months);
     for (uint32_t i = 0; i < p->n_warn; i++)
         sb(&s, "%s%d", i ? ", " : "; warnings ", p->warn_days[i]);
     sb(&s, p->n_warn ? " days before\n" : "\n");
     for (uint32_t i = 0; i < p->n_stamps; i++) {
-        sb(&s, "stamp card: one stamp per unit of '%s', every %d stamps -> ", p->stamps[i].category,
+        sb(&s, "stamp card: one stamp per unit of '%s', after %d stamps -> ", p->stamps[i].category,
            p->stamps[i].every);
         if (p->stamps[i].reward == PROG_REWARD_POINTS)
             sb(&s, "%lld points\n", (long long)p->stamps[i].points);
         else
-            sb(&s, "%s\n", p->stamps[i].item);
+            sb(&s, "%d x %s\n", p->stamps[i].free, p->stamps[i].item);
     }
     if (p->birthday_bp) {
         prog_format_bp(p->birthday_bp, x, sizeof(x));
         prog_format_money(p, p->birthday_min_purchase, y, sizeof(y));
         sb(&s, "birthday: extra %s on the birthday (purchase from %s)\n", x, y);
     }
+    if (p->birthday_item[0])
+        sb(&s, "birthday: %s on the birthday's first purchase\n", p->birthday_item);
+    if (p->welcome_days || p->welcome_months) {
+        prog_format_bp(p->welcome_bp, x, sizeof(x));
+        sb(&s, "welcome: %s for %d %s after joining\n", x,
+           p->welcome_days ? p->welcome_days : p->welcome_months,
+           p->welcome_days ? "days" : "calendar months");
+    }
+    for (uint32_t i = 0; i < p->n_basket; i++) {
+        sb(&s, "basket bonus: a purchase with");
+        for (uint32_t k = 0; k < p->basket[i].n; k++)
+            sb(&s, "%s'%s'", k ? " and " : " ", p->basket[i].categories[k]);
+        if (p->basket[i].points)
+            sb(&s, " -> %lld points", (long long)p->basket[i].points);
+        if (p->basket[i].item[0])
+            sb(&s, " -> %s", p->basket[i].item);
+        sb(&s, "\n");
+    }
+    if (p->over_share == PROG_OVER_SHARE_REDEEM_ALLOWED)
+        sb(&s, "redemption: a request over the share redeems the allowed part\n");
     for (uint32_t i = 0; i < p->n_tenure; i++)
-        sb(&s, "%s%d years x%d.%03d", i ? ", " : "tenure: ", p->tenure[i].years,
-           p->tenure[i].permille / 1000, p->tenure[i].permille % 1000);
+        sb(&s, "%s%d %s x%d.%03d", i ? ", " : "tenure: ",
+           p->tenure[i].months % 12 ? p->tenure[i].months : p->tenure[i].months / 12,
+           p->tenure[i].months % 12 ? "months" : "years", p->tenure[i].permille / 1000,
+           p->tenure[i].permille % 1000);
     if (p->n_tenure)
         sb(&s, "\n");
     for (uint32_t i = 0; i < p->n_status_mult; i++)

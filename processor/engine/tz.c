@@ -641,3 +641,15 @@ int tz_suggest(const char *name, const char *dir, char *buf, size_t buflen)
     snprintf(buf, buflen, "%s", b);
     return 0;
 }
+
+int64_t tz_add_months(const tz_t *tz, int64_t utc_ms, int32_t n)
+{
+    static const int8_t dim[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    tz_civil_t c;
+    tz_civil(tz, utc_ms, &c);
+    int32_t mi = c.year * 12 + (c.month - 1) + n;
+    int32_t y = mi >= 0 ? mi / 12 : (mi - 11) / 12, m = mi - y * 12 + 1;
+    int32_t last = dim[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+    int64_t ms = ((utc_ms % 1000) + 1000) % 1000; /* the second's fraction */
+    return tz_local_to_utc(tz, y, m, c.day < last ? c.day : last, c.hour, c.min, c.sec) + ms;
+}

@@ -100,5 +100,11 @@ static inline int64_t tz_months_start(const tz_t *tz, const tz_months_t *m, int3
 int32_t tz_days_from_civil(int32_t y, int32_t m, int32_t d);
 /** @brief The date of a day count (inverse of tz_days_from_civil). */
 void tz_civil_from_days(int32_t days, int32_t *y, int32_t *m, int32_t *d);
+/**
+ * @brief utc_ms plus n calendar months in the zone: the same local time of day, n months
+ * later, the day clamped to the month's length (31 January + 1 = 28 or 29 February); a
+ * local time that does not exist then is the first instant after the gap.
+ */
+int64_t tz_add_months(const tz_t *tz, int64_t utc_ms, int32_t n);
 
 #endif

@@ -42,13 +42,13 @@ static void fill(eng_output_t *o, int k)
             (eng_points_reversed_t){40, 10, "evt-1", "period_correction", "2025-12"};
         break;
     case ENG_OUT_POINTS_REDEEMED:
-        o->u.points_redeemed = (eng_points_redeemed_t){300, 30000, 12};
+        o->u.points_redeemed = (eng_points_redeemed_t){300, 30000, 12, 450, 300};
         break;
     case ENG_OUT_REDEMPTION_REJECTED:
-        o->u.redemption_rejected = (eng_redemption_rejected_t){500, 12, "insufficient_points"};
+        o->u.redemption_rejected = (eng_redemption_rejected_t){500, 12, "insufficient_points", 12};
         break;
     case ENG_OUT_REWARD_EARNED:
-        o->u.reward_earned = (eng_reward_earned_t){"free_item", "lenses", 10};
+        o->u.reward_earned = (eng_reward_earned_t){"free_item", "lenses", 10, "stamp_card", 2};
         break;
     case ENG_OUT_TIER_WILL_DOWNGRADE:
         o->u.tier_will_downgrade = (eng_tier_will_downgrade_t){"Gold", "Silver", 1769903999999, 30};
@@ -104,19 +104,23 @@ static json_t *expected(const eng_output_t *o)
                                                      : json_null());
         break;
     case ENG_OUT_POINTS_REDEEMED:
-        b = json_pack("{s:I,s:I,s:I}", "points", (json_int_t)o->u.points_redeemed.points, "value",
-                      (json_int_t)o->u.points_redeemed.value, "balance_after",
-                      (json_int_t)o->u.points_redeemed.balance_after);
+        b = json_pack("{s:I,s:I,s:I,s:I,s:I}", "points", (json_int_t)o->u.points_redeemed.points,
+                      "value", (json_int_t)o->u.points_redeemed.value, "balance_after",
+                      (json_int_t)o->u.points_redeemed.balance_after, "points_requested",
+                      (json_int_t)o->u.points_redeemed.points_requested, "points_allowed",
+                      (json_int_t)o->u.points_redeemed.points_allowed);
         break;
     case ENG_OUT_REDEMPTION_REJECTED:
-        b = json_pack("{s:I,s:I,s:s}", "points_requested",
+        b = json_pack("{s:I,s:I,s:s,s:I}", "points_requested",
                       (json_int_t)o->u.redemption_rejected.points_requested, "points_available",
                       (json_int_t)o->u.redemption_rejected.points_available, "reason",
-                      o->u.redemption_rejected.reason);
+                      o->u.redemption_rejected.reason, "points_allowed",
+                      (json_int_t)o->u.redemption_rejected.points_allowed);
         break;
     case ENG_OUT_REWARD_EARNED:
-        b = json_pack("{s:s,s:s,s:i}", "reward", o->u.reward_earned.reward, "category",
-                      o->u.reward_earned.category, "stamps_used", o->u.reward_earned.stamps_used);
+        b = json_pack("{s:s,s:s,s:i,s:s,s:i}", "reward", o->u.reward_earned.reward, "category",
+                      o->u.reward_earned.category, "stamps_used", o->u.reward_earned.stamps_used,
+                      "source", o->u.reward_earned.source, "quantity", o->u.reward_earned.quantity);
         break;
     case ENG_OUT_TIER_WILL_DOWNGRADE:
         b = json_pack("{s:s,s:s,s:I,s:i}", "from_tier", o->u.tier_will_downgrade.from_tier,

@@ -892,6 +892,72 @@ static void test_random_mutations_never_crash(void **state)
     assert_true(ok < 20000); /* some mutations must be refused; none may crash */
 }
 
+/* A record of an output's first version (framed with its built-in id, written with the
+ * frozen schemas/<stem>_v1.avsc) still reads, the appended fields at their defaults. */
+static void decode_v1(const char *stem, int32_t id, const char *json, eng_output_t *o)
+{
+    const char *src = getenv("LS_SOURCE_DIR");
+    if (!src)
+        skip();
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/schemas/%s_v1.avsc", src, stem);
+    json_error_t je;
+    json_t *sj = json_load_file(path, 0, &je);
+    assert_non_null(sj);
+    char *text = json_dumps(sj, JSON_COMPACT);
+    json_decref(sj);
+    avro_schema_t ws;
+    assert_int_equal(avro_schema_from_json_length(text, strlen(text), &ws), 0);
+    avro_value_iface_t *iface = avro_generic_class_from_schema(ws);
+    avro_value_t v;
+    avro_generic_value_new(iface, &v);
+    assert_int_equal(avro_json_to_value(json, &v, err, sizeof(err)), 0);
+    static uint8_t buf[4096];
+    avro_writer_t w = avro_writer_memory((char *)buf + 5, sizeof(buf) - 5);
+    assert_int_equal(avro_value_write(w, &v), 0);
+    size_t len = 5 + (size_t)avro_writer_tell(w);
+    frame_write_header(buf, id);
+    dlq_reason_t r = avro_codec_decode_output(codec, buf, len, o, msg, sizeof(msg));
+    if (r != DLQ_OK)
+        fail_msg("%s: %s", dlq_reason_name(r), msg);
+    avro_writer_free(w);
+    avro_value_decref(&v);
+    avro_value_iface_decref(iface);
+    avro_schema_decref(ws);
+    free(text);
+}
+
+static void test_first_versions_of_extended_outputs_still_read(void **state)
+{
+    (void)state;
+    eng_output_t o;
+    decode_v1("points_redeemed", 106,
+              "{\"output_id\":\"r:0\",\"customer_id\":\"c\",\"time\":5,\"cause_id\":{\"string\":"
+              "\"r\"},\"currency\":\"RUB\",\"points\":300,\"value\":30000,\"balance_after\":12}",
+              &o);
+    assert_int_equal(o.kind, ENG_OUT_POINTS_REDEEMED);
+    assert_int_equal(o.u.points_redeemed.points, 300);
+    assert_int_equal(o.u.points_redeemed.points_requested, 300); /* what it redeemed */
+    assert_int_equal(o.u.points_redeemed.points_allowed, 300);
+    decode_v1("reward_earned", 108,
+              "{\"output_id\":\"r:0\",\"customer_id\":\"c\",\"time\":5,\"cause_id\":null,"
+              "\"currency\":\"RUB\",\"reward\":\"free_pair\",\"category\":\"lenses\","
+              "\"stamps_used\":10}",
+              &o);
+    assert_int_equal(o.kind, ENG_OUT_REWARD_EARNED);
+    assert_string_equal(o.u.reward_earned.source, "stamp_card");
+    assert_int_equal(o.u.reward_earned.quantity, 1);
+    decode_v1("redemption_rejected", 107,
+              "{\"output_id\":\"r:0\",\"customer_id\":\"c\",\"time\":5,\"cause_id\":null,"
+              "\"currency\":\"RUB\",\"points_requested\":5,\"points_available\":1,\"reason\":"
+              "\"insufficient_points\"}",
+              &o);
+    assert_int_equal(o.kind, ENG_OUT_REDEMPTION_REJECTED);
+    assert_int_equal(o.u.redemption_rejected.points_allowed, 0);
+    /* and today's records carry the new ids */
+    assert_int_equal(avro_codec_schema_id(codec, ENG_OUT_POINTS_REDEEMED), 111);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -899,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_return_round_trip),
         cmocka_unit_test(test_redemption_round_trip),
         cmocka_unit_test(test_every_output_round_trip),
+        cmocka_unit_test(test_first_versions_of_extended_outputs_still_read),
         cmocka_unit_test(test_bonus_that_never_expires_has_null_expiry),
         cmocka_unit_test(test_output_with_bad_direction_is_refused),
         cmocka_unit_test(test_reused_arrays_are_reset_between_records),

@@ -1414,6 +1414,334 @@ static void test_mixed_basket_rejection_without_max_share_names_the_eligible_amo
     prog_destroy(p);
 }
 
+/* ------------------------------------------------------------------ issue 21: the newer keys */
+
+/* one purchase of `qty` units of `cat` for `amount` at `iso` */
+static void buy_one(const prog_t *p, eng_state_t *s, ob_t *o, const char *id, const char *iso,
+                    const char *cat, int32_t qty, int64_t amount)
+{
+    eng_event_t ev;
+    tp_event(&ev, ENG_EV_PURCHASE, id, "c", iso);
+    tp_line(&ev, cat, qty, amount, false);
+    tp_apply(p, s, &ev, o);
+}
+
+static void test_visits_count_a_local_day_once_rolling_and_calendar(void **st)
+{
+    (void)st;
+    const char *win[] = {"{metric: visits, window: rolling_days, days: 30}",
+                         "{metric: visits, window: calendar_month}"};
+    for (int w = 0; w < 2; w++) {
+        char y[512];
+        snprintf(y, sizeof(y),
+                 "qualification: %s\ntiers: [{name: a, threshold: 0}, {name: b, threshold: 3}]\n",
+                 win[w]);
+        prog_t *p = prog_with(y);
+        eng_state_t s = {0};
+        ob_t o;
+        ob_reset(&o);
+        /* three purchases on 2 March (Moscow), one just before its midnight: one visit */
+        buy_one(p, &s, &o, "a1", "2026-03-02T09:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "a2", "2026-03-02T13:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "a3", "2026-03-02T23:59:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "a4", "2026-03-03T00:01:00+03:00", "x", 1, 100); /* the next day */
+        assert_int_equal(s.tier, 0);
+        assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 0);
+        buy_one(p, &s, &o, "a5", "2026-03-05T10:00:00+03:00", "x", 1, 100);
+        const eng_output_t *t = tp_find(&o, ENG_OUT_TIER_CHANGED, 0);
+        assert_non_null(t);
+        assert_string_equal(t->cause_id, "a5");
+        assert_int_equal(t->u.tier_changed.qualifying_value, 3);
+        prog_destroy(p);
+    }
+}
+
+static void test_attributes_are_remembered_and_replaced_by_newer_values(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\nstatus_multipliers: {vip: 2}\n"
+                          "birthday: {extra_percent: 5}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-10T12:00:00+03:00");
+    ev.attrs.has_birth_date = true;
+    ev.attrs.birth_month = 4;
+    ev.attrs.birth_day = 12;
+    snprintf(ev.attrs.account_status, ENG_NAME_MAX, "vip");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 200);
+    /* no attributes on the birthday: the remembered ones apply (status x2, birthday +5%) */
+    ob_reset(&o);
+    buy_one(p, &s, &o, "p2", "2026-04-12T12:00:00+03:00", "x", 1, 100000);
+    assert_int_equal(tp_count(&o, ENG_OUT_BONUS_EARNED), 2);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 200);
+    assert_string_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.source, "birthday");
+    /* a newer status replaces the remembered one; an event without one leaves it */
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p3", "c", "2026-05-01T12:00:00+03:00");
+    snprintf(ev.attrs.account_status, ENG_NAME_MAX, "basic");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);
+    buy_one(p, &s, &o, "p4", "2026-05-02T12:00:00+03:00", "x", 1, 100000);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.points, 100);
+    assert_string_equal(s.account_status, "basic");
+    assert_int_equal(s.birth_month, 4);
+    assert_true(s.joined_at == tp_t("2026-01-10T12:00:00+03:00")); /* the first event */
+    prog_destroy(p);
+}
+
+static void test_welcome_period_in_days_and_in_months_then_the_base_rate(void **st)
+{
+    (void)st;
+    const char *cfg[] = {"welcome: {days: 30, earn_percent: 5}\n",
+                         "welcome: {months: 1, earn_percent: 5}\n"};
+    /* joined 31 January 18:00 Moscow: 30 days end on 2 March 18:00; one month on 28 February
+     * 18:00 (the day clamped) */
+    const char *last_in[] = {"2026-03-02T17:59:00+03:00", "2026-02-28T17:59:00+03:00"};
+    const char *first_out[] = {"2026-03-02T18:00:00+03:00", "2026-02-28T18:00:00+03:00"};
+    for (int k = 0; k < 2; k++) {
+        char y[256];
+        snprintf(y, sizeof(y), "earning: {base_percent: 1}\n%s", cfg[k]);
+        prog_t *p = prog_with(y);
+        eng_state_t s = {0};
+        ob_t o;
+        ob_reset(&o);
+        buy_one(p, &s, &o, "j", "2026-01-31T18:00:00+03:00", "x", 1, 100000);
+        buy_one(p, &s, &o, "in", last_in[k], "x", 1, 100000);
+        buy_one(p, &s, &o, "out", first_out[k], "x", 1, 100000);
+        assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 50);
+        assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.points, 50);
+        assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 2)->u.bonus_earned.points, 10);
+        prog_destroy(p);
+    }
+}
+
+static void test_tenure_in_months_from_the_remembered_join_date(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n"
+                          "tenure: [{months: 3, multiplier: 1.5}, {years: 1, multiplier: 2}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-05-14T12:00:00+03:00");
+    ev.attrs.has_member_since = true;
+    ev.attrs.member_since = tp_t("2026-02-15T10:00:00+03:00");
+    tp_line(&ev, "x", 1, 100000, false);
+    tp_apply(p, &s, &ev, &o);                                              /* 2 full months */
+    buy_one(p, &s, &o, "p2", "2026-05-15T12:00:00+03:00", "x", 1, 100000); /* 3 months */
+    buy_one(p, &s, &o, "p3", "2027-02-15T12:00:00+03:00", "x", 1, 100000); /* 12 months */
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.points, 100);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 1)->u.bonus_earned.points, 150);
+    assert_int_equal(tp_find(&o, ENG_OUT_BONUS_EARNED, 2)->u.bonus_earned.points, 200);
+    prog_destroy(p);
+}
+
+static void test_expiry_after_six_calendar_months_same_local_time_day_clamped(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("earning: {base_percent: 10}\n"
+                          "expiry: {mode: after_months, months: 6}\n");
+    eng_state_t s = {0};
+    ob_t o;
+    ob_reset(&o);
+    buy_one(p, &s, &o, "a", "2026-08-31T19:30:00+03:00", "x", 1, 100000);
+    assert_true(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.expires_at ==
+                tp_t("2027-02-28T19:30:00+03:00"));
+    /* across a DST change in Berlin: the same local wall time */
+    prog_t *b = tp_prog("currency: EUR\ntimezone: Europe/Berlin\nearning: {base_percent: 10}\n"
+                        "expiry: {mode: after_months, months: 6}\n");
+    eng_state_t s2 = {0};
+    ob_reset(&o);
+    buy_one(b, &s2, &o, "b", "2026-01-15T09:00:00+01:00", "x", 1, 100000);
+    assert_true(tp_find(&o, ENG_OUT_BONUS_EARNED, 0)->u.bonus_earned.expires_at ==
+                tp_t("2026-07-15T09:00:00+02:00"));
+    ob_reset(&o);
+    tp_tick(b, &s2, "2026-07-15T08:59:59+02:00", &o);
+    assert_int_equal(tp_count(&o, ENG_OUT_POINTS_EXPIRED), 0);
+    tp_tick(b, &s2, "2026-07-15T09:00:00+02:00", &o);
+    assert_int_equal(tp_count(&o, ENG_OUT_POINTS_EXPIRED), 1);
+    prog_destroy(b);
+    prog_destroy(p);
+}
+
+static void test_over_share_redemption_rejected_or_the_allowed_part_redeemed(void **st)
+{
+    (void)st;
+    for (int mode = 0; mode < 2; mode++) {
+        prog_t *p = prog_with(mode ? "earning: {base_percent: 10}\n"
+                                     "redeeming: {max_share_percent: 30, over_max_share: "
+                                     "redeem_allowed}\n"
+                                   : "earning: {base_percent: 10}\n"
+                                     "redeeming: {max_share_percent: 30}\n");
+        eng_state_t s = {0};
+        eng_event_t ev;
+        ob_t o;
+        ob_reset(&o);
+        buy_one(p, &s, &o, "p", "2026-02-01T12:00:00+03:00", "x", 1, 1000000); /* 1000 points */
+        ob_reset(&o);
+        tp_event(&ev, ENG_EV_REDEMPTION, "r", "c", "2026-02-02T12:00:00+03:00");
+        ev.points = 500;
+        tp_line(&ev, "x", 1, 100000, false); /* 30% of 1,000.00 = 300 points */
+        tp_apply(p, &s, &ev, &o);
+        if (mode == 0) {
+            const eng_output_t *r = tp_find(&o, ENG_OUT_REDEMPTION_REJECTED, 0);
+            assert_non_null(r);
+            assert_string_equal(r->u.redemption_rejected.reason, "over_max_share");
+            assert_int_equal(r->u.redemption_rejected.points_allowed, 300);
+            assert_int_equal(eng_balance(&s), 1000);
+        } else {
+            const eng_output_t *r = tp_find(&o, ENG_OUT_POINTS_REDEEMED, 0);
+            assert_non_null(r);
+            assert_int_equal(r->u.points_redeemed.points, 300);
+            assert_int_equal(r->u.points_redeemed.value, 30000);
+            assert_int_equal(r->u.points_redeemed.points_requested, 500);
+            assert_int_equal(r->u.points_redeemed.points_allowed, 300);
+            assert_int_equal(r->u.points_redeemed.balance_after, 700);
+            assert_int_equal(s.total_redeemed, 300);
+        }
+        prog_destroy(p);
+    }
+}
+
+static void test_buy_8_free_1_and_a_tier_doubles_stamps(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("qualification: {metric: purchases, window: lifetime}\n"
+                          "tiers: [{name: a, threshold: 0}, {name: gold, threshold: 10, "
+                          "stamp_multiplier: 2}]\n"
+                          "stamps: [{category: coffee, buy: 8, free: 1, item: free_coffee}]\n");
+    eng_state_t s = {0};
+    ob_t o;
+    ob_reset(&o);
+    char id[8];
+    for (int i = 0; i < 8; i++) {
+        snprintf(id, sizeof(id), "c%d", i);
+        buy_one(p, &s, &o, id, "2026-02-01T12:00:00+03:00", "coffee", 1, 300);
+    }
+    /* the 8th coffee bought: the 9th is free */
+    const eng_output_t *r = tp_find(&o, ENG_OUT_REWARD_EARNED, 0);
+    assert_non_null(r);
+    assert_string_equal(r->cause_id, "c7");
+    assert_string_equal(r->u.reward_earned.source, "stamp_card");
+    assert_int_equal(r->u.reward_earned.quantity, 1);
+    assert_int_equal(r->u.reward_earned.stamps_used, 8);
+    buy_one(p, &s, &o, "c8", "2026-02-02T12:00:00+03:00", "coffee", 1, 300);
+    buy_one(p, &s, &o, "c9", "2026-02-02T12:00:00+03:00", "coffee", 1, 300); /* the 10th: gold */
+    assert_int_equal(s.tier, 1);
+    assert_int_equal(s.stamps[0], 2);
+    buy_one(p, &s, &o, "c10", "2026-02-03T12:00:00+03:00", "coffee", 3, 900); /* 3 x 2 stamps */
+    assert_int_equal(s.stamps[0], 0);
+    assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 2);
+    prog_destroy(p);
+}
+
+static void test_birthday_free_item_once_a_year_without_extra_points(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("birthday: {item: free_drink}\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    tp_event(&ev, ENG_EV_PURCHASE, "p1", "c", "2026-01-05T12:00:00+03:00");
+    ev.attrs.has_birth_date = true;
+    ev.attrs.birth_month = 3;
+    ev.attrs.birth_day = 8;
+    tp_line(&ev, "x", 1, 10000, false);
+    tp_apply(p, &s, &ev, &o);
+    buy_one(p, &s, &o, "p2", "2026-03-08T09:00:00+03:00", "x", 1, 10000);
+    buy_one(p, &s, &o, "p3", "2026-03-08T19:00:00+03:00", "x", 1, 10000);
+    assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 1);
+    assert_int_equal(tp_count(&o, ENG_OUT_BONUS_EARNED), 0);
+    const eng_output_t *r = tp_find(&o, ENG_OUT_REWARD_EARNED, 0);
+    assert_string_equal(r->cause_id, "p2");
+    assert_string_equal(r->u.reward_earned.reward, "free_drink");
+    assert_string_equal(r->u.reward_earned.source, "birthday");
+    buy_one(p, &s, &o, "p4", "2027-03-08T09:00:00+03:00", "x", 1, 10000);
+    assert_int_equal(tp_count(&o, ENG_OUT_REWARD_EARNED), 2);
+    prog_destroy(p);
+}
+
+static void test_basket_bonus_needs_every_category_and_a_return_reverses_it(void **st)
+{
+    (void)st;
+    prog_t *p = prog_with("basket_bonus: [{categories: [laptop, accessories], points: 1000, item: "
+                          "gift}]\n");
+    eng_state_t s = {0};
+    eng_event_t ev;
+    ob_t o;
+    ob_reset(&o);
+    buy_one(p, &s, &o, "mouse", "2026-02-01T12:00:00+03:00", "accessories", 1, 19000);
+    buy_one(p, &s, &o, "lap", "2026-02-01T13:00:00+03:00", "laptop", 1, 9000000);
+    assert_int_equal(o.b.n, 0);
+    tp_event(&ev, ENG_EV_PURCHASE, "both", "c", "2026-02-02T12:00:00+03:00");
+    tp_line(&ev, "laptop", 1, 9000000, false);
+    tp_line(&ev, "accessories", 1, 300000, false);
+    tp_apply(p, &s, &ev, &o);
+    const eng_output_t *b = tp_find(&o, ENG_OUT_BONUS_EARNED, 0);
+    assert_int_equal(b->u.bonus_earned.points, 1000);
+    assert_string_equal(b->u.bonus_earned.source, "basket");
+    assert_string_equal(tp_find(&o, ENG_OUT_REWARD_EARNED, 0)->u.reward_earned.source, "basket");
+    tp_event(&ev, ENG_EV_RETURN, "ret", "c", "2026-02-03T12:00:00+03:00");
+    snprintf(ev.original_event_id, ENG_ID_MAX, "both");
+    tp_line(&ev, "laptop", 1, 9000000, false);
+    tp_line(&ev, "accessories", 1, 300000, false);
+    tp_apply(p, &s, &ev, &o);
+    assert_int_equal(tp_find(&o, ENG_OUT_POINTS_REVERSED, 0)->u.points_reversed.points, 1000);
+    assert_int_equal(eng_balance(&s), 0);
+    prog_destroy(p);
+}
+
+static void test_tier_counts_within_its_year_and_resets_on_january_1_local(void **st)
+{
+    (void)st;
+    const char *metric[] = {"spend", "quantity", "purchases", "visits"};
+    for (int m = 0; m < 4; m++) {
+        char y[512];
+        snprintf(y, sizeof(y),
+                 "qualification: {metric: %s, window: calendar_year}\n"
+                 "tiers: [{name: a, threshold: 0}, {name: b, threshold: 2}, {name: c, "
+                 "threshold: 3}]\ndemotion: {mode: reset_each_period}\n",
+                 metric[m]);
+        prog_t *p = prog_with(y);
+        eng_state_t s = {0};
+        ob_t o;
+        ob_reset(&o);
+        buy_one(p, &s, &o, "p1", "2026-03-01T12:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "p2", "2026-06-01T12:00:00+03:00", "x", 1, 100);
+        buy_one(p, &s, &o, "p3", "2026-09-01T12:00:00+03:00", "x", 1, 100);
+        assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 2);
+        assert_int_equal(s.tier, 2);
+        /* the year ends at 1 January 00:00 Moscow = 31 December 21:00 UTC */
+        assert_true(eng_next_due(p, &s, NULL) == tp_t("2026-12-31T21:00:00Z"));
+        tp_tick(p, &s, "2026-12-31T20:59:59Z", &o);
+        assert_int_equal(s.tier, 2);
+        tp_tick(p, &s, "2027-05-01T00:00:00Z", &o); /* late: still one reset, at its due */
+        assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 3);
+        const eng_output_t *t = tp_find(&o, ENG_OUT_TIER_CHANGED, 2);
+        assert_string_equal(t->u.tier_changed.reason, "period_reset");
+        assert_string_equal(t->u.tier_changed.to_tier, "a");
+        assert_int_equal(t->u.tier_changed.direction, -1);
+        assert_true(t->time_ms == tp_t("2026-12-31T21:00:00Z"));
+        assert_int_equal(s.tier, 0);
+        assert_true(eng_next_due(p, &s, NULL) == ENG_TIME_NEVER);
+        /* a late purchase of the closed year counts there, not for the open year's tier */
+        buy_one(p, &s, &o, "late", "2026-12-30T12:00:00+03:00", "x", 1, 100);
+        assert_int_equal(s.tier, 0);
+        assert_int_equal(tp_count(&o, ENG_OUT_TIER_CHANGED), 3);
+        /* the new year counts from zero */
+        buy_one(p, &s, &o, "q1", "2027-05-02T12:00:00+03:00", "x", 1, 100);
+        assert_int_equal(s.tier, 0);
+        prog_destroy(p);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1466,6 +1794,16 @@ int main(void)
         cmocka_unit_test(test_late_event_older_than_the_last_visit_does_not_move_it_back),
         cmocka_unit_test(test_bad_events_are_refused_with_a_reason),
         cmocka_unit_test(test_mixed_basket_rejection_without_max_share_names_the_eligible_amount),
+        cmocka_unit_test(test_visits_count_a_local_day_once_rolling_and_calendar),
+        cmocka_unit_test(test_attributes_are_remembered_and_replaced_by_newer_values),
+        cmocka_unit_test(test_welcome_period_in_days_and_in_months_then_the_base_rate),
+        cmocka_unit_test(test_tenure_in_months_from_the_remembered_join_date),
+        cmocka_unit_test(test_expiry_after_six_calendar_months_same_local_time_day_clamped),
+        cmocka_unit_test(test_over_share_redemption_rejected_or_the_allowed_part_redeemed),
+        cmocka_unit_test(test_buy_8_free_1_and_a_tier_doubles_stamps),
+        cmocka_unit_test(test_birthday_free_item_once_a_year_without_extra_points),
+        cmocka_unit_test(test_basket_bonus_needs_every_category_and_a_return_reverses_it),
+        cmocka_unit_test(test_tier_counts_within_its_year_and_resets_on_january_1_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,29 @@ static const char *const PROG_ALT =
     "expiry: {mode: after_days, days: 45, warning_days: [14, 2]}\n"
     "stamps: [{category: dress, every: 5, reward: points, points: 30}]\n";
 
+/* A third program through the newer paths: visits within the calendar year, tiers reset at
+ * each year's start, a welcome period and tenure in months (join dates and statuses
+ * remembered in the state), calendar-month expiry, the allowed part of an over-share
+ * redemption, buy/free stamp cards doubled for a tier, a birthday item and basket bonuses. */
+static const char *const PROG_NEW =
+    "currency: RUB\ntimezone: Europe/Berlin\n"
+    "qualification: {metric: visits, window: calendar_year}\n"
+    "tiers: [{name: A, threshold: 0}, {name: B, threshold: 12, earn_percent: 6, "
+    "stamp_multiplier: 2}, {name: C, threshold: 40, earn_multiplier: 1.5}]\n"
+    "earning: {base_percent: 3}\n"
+    "welcome: {months: 2, earn_percent: 9}\n"
+    "tenure: [{months: 3, multiplier: 1.1}, {years: 1, multiplier: 1.2}]\n"
+    "status_multipliers: {vip: 2}\n"
+    "redeeming: {max_share_percent: 40, over_max_share: redeem_allowed}\n"
+    "demotion: {mode: reset_each_period}\n"
+    "expiry: {mode: after_months, months: 2, warning_days: [10]}\n"
+    "stamps: [{category: food, buy: 5, free: 2}, {category: lenses, buy: 3, reward: points, "
+    "points: 40}]\n"
+    "birthday: {extra_percent: 5, item: cake}\n"
+    "basket_bonus: [{categories: [lenses, services], points: 25, item: case}, "
+    "{categories: [dress], minimum_purchase: 2000, points: 10}]\n"
+    "nudges: {progress: true}\n";
+
 typedef struct rng {
     uint64_t s;
 } rng_t;
@@ -89,6 +112,13 @@ static eng_event_t *gen_stream(uint64_t seed, int n)
             e->attrs.birth_month = 1 + c % 12;
             e->attrs.birth_day = 1 + (int32_t)(rnd(&r) % 2) * 27;
         }
+        /* attributes on some events only: the state must remember them */
+        if (c % 3 == 0 && rnd(&r) % 4 == 0) {
+            e->attrs.has_member_since = true;
+            e->attrs.member_since = t - (int64_t)(rnd(&r) % 400) * 86400000LL;
+        }
+        if (c % 4 == 0 && rnd(&r) % 5 == 0)
+            snprintf(e->attrs.account_status, ENG_NAME_MAX, "%s", rnd(&r) % 2 ? "vip" : "basic");
     }
     return v;
 }
@@ -196,16 +226,14 @@ static prog_t *props_prog_of(const char *base, bool debt)
     return tp_prog(y);
 }
 
-static prog_t *props_prog(bool debt)
-{
-    return props_prog_of(PROG_BASE, debt);
-}
-
 static void test_conservation_and_no_negative_balance_over_random_streams(void **st)
 {
     (void)st;
-    for (int pol = 0; pol < 4; pol++) {
-        prog_t *p = props_prog_of(pol < 2 ? PROG_BASE : PROG_ALT, pol % 2 == 1);
+    for (int pol = 0; pol < 6; pol++) {
+        prog_t *p = props_prog_of(pol < 2   ? PROG_BASE
+                                  : pol < 4 ? PROG_ALT
+                                            : PROG_NEW,
+                                  pol % 2 == 1);
         for (uint64_t seed = 1; seed <= 3; seed++) {
             eng_event_t *v = gen_stream(seed, N_EVENTS);
             world_t *w = world_new(p);
@@ -224,10 +252,9 @@ static void test_conservation_and_no_negative_balance_over_random_streams(void *
     }
 }
 
-static void test_same_stream_twice_gives_byte_identical_outputs_and_states(void **st)
+static void same_stream_twice(const char *base)
 {
-    (void)st;
-    prog_t *p = props_prog(true);
+    prog_t *p = props_prog_of(base, true);
     eng_event_t *v = gen_stream(7, N_EVENTS);
     world_t *a = world_new(p), *b = world_new(p);
     run(a, v, N_EVENTS, 0, true);
@@ -243,10 +270,16 @@ static void test_same_stream_twice_gives_byte_identical_outputs_and_states(void 
     prog_destroy(p);
 }
 
-static void test_redelivered_events_give_the_same_outputs_as_without(void **st)
+static void test_same_stream_twice_gives_byte_identical_outputs_and_states(void **st)
 {
     (void)st;
-    prog_t *p = props_prog(false);
+    same_stream_twice(PROG_BASE);
+    same_stream_twice(PROG_NEW);
+}
+
+static void redelivered(const char *base)
+{
+    prog_t *p = props_prog_of(base, false);
     eng_event_t *v = gen_stream(11, N_EVENTS);
     /* re-deliver ~20% of events a little later (within the idempotency window) */
     eng_event_t *d = calloc(N_EVENTS * 2, sizeof(*d));
@@ -272,6 +305,13 @@ static void test_redelivered_events_give_the_same_outputs_as_without(void **st)
     free(d);
     free(v);
     prog_destroy(p);
+}
+
+static void test_redelivered_events_give_the_same_outputs_as_without(void **st)
+{
+    (void)st;
+    redelivered(PROG_BASE);
+    redelivered(PROG_NEW);
 }
 
 static void timers_independent(const char *base)
@@ -393,7 +433,7 @@ static void run_clocked(world_t *w, const eng_event_t *v, const int64_t *arrive,
 static void test_late_events_leave_every_period_award_as_if_on_time(void **st)
 {
     (void)st;
-    prog_t *p = props_prog(false);
+    prog_t *p = props_prog_of(PROG_BASE, false);
     eng_event_t *v = gen_stream(21, N_EVENTS), *d = calloc(N_EVENTS, sizeof(*d));
     int64_t *on_time = calloc(N_EVENTS, sizeof(int64_t)), *late = calloc(N_EVENTS, sizeof(int64_t));
     for (int i = 0; i < N_EVENTS; i++)
@@ -443,7 +483,7 @@ static void test_late_events_leave_every_period_award_as_if_on_time(void **st)
 static void test_a_late_event_delivered_twice_corrects_once(void **st)
 {
     (void)st;
-    prog_t *p = props_prog(false);
+    prog_t *p = props_prog_of(PROG_BASE, false);
     eng_event_t *v = gen_stream(21, N_EVENTS), *d = calloc(N_EVENTS, sizeof(*d));
     eng_event_t *dd = calloc(N_EVENTS * 2, sizeof(*dd));
     int64_t *late = calloc(N_EVENTS, sizeof(int64_t)),
@@ -480,6 +520,53 @@ static void test_outputs_do_not_depend_on_when_timers_are_fired(void **st)
     (void)st;
     timers_independent(PROG_BASE);
     timers_independent(PROG_ALT);
+    timers_independent(PROG_NEW);
+}
+
+/* The new paths really run in the random streams (else the properties above say nothing
+ * about them): attributes remembered, visits counted once a day, tiers reset, rewards of
+ * every source, capped redemptions. */
+static void test_the_newer_program_paths_are_exercised(void **st)
+{
+    (void)st;
+    prog_t *p = props_prog_of(PROG_NEW, false);
+    eng_event_t *v = gen_stream(3, N_EVENTS);
+    world_t *w = world_new(p);
+    run(w, v, N_EVENTS, 0, false);
+    int statuses = 0, births = 0;
+    for (int c = 0; c < N_CUST; c++) {
+        statuses += w->st[c].account_status[0] != '\0';
+        births += w->st[c].birth_month != 0;
+        assert_true(w->st[c].joined_at > 0);
+    }
+    assert_true(statuses > 0 && births > 0);
+    size_t total = 0;
+    for (int c = 0; c < N_CUST; c++)
+        total += w->len[c];
+    char *all = calloc(1, total + 1), *at = all;
+    for (int c = 0; c < N_CUST; c++) {
+        memcpy(at, w->buf[c], w->len[c]);
+        at += w->len[c];
+    }
+    assert_non_null(strstr(all, "\"reason\":\"period_reset\""));
+    assert_non_null(strstr(all, "\"source\":\"birthday\",\"quantity\":1"));
+    assert_non_null(strstr(all, "\"source\":\"stamp_card\",\"quantity\":2"));
+    assert_non_null(strstr(all, "\"reward\":\"case\""));
+    assert_non_null(strstr(all, "\"source\":\"basket\""));
+    /* a redemption that redeemed less than it asked for */
+    int capped = 0;
+    for (const char *q = all; (q = strstr(q, "\"type\":\"PointsRedeemed\"")) != NULL; q++) {
+        long long pts = 0, req = 0;
+        const char *a = strstr(q, "\"points\":"), *b = strstr(q, "\"points_requested\":");
+        if (a && b && sscanf(a, "\"points\":%lld", &pts) == 1 &&
+            sscanf(b, "\"points_requested\":%lld", &req) == 1 && pts < req)
+            capped++;
+    }
+    assert_true(capped > 0);
+    free(all);
+    world_free(w);
+    free(v);
+    prog_destroy(p);
 }
 
 int main(void)
@@ -491,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_outputs_do_not_depend_on_when_timers_are_fired),
         cmocka_unit_test(test_late_events_leave_every_period_award_as_if_on_time),
         cmocka_unit_test(test_a_late_event_delivered_twice_corrects_once),
+        cmocka_unit_test(test_the_newer_program_paths_are_exercised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

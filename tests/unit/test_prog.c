@@ -196,7 +196,10 @@ static void test_every_example_program_loads(void **st)
         "01-percent-next-visit",   "02-period-award",         "03-expiry-never",
         "04-tiers-better-earning", "05-progressive-discount", "06-inactivity-demotion",
         "07-marginal-quantity",    "08-category-rules",       "09-stamp-card",
-        "10-coalition-partners",   "11-tenure-status",        "12-birthday-extra"};
+        "10-coalition-partners",   "11-tenure-status",        "12-birthday-extra",
+        "13-visits-coffee",        "14-welcome-pharmacy",     "15-birthday-free-item",
+        "16-expiry-months",        "17-capped-redemption",    "18-basket-bonus",
+        "19-lamp-maker-year-tiers"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char path[1024], err[4096];
         snprintf(path, sizeof(path), "%s/examples/programs/%s/program.yaml", src, names[i]);
@@ -205,6 +208,90 @@ static void test_every_example_program_loads(void **st)
             fail_msg("%s", err);
         prog_destroy(p);
     }
+}
+
+#define HEAD "currency: RUB\ntimezone: Europe/Moscow\n"
+
+static void test_newer_keys_are_read_and_scaled(void **st)
+{
+    (void)st;
+    prog_t *p = load_ok(HEAD "qualification: {metric: visits, window: calendar_year}\n"
+                             "tiers: [{name: a, threshold: 0}, {name: b, threshold: 50, "
+                             "stamp_multiplier: 2}]\n"
+                             "demotion: {mode: reset_each_period}\n"
+                             "welcome: {months: 1, earn_percent: 5}\n"
+                             "tenure: [{months: 6, multiplier: 1.1}, {years: 1, multiplier: 1.2}]\n"
+                             "expiry: {mode: after_months, months: 6}\n"
+                             "redeeming: {max_share_percent: 30, over_max_share: redeem_allowed}\n"
+                             "stamps: [{category: coffee, buy: 8, free: 1, item: free_coffee}, "
+                             "{category: tea, every: 4}]\n"
+                             "birthday: {item: free_drink}\n"
+                             "basket_bonus: [{categories: [laptop, accessories], points: 1000, "
+                             "item: gift, minimum_purchase: 500}]\n");
+    assert_int_equal(p->q_metric, PROG_METRIC_VISITS);
+    assert_int_equal(p->demote, PROG_DEMOTE_RESET_EACH_PERIOD);
+    assert_int_equal(p->demote_period, PROG_PERIOD_YEAR);
+    assert_int_equal(p->tiers[0].stamp_permille, 1000);
+    assert_int_equal(p->tiers[1].stamp_permille, 2000);
+    assert_int_equal(p->welcome_months, 1);
+    assert_int_equal(p->welcome_days, 0);
+    assert_int_equal(p->welcome_bp, 500);
+    assert_int_equal(p->tenure[0].months, 6);
+    assert_int_equal(p->tenure[1].months, 12); /* years x 12 */
+    assert_int_equal(p->expiry, PROG_EXPIRY_AFTER_MONTHS);
+    assert_int_equal(p->expiry_months, 6);
+    assert_int_equal(p->over_share, PROG_OVER_SHARE_REDEEM_ALLOWED);
+    assert_int_equal(p->stamps[0].every, 8); /* buy 8: the 9th is free */
+    assert_int_equal(p->stamps[0].free, 1);
+    assert_int_equal(p->stamps[1].every, 4); /* the old form still reads */
+    assert_int_equal(p->stamps[1].free, 1);
+    assert_string_equal(p->birthday_item, "free_drink");
+    assert_int_equal(p->n_basket, 1);
+    assert_int_equal(p->basket[0].n, 2);
+    assert_string_equal(p->basket[0].categories[1], "accessories");
+    assert_int_equal(p->basket[0].points, 1000);
+    assert_int_equal(p->basket[0].min_purchase, 50000);
+    char d[4096];
+    prog_describe(p, d, sizeof(d));
+    assert_non_null(strstr(d, "visits over the calendar year"));
+    assert_non_null(strstr(d, "welcome: 5% for 1 calendar months after joining"));
+    assert_non_null(strstr(d, "tenure: 6 months x1.100, 1 years x1.200"));
+    assert_non_null(strstr(d, "after 8 stamps -> 1 x free_coffee"));
+    assert_non_null(strstr(d, "b (from 50 visits, stamps x2.000)"));
+    prog_destroy(p);
+}
+
+static void test_newer_keys_refuse_what_cannot_work(void **st)
+{
+    (void)st;
+    load_err(HEAD "stamps: [{category: c, buy: 8, every: 8}]\n",
+             "t.yaml:3:10: stamps[0]: give 'buy' (with 'free') or 'every', not both");
+    load_err(HEAD "stamps: [{category: c, every: 8, free: 1}]\n",
+             "stamps[0]: 'free' goes with 'buy'");
+    load_err(HEAD "welcome: {days: 30, months: 1, earn_percent: 5}\n",
+             "welcome: a welcome period needs 'days' or 'months' (one of them)");
+    load_err(HEAD "welcome: {days: 30}\n", "welcome: a welcome period needs 'earn_percent'");
+    load_err(HEAD "expiry: {mode: after_months}\n", "expiry: mode after_months needs 'months'");
+    load_err(HEAD "tenure: [{years: 1, months: 3, multiplier: 2}]\n",
+             "tenure[0]: give 'years' or 'months', not both");
+    load_err(HEAD "tenure: [{years: 1, multiplier: 2}, {months: 12, multiplier: 3}]\n",
+             "tenure[1]: years (months) must ascend");
+    load_err(HEAD "redeeming: {over_max_share: cap}\n",
+             "redeeming.over_max_share: 'cap' is not one of: reject, redeem_allowed");
+    load_err(HEAD "basket_bonus: [{points: 10}]\n",
+             "basket_bonus[0]: a basket bonus needs 'categories'");
+    load_err(HEAD "basket_bonus: [{categories: [a]}]\n",
+             "basket_bonus[0]: a basket bonus needs 'points', 'item' or both");
+    load_err(HEAD "tiers: [{name: a, threshold: 0, stamp_multiplier: 0}]\n",
+             "tiers[0].stamp_multiplier: must be above 0");
+    load_err(HEAD "qualification: {window: rolling_days, days: 30}\n"
+                  "demotion: {mode: reset_each_period}\n",
+             "demotion.mode: reset_each_period needs window calendar_month or calendar_year");
+    load_err(HEAD "qualification: {window: calendar_year}\n"
+                  "demotion: {mode: reset_each_period, period: calendar_month}\n",
+             "demotion.period: reset_each_period: the period must be the qualification window's");
+    load_err(HEAD "demotion: {mode: reset_each_period, warning_days: [7]}\n",
+             "demotion.warning_days: reset_each_period has no downgrade warnings");
 }
 
 /* ------------------------------------------------------------------ the designer's checks */
@@ -371,6 +458,8 @@ int main(void)
         cmocka_unit_test(test_band_exactly_on_threshold_lower_vs_upper_inclusive),
         cmocka_unit_test(test_tier_strictly_over_threshold_when_upper_inclusive),
         cmocka_unit_test(test_every_example_program_loads),
+        cmocka_unit_test(test_newer_keys_are_read_and_scaled),
+        cmocka_unit_test(test_newer_keys_refuse_what_cannot_work),
         cmocka_unit_test(test_currency_must_be_an_iso_4217_code),
         cmocka_unit_test(test_minor_units_unlike_iso_4217_is_warned),
         cmocka_unit_test(test_percentage_below_a_tenth_is_warned_with_its_reading),

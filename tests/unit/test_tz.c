@@ -150,6 +150,31 @@ static void test_unknown_zone_and_bad_names_are_errors(void **st)
     tz_destroy(NULL);
 }
 
+static void test_add_months_keeps_the_local_time_and_clamps_the_day(void **st)
+{
+    (void)st;
+    tz_t *tz = load("Europe/Berlin");
+    /* 31 January + 1: the last day of February, leap or not */
+    assert_int_equal(tz_add_months(tz, T("2026-01-31T10:00:00+01:00"), 1),
+                     T("2026-02-28T10:00:00+01:00"));
+    assert_int_equal(tz_add_months(tz, T("2028-01-31T10:00:00+01:00"), 1),
+                     T("2028-02-29T10:00:00+01:00"));
+    /* across DST: the same wall time, another offset; over a year end; backwards */
+    assert_int_equal(tz_add_months(tz, T("2026-01-15T09:00:00.250+01:00"), 6),
+                     T("2026-07-15T09:00:00.250+02:00"));
+    assert_int_equal(tz_add_months(tz, T("2026-11-30T23:30:00+01:00"), 3),
+                     T("2027-02-28T23:30:00+01:00"));
+    assert_int_equal(tz_add_months(tz, T("2026-03-31T12:00:00+02:00"), -1),
+                     T("2026-02-28T12:00:00+01:00"));
+    /* a wall time that does not exist then (29 March 2026, 02:30, in the gap): the first
+     * instant after it */
+    assert_int_equal(tz_add_months(tz, T("2026-01-29T02:30:00+01:00"), 2),
+                     T("2026-03-29T03:00:00+02:00"));
+    assert_int_equal(tz_add_months(tz, T("2026-02-28T02:30:00+01:00"), 0),
+                     T("2026-02-28T02:30:00+01:00"));
+    tz_destroy(tz);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_new_york_rule_beyond_table_from_posix_footer),
         cmocka_unit_test(test_leap_day_arithmetic),
         cmocka_unit_test(test_unknown_zone_and_bad_names_are_errors),
+        cmocka_unit_test(test_add_months_keeps_the_local_time_and_clamps_the_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
