@@ -758,7 +758,8 @@ static void test_wall_clock_reads_a_backlog_by_stream_time_then_closes_by_wall(v
 {
     (void)st;
     char path[4096];
-    snprintf(path, sizeof(path), "%s/award.yaml", tsu_tmpdir());
+    char *dir = tsu_tmpdir();
+    snprintf(path, sizeof(path), "%s/award.yaml", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     fputs("currency: RUB\ntimezone: Europe/Moscow\n"
@@ -790,6 +791,7 @@ static void test_wall_clock_reads_a_backlog_by_stream_time_then_closes_by_wall(v
     lines_free(&got);
     lines_free(&all);
     fx_free(fx);
+    tsu_rmtree(dir);
 }
 
 /* Records that cannot be applied go to the dead-letter topic with their original bytes
