@@ -28,11 +28,7 @@ static int pids[2] = {-1, -1}; /* killed by teardown if a test fails half-way */
 static int setup(void **state)
 {
     (void)state;
-    if (!getenv("LS_BINARY")) {
-        fprintf(stderr, "LS_BINARY is not set: run through ctest\n");
-        return -1;
-    }
-    return tk_bootstrap(bootstrap, sizeof(bootstrap));
+    return tk_processor_setup(bootstrap, sizeof(bootstrap));
 }
 
 static int teardown_test(void **state)

@@ -41,11 +41,7 @@ static const char *const inst_a[] = {"a", NULL}; /* the instance every scenario 
 static int setup(void **state)
 {
     (void)state;
-    if (!getenv("LS_BINARY")) {
-        fprintf(stderr, "LS_BINARY is not set: run through ctest\n");
-        return -1;
-    }
-    return tk_bootstrap(bootstrap, sizeof(bootstrap));
+    return tk_processor_setup(bootstrap, sizeof(bootstrap));
 }
 
 /* ------------------------------------------------------------------ producing */

@@ -34,11 +34,7 @@ static char bootstrap[512];
 static int setup(void **state)
 {
     (void)state;
-    if (!getenv("LS_BINARY")) {
-        fprintf(stderr, "LS_BINARY is not set: run through ctest\n");
-        return -1;
-    }
-    return tk_bootstrap(bootstrap, sizeof(bootstrap));
+    return tk_processor_setup(bootstrap, sizeof(bootstrap));
 }
 
 static int64_t wall_ms(void)

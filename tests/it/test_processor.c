@@ -41,11 +41,7 @@ static char bootstrap[512];
 static int setup(void **state)
 {
     (void)state;
-    if (!getenv("LS_BINARY")) {
-        fprintf(stderr, "LS_BINARY is not set: run through ctest\n");
-        return -1;
-    }
-    return tk_bootstrap(bootstrap, sizeof(bootstrap));
+    return tk_processor_setup(bootstrap, sizeof(bootstrap));
 }
 
 static size_t collect_body(char *p, size_t size, size_t n, void *ctx)

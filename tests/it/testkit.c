@@ -10,6 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+int tk_processor_setup(char *out, size_t outlen)
+{
+    if (!getenv("LS_BINARY")) {
+        fprintf(stderr, "LS_BINARY is not set: run through ctest\n");
+        return -1;
+    }
+    return tk_bootstrap(out, outlen);
+}
+
 int tk_bootstrap(char *out, size_t outlen)
 {
     const char *dir = getenv("LS_TEST_BROKER_DIR");

@@ -17,6 +17,13 @@
  */
 int tk_bootstrap(char *out, size_t outlen);
 
+/**
+ * @brief The group setup of a processor test: the binary under test is $LS_BINARY (set by
+ *        ctest) and the broker's address goes to @p out (tk_bootstrap).
+ * @returns 0, or -1 with the reason printed.
+ */
+int tk_processor_setup(char *out, size_t outlen);
+
 /** @brief A topic name unique to this process and call: "<prefix>-<pid>-<n>-<usec>". */
 void tk_unique_name(const char *prefix, char *out, size_t outlen);
 
