@@ -477,8 +477,7 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
     bool existing = a->state.customer_id[0] != 0;
     /* Older than the program's maximum lateness: a repeat is still just a repeat; anything
      * else goes to the dead-letter topic (its period can no longer be corrected). */
-    if (clock - ev->time_ms > a->prog->max_lateness_ms &&
-        !(existing && eng_event_seen(&a->state, ev->event_id))) {
+    if (eng_event_too_late(a->prog, &a->state, ev, clock)) {
         snprintf(msg, sizeof(msg),
                  "event %s: time %lld is %lld ms behind the task's clock (the program's "
                  "late_events.max_lateness_days: %lld days)",

@@ -291,8 +291,7 @@ static int apply(run_t *r, const eng_event_t *ev, long lineno, const char *input
         return -1;
     if (ev->time_ms > r->nows[c->part])
         r->nows[c->part] = ev->time_ms;
-    if (r->nows[c->part] - ev->time_ms > r->p->max_lateness_ms && /* as run: too_late */
-        !eng_event_seen(&c->st, ev->event_id)) {
+    if (eng_event_too_late(r->p, &c->st, ev, r->nows[c->part])) { /* as run: too_late */
         r->rejected++;
         if (input)
             fprintf(stderr,

@@ -116,13 +116,26 @@ static ENG_HOT int64_t call_month_start(const call_t *c, int32_t month)
     return tz_months_start(c->p->tz, c->mt, month);
 }
 
-/* period_start_of(p, t) */
-static int64_t call_period_start_of(const call_t *c, int64_t t)
+/* The month index of the first month of the period containing t. */
+static int32_t period_month_of(const call_t *c, int64_t t)
 {
     int32_t m = call_month(c, t);
     if (period_kind(c->p) == PROG_PERIOD_YEAR)
         m -= ((m % 12) + 12) % 12;
-    return call_month_start(c, m);
+    return m;
+}
+
+/* period_start_of(p, t) */
+static int64_t call_period_start_of(const call_t *c, int64_t t)
+{
+    return call_month_start(c, period_month_of(c, t));
+}
+
+/* The open period's award is still to be paid at its close (its own award total, or the
+ * next period's while the open one is in its grace). */
+static bool award_pending(const prog_t *p, const eng_state_t *s)
+{
+    return p->has_award && (s->award_accum > 0 || s->next_accum > 0);
 }
 
 /* period_end_of(p, start) and the month index of start, computed once per start. */
@@ -384,7 +397,7 @@ static ENG_HOT int64_t period_due(call_t *c, const eng_state_t *s)
 {
     if (!c->uses_period || s->period_start == 0)
         return ENG_TIME_NEVER;
-    if (c->p->has_award && (s->award_accum > 0 || s->next_accum > 0))
+    if (award_pending(c->p, s))
         return call_period_end(c, s->period_start) + c->p->late_grace_ms;
     return c->tier_eval_pe ? period_due_eval(c, s) : ENG_TIME_NEVER;
 }
@@ -536,15 +549,6 @@ static void period_name(const prog_t *p, int32_t month, char out[ENG_PERIOD_NAME
         out[6] = (char)('0' + m % 10);
         out[7] = '\0';
     }
-}
-
-/* The month index of the period containing t. */
-static int32_t period_month_of(const call_t *c, int64_t t)
-{
-    int32_t m = call_month(c, t);
-    if (period_kind(c->p) == PROG_PERIOD_YEAR)
-        m -= ((m % 12) + 12) % 12;
-    return m;
 }
 
 /* Forget the closed periods no event can correct any more at time t (end + grace + max
@@ -1309,8 +1313,8 @@ int eng_apply_event(const prog_t *p, eng_state_t *s, const eng_event_t *ev, eng_
      * the event counts in the next one (next_accum). An event before it is late: it
      * counts in its own, closed, period (on_purchase). */
     if (c.uses_period &&
-        (s->period_start == 0 || (call_period_end(&c, s->period_start) <= ev->time_ms &&
-                                  !(p->has_award && (s->award_accum > 0 || s->next_accum > 0)))))
+        (s->period_start == 0 ||
+         (call_period_end(&c, s->period_start) <= ev->time_ms && !award_pending(p, s))))
         s->period_start = call_period_start_of(&c, ev->time_ms);
     eng_emitter_t e = {out, s, p, ev->event_id, NULL, ev->time_ms, 0};
     if (ev->attrs.has_member_since || ev->attrs.has_birth_date || ev->attrs.account_status[0])

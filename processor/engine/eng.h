@@ -142,9 +142,14 @@ int64_t eng_next_due(const prog_t *prog, const eng_state_t *s, eng_timer_kind_t 
  */
 void eng_prefetch(const eng_state_t *s);
 
-/** @brief Whether `event_id` is among the customer's recent event ids (a repeat that
- * eng_apply_event would answer ENG_DUPLICATE). */
-bool eng_event_seen(const eng_state_t *s, const char *event_id);
+/**
+ * @brief Whether `ev` is too late for its customer at the caller's clock: more than the
+ * program's late_events.max_lateness_days behind `clock`, and not a repeat of a recent event
+ * (which eng_apply_event would answer ENG_DUPLICATE). The pipeline dead-letters such an event
+ * (too_late), replay skips it; s may be a zeroed (new) state.
+ */
+bool eng_event_too_late(const prog_t *p, const eng_state_t *s, const eng_event_t *ev,
+                        int64_t clock);
 
 /** @brief Points in all lots (usable or not yet). */
 int64_t eng_balance(const eng_state_t *s);

@@ -107,7 +107,8 @@ int eng_seen_has(const eng_state_t *s, uint64_t h)
     return found != 0;
 }
 
-bool eng_event_seen(const eng_state_t *s, const char *event_id)
+bool eng_event_too_late(const prog_t *p, const eng_state_t *s, const eng_event_t *ev, int64_t clock)
 {
-    return (s->flags & 1) && eng_seen_has(s, eng_id_hash(event_id));
+    return clock - ev->time_ms > p->max_lateness_ms &&
+           !((s->flags & 1) && eng_seen_has(s, eng_id_hash(ev->event_id)));
 }
