@@ -90,8 +90,8 @@ typedef struct stage_ent {
     bool has_state;   /* the record holds a state */
     int64_t due;      /* staged due time, STORE_NO_DUE = none */
     int64_t base_due; /* due time of the committed record, STORE_NO_DUE = none */
-    char *buf;        /* customer id, then the record (REC_HEADER + state); kept across
-                         transactions and reused by the slot */
+    char *buf;        /* customer id, then the record (REC_HEADER + state); owned,
+                         freed when the stage is cleared */
     size_t rec_len, cap;
 } stage_ent_t;
 

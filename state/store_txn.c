@@ -208,8 +208,18 @@ static stage_ent_t *stage_add(store_task_t *t, const char *customer, size_t clen
     return e;
 }
 
+/* Empty the stage. The entries' buffers are freed, not kept for the next transaction:
+ * kept, every slot of the table ends up holding one (10-13 MiB per task for 10,000-record
+ * transactions, against the 2 MiB a transaction stages); a malloc per staged customer
+ * per transaction costs nothing measurable (bench_store). */
 static void stage_clear(store_task_t *t)
 {
+    for (size_t k = 0; k < t->stage_n; k++) {
+        stage_ent_t *e = &t->stage[t->stage_order[k]];
+        free(e->buf);
+        e->buf = NULL;
+        e->cap = 0;
+    }
     t->stage_n = 0;
     if (++t->stage_gen == 0) { /* wrapped: reset the stamps */
         for (size_t i = 0; i < t->stage_cap; i++)

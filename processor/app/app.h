@@ -24,6 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Slots of the instance's cache of decoded states (direct-mapped by eng_id_hash, shared
+ *  by the tasks; each slot about sizeof(eng_state_t)). */
+#define APP_STATE_CACHE_SLOTS 2048
+
 typedef struct app app_t;
 
 /** Totals for logs, the demo and metrics. */

@@ -1095,12 +1095,12 @@ static void test_cache_slot_collision_and_abort(void **st)
     (void)st;
     fx_t *fx = fx_new(1, NULL);
     char a[32] = "", b[32] = "";
-    uint64_t slot0 = eng_id_hash("c0") & 1023;
+    uint64_t slot0 = eng_id_hash("c0") & (APP_STATE_CACHE_SLOTS - 1);
     snprintf(a, sizeof(a), "c0");
     for (int i = 1; !b[0]; i++) {
         char id[32];
         snprintf(id, sizeof(id), "c%d", i);
-        if ((eng_id_hash(id) & 1023) == slot0)
+        if ((eng_id_hash(id) & (APP_STATE_CACHE_SLOTS - 1)) == slot0)
             snprintf(b, sizeof(b), "%s", id);
     }
     buy(fx, "x1", a, "2026-03-01T10:00:00Z", 100000);
@@ -1117,6 +1117,56 @@ static void test_cache_slot_collision_and_abort(void **st)
     fp_abort(fx->pp);
     step(fx);
     finish_and_compare(fx, true);
+    fx_free(fx);
+}
+
+/* The state of @p r as JSON, without the task. */
+static char *clog_state_json(fx_t *fx, const fp_rec_t *r)
+{
+    int64_t due;
+    const void *st;
+    size_t st_len;
+    char err[256];
+    assert_int_equal(
+        clog_frame_decode(r->value, r->value_len, &due, &st, &st_len, err, sizeof(err)), 0);
+    eng_state_t *s = malloc(sizeof(*s));
+    assert_non_null(s);
+    assert_int_equal(avro_codec_decode_state(fx->codec, st, st_len, s, err, sizeof(err)), DLQ_OK);
+    json_t *j = eng_json_state(s);
+    free(s);
+    char *line = eng_json_line(j);
+    json_decref(j);
+    assert_non_null(line);
+    return line;
+}
+
+/* The same customer in two tasks (a producer with another partitioner sends her to a
+ * partition that is not hers) has a state in each: the cache of decoded states, shared by
+ * the tasks, never hands one task's state to the other. */
+static void test_cache_keeps_tasks_apart(void **st)
+{
+    (void)st;
+    fx_t *fx = fx_new(2, NULL);
+    char json[512];
+    purchase(json, sizeof(json), "e1", "anna", "2026-03-01T10:00:00Z", 100000);
+    eng_event_t *ev = parse(json);
+    const uint8_t *buf;
+    size_t len;
+    char err[256];
+    assert_int_equal(avro_codec_encode_event(fx->codec, ev, &buf, &len, err, sizeof(err)), 0);
+    fp_input(fx->pp, 0, "anna", 4, buf, len, ev->time_ms);
+    step(fx); /* task 0: anna's state is cached */
+    fp_input(fx->pp, 1, "anna", 4, buf, len, ev->time_ms);
+    step(fx); /* task 1: the same event is new to its own anna */
+    free(ev);
+    const fp_log_t *c0 = fp_changelog(fx->pp, 0), *c1 = fp_changelog(fx->pp, 1);
+    assert_int_equal(c0->n, 1);
+    assert_int_equal(c1->n, 1); /* a state from task 0's cache would make e1 a duplicate */
+    char *s0 = clog_state_json(fx, &c0->v[0]), *s1 = clog_state_json(fx, &c1->v[0]);
+    assert_string_equal(s1, s0);
+    free(s0);
+    free(s1);
+    assert_int_equal(stats(fx).duplicates, 0);
     fx_free(fx);
 }
 
@@ -1347,6 +1397,7 @@ int main(void)
         cmocka_unit_test(test_stream_time_travels_with_the_task),
         cmocka_unit_test(test_produce_failures_anywhere_abort_and_redo_cleanly),
         cmocka_unit_test(test_cache_slot_collision_and_abort),
+        cmocka_unit_test(test_cache_keeps_tasks_apart),
         cmocka_unit_test(test_timers_fire_for_at_most_commit_max_records_customers),
         cmocka_unit_test(test_many_customers_in_one_transaction),
         cmocka_unit_test(test_refused_event_does_not_move_the_clock),
