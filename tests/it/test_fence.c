@@ -78,13 +78,16 @@ static void test_fence_without_a_live_duplicate_is_recovered(void **state)
     /* A duplicate of a (same instance.id, so the same transactional.id) starts and fences
      * a's producer (init_transactions); a notices at its next transaction, when the rest
      * of the input comes, and the duplicate is gone as soon as a has noticed. */
-    char dup_id[] = "LOYALTY_INSTANCE_ID=a";
-    char *env[] = {dup_id, NULL};
+    char dup_id[] = "LOYALTY_INSTANCE_ID=a", linger[] = "LOYALTY_KAFKA_LINGER_MS=7";
+    char *env[] = {dup_id, linger, NULL};
     pids[1] = lk_start(&s, "a-dup", env);
     assert_true(pids[1] > 0);
     for (int i = 0; i < 1200 && !log_count(&s, "a-dup", "pipeline ready"); i++)
         usleep(100 * 1000);
     assert_true(log_count(&s, "a-dup", "pipeline ready") == 1);
+    /* the producer's linger.ms: the processor's default, or kafka.linger.ms when set */
+    assert_true(log_count(&s, "a", "linger_ms=100") == 1);
+    assert_true(log_count(&s, "a-dup", "linger_ms=7") == 1);
     assert_int_equal(lk_produce(&s, s.n_events / 2, s.n_events), 0);
     for (int i = 0; i < 1200 && !log_count(&s, "a", "fenced, and no live duplicate"); i++) {
         assert_true(alive(pids[0]));
@@ -114,8 +117,8 @@ static void test_live_duplicate_instance_id_stops_with_a_message(void **state)
     lk_scenario_t s;
     assert_int_equal(lk_scenario_new(&s, "dup", bootstrap, 2, 3000, 200, 32), 0);
     assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
-    char dup_id[] = "LOYALTY_INSTANCE_ID=a";
-    char *env[] = {dup_id, NULL};
+    char dup_id[] = "LOYALTY_INSTANCE_ID=a", linger[] = "LOYALTY_KAFKA_LINGER_MS=7";
+    char *env[] = {dup_id, linger, NULL};
     pids[0] = lk_start(&s, "a", NULL);
     pids[1] = lk_start(&s, "a-dup", env);
     assert_true(pids[0] > 0 && pids[1] > 0);
