@@ -590,6 +590,21 @@ static double stat_cpu_s(const char *path, char *name, size_t namelen)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* VmHWM of a live child so far, in KiB (0 when unknown). */
+static long child_hwm_now_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 static double child_cpu_now(pid_t pid)
 {
     char path[64];
@@ -1235,7 +1250,8 @@ static int restore_phase(bench_t *b, restore_res_t *r)
  *     input; CPU per event: the child's CPU over the same span / events;
  *   - latency: as the pipeline mode, at half of the side's own rate just measured (or
  *     --latency-rate), the input's CreateTime to the output seen read_committed;
- *   - peak RSS: VmHWM of the child over throughput and latency (wait4);
+ *   - peak RSS: VmHWM of the child over throughput and latency (wait4), and as it stood
+ *     at the end of the throughput phase (/proc/PID/status);
  *   - outputs: every output caused by a bulk event, read back read_committed, hashed per
  *     partition in order (key and value bytes) and as a multiset;
  *   - restore: a new process of the same application with an empty state directory
@@ -1246,7 +1262,8 @@ typedef struct peer_run {
     bool done;
     double start_s;            /* fork -> all tasks processing */
     double secs, rate, cpu_ev; /* after ready: wall s, events/s, CPU s per event */
-    double hwm_mib;
+    double hwm_mib;            /* VmHWM over throughput and latency */
+    double bulk_hwm_mib;       /* VmHWM at the end of the throughput phase */
     long lat_rate;
     double p50, p99, pmax, in_p50, in_p99;
     long lat_seen, lat_sent;
@@ -1328,6 +1345,7 @@ static int peer_throughput(bench_t *b, side_t *s, peer_run_t *r)
         if (ready >= 0 && committed_sum(w, s->input, PARTITIONS) >= target) {
             t1 = wall_ms();
             cpu_done = child_cpu_now(s->ch.pid);
+            r->bulk_hwm_mib = (double)child_hwm_now_kb(s->ch.pid) / 1024.0;
             break;
         }
         sleep_ms(20);
@@ -1343,8 +1361,8 @@ static int peer_throughput(bench_t *b, side_t *s, peer_run_t *r)
     r->rate = (double)target / r->secs;
     r->cpu_ev = (cpu_done - cpu_ready) / (double)target;
     printf("  %-28s start to processing %.2f s; %ld events in %.2f s: %.0f events/s, CPU %.1f "
-           "us/event\n",
-           s->name, r->start_s, target, r->secs, r->rate, r->cpu_ev * 1e6);
+           "us/event; VmHWM %.0f MiB\n",
+           s->name, r->start_s, target, r->secs, r->rate, r->cpu_ev * 1e6, r->bulk_hwm_mib);
     fflush(stdout);
     return 0;
 }
@@ -1597,6 +1615,7 @@ static void peer_summary(bench_t *b, side_t *sides, int n_sides, peer_run_t runs
         {"events/s after ready", offsetof(peer_run_t, rate), 1},
         {"CPU per event (us)", offsetof(peer_run_t, cpu_ev), 1e6},
         {"peak RSS (MiB)", offsetof(peer_run_t, hwm_mib), 1},
+        {"  of it, the throughput phase (MiB)", offsetof(peer_run_t, bulk_hwm_mib), 1},
         {"latency p50 (ms)", offsetof(peer_run_t, p50), 1},
         {"latency p99 (ms)", offsetof(peer_run_t, p99), 1},
         {"  input alone p99 (ms)", offsetof(peer_run_t, in_p99), 1},
