@@ -769,6 +769,20 @@ void cfg_print_markdown(FILE *out)
                  "the key and its line.\nThe processor sets these itself and refuses them "
                  "here: `bootstrap.servers`, `group.id`,\n`transactional.id`, "
                  "`enable.auto.commit`, `isolation.level`, `enable.idempotence`.\n");
+    fprintf(out,
+            "It also sets, over any `kafka.` value: the producer's `acks` (all, as "
+            "exactly-once\nrequires) and `partitioner` (murmur2_random, the Java clients' "
+            "partitioner), the input\nconsumer's `enable.auto.offset.store` and "
+            "`auto.offset.reset` (earliest), and the restore\nconsumer's "
+            "`queued.min.messages` and `fetch.wait.max.ms` (docs/KAFKA.md).\n"
+            "Its own defaults, which `kafka.` overrides:\n\n"
+            "| librdkafka key | default here (librdkafka's) | why |\n|---|---|---|\n"
+            "| `linger.ms` | `100` (5) | A commit sends everything waiting at once whatever "
+            "`linger.ms` says, so it does not delay outputs; it decides how often the producer "
+            "sends inside a transaction. At 100 the producer sends about once per transaction "
+            "(default `commit.interval.ms`), in larger batches: 11 %% less CPU per event than "
+            "5 ms in bench_peer, at the same latency (bench/RESULTS.md, \"Peer\"). The value "
+            "in use is logged with `pipeline ready`. |\n");
 }
 
 void cfg_destroy(cfg_t *cfg)
