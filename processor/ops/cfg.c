@@ -6,6 +6,7 @@
 #include "cfg.h"
 
 #include "log.h"
+#include "pipe.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -777,7 +778,8 @@ void cfg_print_markdown(FILE *out)
             "`queued.min.messages` and `fetch.wait.max.ms` (docs/KAFKA.md).\n"
             "Its own defaults, which `kafka.` overrides:\n\n"
             "| librdkafka key | default here (librdkafka's) | why |\n|---|---|---|\n"
-            "| `linger.ms` | `100` (5) | A commit sends everything waiting at once whatever "
+            "| `linger.ms` | `" PIPE_DEFAULT_LINGER_MS
+            "` (5) | A commit sends everything waiting at once whatever "
             "`linger.ms` says, so it does not delay outputs; it decides how often the producer "
             "sends inside a transaction. At 100 the producer sends about once per transaction "
             "(default `commit.interval.ms`), in larger batches: 11 %% less CPU per event than "

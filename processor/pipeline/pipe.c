@@ -23,12 +23,6 @@ typedef enum { TASK_NONE = 0, TASK_RESTORING, TASK_ACTIVE } task_state_t;
 /* Bound of each transactional call: never block forever, not even in the rebalance
  * callback (a timeout is retriable: the transaction is aborted and redone). */
 #define TXN_TIMEOUT_MS 30000
-/* The producer's linger.ms unless kafka.linger.ms says otherwise. A commit sends what
- * waits whatever linger.ms says (librdkafka's flush), so it only decides how often the
- * producer sends within a transaction: with 100, once per transaction at the default
- * commit.interval.ms, in larger batches (bench_peer: -11 % CPU per event against 5 ms,
- * the same latency; bench/RESULTS.md, "Peer"). */
-#define PIPE_DEFAULT_LINGER_MS "100"
 /* How long the assign callback waits for the group's committed offsets: with
  * read_committed, pending transactional offsets of a dead previous owner resolve only
  * after its transaction times out (transaction.timeout.ms, 60 s by default). */
@@ -824,7 +818,13 @@ static void on_rdkafka_error(rd_kafka_t *rk, int err, const char *reason, void *
         snprintf(pp->auth_err, sizeof(pp->auth_err), "%s", reason);
 }
 
-static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t errlen);
+static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t errlen)
+{
+    for (size_t i = 0; kv[i]; i += 2)
+        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, errlen) != RD_KAFKA_CONF_OK)
+            return -1;
+    return 0;
+}
 
 /* A client's configuration: client.id, then @p defaults (key, value, ..., NULL; may be
  * NULL), then the user's kafka.* settings, which override those defaults. */
@@ -841,14 +841,6 @@ static rd_kafka_conf_t *base_conf(const pipe_conf_t *pc, const char *const *defa
         return NULL;
     }
     return conf;
-}
-
-static int conf_set_all(rd_kafka_conf_t *conf, const char *const *kv, char *err, size_t errlen)
-{
-    for (size_t i = 0; kv[i]; i += 2)
-        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, errlen) != RD_KAFKA_CONF_OK)
-            return -1;
-    return 0;
 }
 
 /* Partition count of @p topic, 0 when it does not exist, -1 on error. */

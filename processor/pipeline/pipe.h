@@ -27,6 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** The producer's linger.ms unless kafka.linger.ms says otherwise. A commit sends what
+ *  waits whatever linger.ms says (librdkafka's flush), so it only decides how often the
+ *  producer sends within a transaction: with 100, once per transaction at the default
+ *  commit.interval.ms, in larger batches (bench/RESULTS.md, "Peer", H7). */
+#define PIPE_DEFAULT_LINGER_MS "100"
+
 typedef struct pipe pipe_t;
 
 struct rd_kafka_conf_s;

@@ -487,8 +487,8 @@ static char *query(fx_t *fx, const char *customer)
     return json;
 }
 
-/* A changelog record's state, printed as app_query_customer does; its due in *due. */
-static char *clog_state(fx_t *fx, const fp_rec_t *r, int64_t *due)
+/* A changelog record's state as JSON (eng_json_state); its due in *due. */
+static json_t *clog_state_obj(fx_t *fx, const fp_rec_t *r, int64_t *due)
 {
     const void *st;
     size_t st_len;
@@ -499,9 +499,15 @@ static char *clog_state(fx_t *fx, const fp_rec_t *r, int64_t *due)
     eng_state_t *s = malloc(sizeof(*s));
     assert_non_null(s);
     assert_int_equal(avro_codec_decode_state(fx->codec, st, st_len, s, err, sizeof(err)), DLQ_OK);
-    char *line = json_line_with_task(eng_json_state(s), r->partition);
+    json_t *j = eng_json_state(s);
     free(s);
-    return line;
+    return j;
+}
+
+/* A changelog record's state, printed as app_query_customer does; its due in *due. */
+static char *clog_state(fx_t *fx, const fp_rec_t *r, int64_t *due)
+{
+    return json_line_with_task(clog_state_obj(fx, r, due), r->partition);
 }
 
 static bool rec_is(const fp_rec_t *r, const char *customer)
@@ -1124,16 +1130,7 @@ static void test_cache_slot_collision_and_abort(void **st)
 static char *clog_state_json(fx_t *fx, const fp_rec_t *r)
 {
     int64_t due;
-    const void *st;
-    size_t st_len;
-    char err[256];
-    assert_int_equal(
-        clog_frame_decode(r->value, r->value_len, &due, &st, &st_len, err, sizeof(err)), 0);
-    eng_state_t *s = malloc(sizeof(*s));
-    assert_non_null(s);
-    assert_int_equal(avro_codec_decode_state(fx->codec, st, st_len, s, err, sizeof(err)), DLQ_OK);
-    json_t *j = eng_json_state(s);
-    free(s);
+    json_t *j = clog_state_obj(fx, r, &due);
     char *line = eng_json_line(j);
     json_decref(j);
     assert_non_null(line);
