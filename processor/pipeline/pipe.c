@@ -68,6 +68,9 @@ struct pipe {
     crash_t crash;
     int64_t crash_after;     /* crash at the N-th committed transaction */
     int64_t abort_every;     /* LOYALTY_ABORT_EVERY: abort every N-th commit attempt (tests) */
+    int64_t fatal_at;        /* LOYALTY_FATAL_AT: a fatal producer error from the N-th commit */
+    int64_t fatal_times;     /* LOYALTY_FATAL_TIMES: at most this many of them (default 1) */
+    int64_t fatal_injected;  /* how many were injected */
     int64_t restore_hold_ms; /* LOYALTY_RESTORE_HOLD_MS: a restore lasts at least this (tests) */
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
@@ -76,8 +79,8 @@ struct pipe {
     void *on_commit_ctx;
     int consecutive_aborts;          /* reset by every committed transaction */
     volatile sig_atomic_t *run_stop; /* pipe_run's stop flag */
-    int64_t fence_window_ms;         /* start of the window in which fences are counted */
-    int fences;                      /* fences recovered from in that window */
+    int64_t recovery_window_ms;      /* start of the window in which recoveries are counted */
+    int recoveries;                  /* recoveries with fresh clients in that window */
     int consecutive_retries;         /* PIPE_RETRY aborts since the last commit: the backoff only */
     int64_t producer_max_bytes;      /* the producer's message.max.bytes */
     int64_t refused_max_bytes;       /* below the size of records the broker refused as too large */
@@ -87,9 +90,11 @@ struct pipe {
     int64_t txn_bytes; /* keys and values produced in the open transaction */
 };
 
-/* Fences recovered from within FENCE_WINDOW_MS before one counts as a live duplicate. */
-#define FENCE_LIMIT     3
-#define FENCE_WINDOW_MS 300000
+/* Recoveries with fresh clients (fences, the producer's fatal errors) within
+ * RECOVERY_WINDOW_MS before the next stops the process: a live duplicate, or a fault that
+ * new clients do not cure. */
+#define RECOVERY_LIMIT     3
+#define RECOVERY_WINDOW_MS 300000
 
 static int64_t now_ms(void)
 {
@@ -167,6 +172,13 @@ static void crash_points_init(pipe_t *pp)
     if (pp->abort_every > 0)
         log_warn("pipe", "injected aborts armed (test switch)", "every=%lld",
                  (long long)pp->abort_every);
+    const char *fat = getenv("LOYALTY_FATAL_AT"), *times = getenv("LOYALTY_FATAL_TIMES");
+    pp->fatal_at = fat ? atoll(fat) : 0;
+    pp->fatal_times = times ? atoll(times) : 1;
+    if (pp->fatal_at > 0)
+        log_warn("pipe", "injected fatal producer errors armed (test switch)",
+                 "from_commit=%lld times=%lld", (long long)pp->fatal_at,
+                 (long long)pp->fatal_times);
     pp->crash = CRASH_NONE;
     if (!cp || !*cp)
         return;
@@ -465,6 +477,16 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
         snprintf(err, errlen, "injected abort (LOYALTY_ABORT_EVERY=%lld)",
                  (long long)pp->abort_every);
         rc = PIPE_ABORT;
+    }
+    if (rc == PIPE_OK && pp->fatal_at > 0 && pp->stats.transactions + 1 >= pp->fatal_at &&
+        pp->fatal_injected < pp->fatal_times) {
+        /* The test switch: the producer turns fatal with the transaction's records
+         * produced and its offsets sent, as librdkafka's INVALID_TXN_STATE in an abort
+         * during a broker outage does (docs/KAFKA.md). */
+        rd_kafka_flush(pp->producer, 30000);
+        pp->fatal_injected++;
+        rd_kafka_test_fatal_error(pp->producer, RD_KAFKA_RESP_ERR_INVALID_TXN_STATE,
+                                  "injected (LOYALTY_FATAL_AT)");
     }
     if (rc == PIPE_OK && pp->crash == CRASH_AFTER_PRODUCE) {
         rd_kafka_flush(pp->producer, 30000); /* the records are in the log, uncommitted */
@@ -1366,11 +1388,46 @@ static int settle(pipe_t *pp, int rc, char *err, size_t errlen)
 
 static void destroy_clients(pipe_t *pp);
 
-/* The fatal error of a client, when it is a fencing: our producer's epoch was bumped (the
- * coordinator aborted a transaction that outlived transaction.timeout.ms, e.g. while a
- * broker was down, or another producer with our transactional.id started), or the group
- * fenced our static member (librdkafka issue #3437 after a session timeout). */
-static bool fenced(pipe_t *pp, char *why, size_t whylen)
+/* What a client's fatal error lets the process do (pipe_run). */
+typedef enum {
+    FATAL_STOP,     /* no client is fatal, or new clients would fail alike: stop */
+    FATAL_FENCED,   /* a fencing: recover with fresh clients */
+    FATAL_PRODUCER, /* the producer's own transactional fault: recover with fresh clients */
+} fatal_kind_t;
+
+/* Producer errors that fresh clients would meet again: a refusal, not a state to reset. */
+static bool permanent(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT:
+    case RD_KAFKA_RESP_ERR_INVALID_TRANSACTION_TIMEOUT:
+    case RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Which fatal error the clients hold (@p why: its text).
+ * - A fencing: our producer's epoch was bumped (the coordinator aborted a transaction that
+ *   outlived transaction.timeout.ms, e.g. while a broker was down, or another producer
+ *   with our transactional.id started), or the group fenced our static member (librdkafka
+ *   issue #3437 after a session timeout).
+ * - Any other fatal error of the producer but a refusal: librdkafka 2.0.2 also makes
+ *   transactional state errors fatal, e.g. INVALID_TXN_STATE in an abort during a broker
+ *   outage (docs/KAFKA.md). Like a fence, it leaves nothing committed that the tasks'
+ *   restore would not find, and a new producer's init_transactions aborts the open
+ *   transaction. */
+static fatal_kind_t fatal_kind(pipe_t *pp, char *why, size_t whylen)
 {
     rd_kafka_t *clients[] = {pp->producer, pp->consumer};
     for (size_t i = 0; i < 2; i++) {
@@ -1379,35 +1436,52 @@ static bool fenced(pipe_t *pp, char *why, size_t whylen)
         if (e == RD_KAFKA_RESP_ERR__FENCED || e == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
             e == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH ||
             e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
-            return true;
+            return FATAL_FENCED;
     }
-    return false;
+    rd_kafka_resp_err_t e =
+        pp->producer ? rd_kafka_fatal_error(pp->producer, why, whylen) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    return e != RD_KAFKA_RESP_ERR_NO_ERROR && !permanent(e) ? FATAL_PRODUCER : FATAL_STOP;
 }
 
 /*
- * Recover from a fencing in the process: drop the open transaction's work (nothing of it
- * was committed), replace the three clients, fence our own earlier epoch and rejoin; the
- * group assigns the tasks again and they restore from their checkpoints. A live duplicate
- * (another instance with our instance.id) fences us again and again: FENCE_LIMIT fences
- * within FENCE_WINDOW_MS are taken for one and stop the process.
+ * Recover from a fencing or a fatal producer error in the process: drop the open
+ * transaction's work (nothing of it was committed), replace the three clients, fence our
+ * own earlier epoch and rejoin; the group assigns the tasks again and they restore from
+ * their checkpoints. A live duplicate (another instance with our instance.id) fences us
+ * again and again, and a fault that new clients do not cure comes back: RECOVERY_LIMIT
+ * recoveries within RECOVERY_WINDOW_MS stop the process.
  */
-static int recover_from_fence(pipe_t *pp, const char *cause, char *err, size_t errlen)
+static int recover_clients(pipe_t *pp, fatal_kind_t kind, const char *cause, char *err,
+                           size_t errlen)
 {
     int64_t now = mono_ms();
-    if (pp->fences == 0 || now - pp->fence_window_ms > FENCE_WINDOW_MS) {
-        pp->fence_window_ms = now;
-        pp->fences = 0;
+    if (pp->recoveries == 0 || now - pp->recovery_window_ms > RECOVERY_WINDOW_MS) {
+        pp->recovery_window_ms = now;
+        pp->recoveries = 0;
     }
-    if (++pp->fences >= FENCE_LIMIT) {
-        snprintf(err, errlen,
-                 "fenced %d times within %d s: another live instance uses instance.id %s "
-                 "(transactional.id %s-%s); each instance needs its own. Last: %s",
-                 pp->fences, FENCE_WINDOW_MS / 1000, pp->conf.instance_id, pp->conf.application_id,
-                 pp->conf.instance_id, cause);
+    if (++pp->recoveries >= RECOVERY_LIMIT) {
+        if (kind == FATAL_FENCED)
+            snprintf(err, errlen,
+                     "fenced %d times within %d s: another live instance uses instance.id %s "
+                     "(transactional.id %s-%s); each instance needs its own. Last: %s",
+                     pp->recoveries, RECOVERY_WINDOW_MS / 1000, pp->conf.instance_id,
+                     pp->conf.application_id, pp->conf.instance_id, cause);
+        else
+            snprintf(err, errlen,
+                     "the producer failed fatally %d times within %d s and fresh clients did "
+                     "not cure it; the broker logs (transaction coordinator) may say why. "
+                     "Last: %s",
+                     pp->recoveries, RECOVERY_WINDOW_MS / 1000, cause);
         return PIPE_FATAL;
     }
-    log_warn("pipe", "fenced, and no live duplicate in sight: rejoining with fresh clients",
-             "cause=\"%s\" fences_in_window=%d", cause, pp->fences);
+    if (kind == FATAL_FENCED)
+        log_warn("pipe", "fenced, and no live duplicate in sight: rejoining with fresh clients",
+                 "cause=\"%s\" recoveries_in_window=%d", cause, pp->recoveries);
+    else
+        log_warn("pipe",
+                 "the producer failed fatally: dropping the open transaction and rejoining "
+                 "with fresh clients",
+                 "cause=\"%s\" recoveries_in_window=%d", cause, pp->recoveries);
     destroy_clients(pp); /* revokes every task, dropping staged state */
     pp->txn_open = false;
     memset(pp->tasks, 0, sizeof(*pp->tasks) * (size_t)pp->n_parts);
@@ -1420,7 +1494,10 @@ static int recover_from_fence(pipe_t *pp, const char *cause, char *err, size_t e
     if (create_clients(pp, err, errlen) != 0 || prime_restorer(pp, err, errlen) != 0 ||
         start_transactions(pp, err, errlen) != 0)
         return PIPE_FATAL;
-    log_info("pipe", "rejoined after the fence", NULL);
+    log_info("pipe",
+             kind == FATAL_FENCED ? "rejoined after the fence"
+                                  : "rejoined after the producer's fatal error",
+             NULL);
     return PIPE_OK;
 }
 
@@ -1437,8 +1514,9 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
     pp->run_stop = stop;
     char why[512];
     for (;;) {
-        if (rc == PIPE_FATAL && fenced(pp, why, sizeof(why)))
-            rc = recover_from_fence(pp, why, err, errlen);
+        fatal_kind_t kind;
+        if (rc == PIPE_FATAL && (kind = fatal_kind(pp, why, sizeof(why))) != FATAL_STOP)
+            rc = recover_clients(pp, kind, why, err, errlen);
         if (*stop || ends(rc))
             break;
         rc = settle(pp, restore_step(pp, pp->stats.restoring ? 10 : 0, err, errlen), err, errlen);

@@ -5,6 +5,9 @@
  * clients, tasks restored from their checkpoints, outputs still equal replay's. Two live
  * instances with one instance.id fence each other again and again: that is a real
  * duplicate, and one of them stops with exit 1 and a message naming instance.id.
+ * A fatal error of the producer itself (librdkafka's INVALID_TXN_STATE in an abort during
+ * a broker outage; injected here by LOYALTY_FATAL_AT) is recovered from the same way, and
+ * one that keeps coming back stops the instance with a message saying so.
  */
 #include "lskit.h"
 #include "testkit.h"
@@ -12,6 +15,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +68,33 @@ static int alive(int pid)
     return waitpid(pid, &st, WNOHANG) == 0;
 }
 
+/* Instance a (pids[0]) recovered in the process: it gives every output replay gives
+ * without ever exiting, its log has each of @p lines (NULL-terminated) exactly @p times,
+ * or at least once when @p times is 0, it stops cleanly on SIGTERM, and its outputs and
+ * states equal replay's. @p after names what it recovered from, for the messages. Frees
+ * the scenario and the expected lines. */
+static void recovered_and_equal_to_replay(lk_scenario_t *s, lk_lines_t *outputs, lk_lines_t *states,
+                                          const char *after, const char *const *lines, int times)
+{
+    long n = lk_wait_outputs(s, (long)outputs->n, 240);
+    assert_true(alive(pids[0])); /* recovered in the process, never exited */
+    for (size_t i = 0; lines[i]; i++) {
+        int c = log_count(s, "a", lines[i]);
+        if (times ? c != times : c < 1)
+            fail_msg("'%s' is in the log %d times after %s (logs in %s)", lines[i], c, after,
+                     s->dir);
+    }
+    kill(pids[0], SIGTERM);
+    assert_int_equal(tk_wait(pids[0], 60000), 0);
+    pids[0] = -1;
+    assert_int_equal(n, (long)outputs->n);
+    if (lk_check_replay(s, outputs, states))
+        fail_msg("the processor disagrees with replay after %s (logs in %s)", after, s->dir);
+    lk_lines_free(outputs);
+    lk_lines_free(states);
+    lk_scenario_free(s);
+}
+
 static void test_fence_without_a_live_duplicate_is_recovered(void **state)
 {
     (void)state;
@@ -96,19 +127,9 @@ static void test_fence_without_a_live_duplicate_is_recovered(void **state)
     kill(pids[1], SIGKILL);
     tk_wait(pids[1], 10000);
     pids[1] = -1;
-    assert_true(log_count(&s, "a", "fenced, and no live duplicate") >= 1);
-    long n = lk_wait_outputs(&s, (long)outputs.n, 240);
-    assert_true(alive(pids[0])); /* recovered in the process, never exited */
-    assert_true(log_count(&s, "a", "rejoined after the fence") >= 1);
-    kill(pids[0], SIGTERM);
-    assert_int_equal(tk_wait(pids[0], 60000), 0);
-    pids[0] = -1;
-    assert_int_equal(n, (long)outputs.n);
-    if (lk_check_replay(&s, &outputs, &states))
-        fail_msg("the processor disagrees with replay after a fence (logs in %s)", s.dir);
-    lk_lines_free(&outputs);
-    lk_lines_free(&states);
-    lk_scenario_free(&s);
+    static const char *const lines[] = {"fenced, and no live duplicate", "rejoined after the fence",
+                                        NULL};
+    recovered_and_equal_to_replay(&s, &outputs, &states, "a fence", lines, 0);
 }
 
 static void test_live_duplicate_instance_id_stops_with_a_message(void **state)
@@ -142,11 +163,68 @@ static void test_live_duplicate_instance_id_stops_with_a_message(void **state)
     lk_scenario_free(&s);
 }
 
+/* Whether @p pid exited within @p seconds (its exit code in *rc, 128 + signal if killed). */
+static bool exits_within(int pid, int seconds, int *rc)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            *rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return true;
+        }
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+static void test_fatal_producer_error_is_recovered(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    lk_lines_t outputs = {0}, states = {0};
+    assert_int_equal(lk_scenario_new(&s, "fatal", bootstrap, 2, 3000, 200, 33), 0);
+    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
+    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    /* The 3rd transaction's records are produced and its offsets sent when the producer
+     * turns fatal: they must never show, and the input they came from must be redone. */
+    char at[] = "LOYALTY_FATAL_AT=3";
+    char *env[] = {at, NULL};
+    pids[0] = lk_start(&s, "a", env);
+    assert_true(pids[0] > 0);
+    static const char *const lines[] = {
+        "the producer failed fatally: dropping the open transaction",
+        "rejoined after the producer's fatal error", NULL};
+    recovered_and_equal_to_replay(&s, &outputs, &states, "a fatal producer error", lines, 1);
+}
+
+static void test_fatal_producer_error_that_comes_back_stops_with_a_message(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    assert_int_equal(lk_scenario_new(&s, "fatal-again", bootstrap, 2, 3000, 200, 34), 0);
+    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    char at[] = "LOYALTY_FATAL_AT=2", times[] = "LOYALTY_FATAL_TIMES=100";
+    char *env[] = {at, times, NULL};
+    pids[0] = lk_start(&s, "a", env);
+    assert_true(pids[0] > 0);
+    int rc = -1;
+    assert_true(exits_within(pids[0], 240, &rc));
+    pids[0] = -1;
+    assert_int_equal(rc, 1);
+    if (log_count(&s, "a", "rejoined after the producer's fatal error") != 2 ||
+        !log_count(&s, "a", "the producer failed fatally 3 times within 300 s"))
+        fail_msg("two recoveries, then a stop naming the cause, expected (logs in %s)", s.dir);
+    lk_scenario_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_fence_without_a_live_duplicate_is_recovered, teardown_test),
         cmocka_unit_test_teardown(test_live_duplicate_instance_id_stops_with_a_message,
+                                  teardown_test),
+        cmocka_unit_test_teardown(test_fatal_producer_error_is_recovered, teardown_test),
+        cmocka_unit_test_teardown(test_fatal_producer_error_that_comes_back_stops_with_a_message,
                                   teardown_test),
     };
     if (getenv("LS_TEST_FILTER"))
