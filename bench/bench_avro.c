@@ -170,6 +170,11 @@ static size_t bare_encode(avro_writer_t w, avro_value_t *v, char *buf, size_t ca
         avro_value_set_branch(&f, 1, &b);
         avro_value_set_long(&b, e->expires_at);
     }
+    avro_value_get_by_name(v, "period", &f, NULL); /* version 2: a correction's period */
+    avro_value_set_branch(&f, 0, &b);
+    avro_value_set_null(&b);
+    avro_value_get_by_name(v, "correction", &f, NULL);
+    avro_value_set_boolean(&f, 0);
     avro_writer_memory_set_dest(w, buf, (int64_t)cap);
     if (avro_value_write(w, v) != 0)
         abort();

@@ -401,6 +401,8 @@ void store_destroy(store_t *s)
         rocksdb_readoptions_destroy(s->ropts);
     if (s->wopts)
         rocksdb_writeoptions_destroy(s->wopts);
+    if (s->commit_wb)
+        rocksdb_writebatch_destroy(s->commit_wb);
     pthread_rwlock_destroy(&s->lock);
     free(s->dir);
     free(s);

@@ -69,6 +69,9 @@ struct store {
     rocksdb_filterpolicy_t *filter; /* owned by topts once set */
     rocksdb_readoptions_t *ropts;
     rocksdb_writeoptions_t *wopts;
+    /* The commit's write batch (store_txn.c, pipeline thread only), cleared and reused so
+     * that its buffer is not grown again by copying at every commit; NULL until the first. */
+    rocksdb_writebatch_t *commit_wb;
     rocksdb_column_family_handle_t *default_cf;
     /* The family table changes only on the pipeline's thread, which therefore reads it
      * without the lock; it takes the write lock to change it, so that

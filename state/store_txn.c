@@ -434,12 +434,18 @@ static int key_cmp(const void *a, const void *b)
     return c ? c : (x->clen > y->clen) - (x->clen < y->clen);
 }
 
+/* The largest commit batch whose buffer is kept for the next commit (bytes). */
+#define COMMIT_WB_KEEP_MAX (8u << 20)
+
 /* The stage and @p cp as one RocksDB write: the records in key order (sorted inserts are
  * cheaper for the memtable's skip list), the timer index entries moved, the checkpoint. */
 static int write_stage(store_task_t *t, const store_checkpoint_t *cp, char *err, size_t errlen)
 {
     rocksdb_column_family_handle_t *cf = t->cf->h;
-    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    if (!t->store->commit_wb)
+        t->store->commit_wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_t *wb = t->store->commit_wb;
+    rocksdb_writebatch_clear(wb); /* keeps its buffer */
     sort_tab = t->stage;
     if (t->stage_n > 1)
         qsort(t->stage_order, t->stage_n, sizeof(*t->stage_order), key_cmp);
@@ -471,7 +477,12 @@ static int write_stage(store_task_t *t, const store_checkpoint_t *cp, char *err,
     rocksdb_writebatch_put_cf(wb, cf, &ck, 1, v, sizeof(v));
     char *rerr = NULL;
     rocksdb_write(t->store->db, t->store->wopts, wb, &rerr);
-    rocksdb_writebatch_destroy(wb);
+    size_t used;
+    rocksdb_writebatch_data(wb, &used);
+    if (used > COMMIT_WB_KEEP_MAX) { /* an unusually large commit: give its buffer back */
+        rocksdb_writebatch_destroy(wb);
+        t->store->commit_wb = NULL;
+    }
     if (rerr) {
         snprintf(err, errlen, "state store %s task %d: commit failed: %s", t->store->dir,
                  (int)t->cf->partition, rerr);

@@ -123,7 +123,9 @@ static void dirty_free(dirty_t *d)
  * its task sees it (staged or committed): saves update it, an abort drops the entries of
  * every customer the transaction touched (the dirty set), and a task's entries go when
  * the task is opened or closed, so it never outlives what it mirrors. Keyed by the
- * state's own customer_id. */
+ * state's own customer_id. The customer being worked on lives in her slot: load_state
+ * empties it and decodes into it (or finds her there), save_state makes it an entry again,
+ * so a state (3.7 KB) is never copied. */
 #define STATE_CACHE_SLOTS APP_STATE_CACHE_SLOTS
 
 typedef struct state_cache {
@@ -181,8 +183,8 @@ struct app {
     const char *topics_out[ENG_OUT_KIND_COUNT + 1]; /* dead-letter topic, then each output */
     task_t *tasks;
     int32_t n_tasks;
-    eng_state_t state; /* scratch: the customer being worked on */
     state_cache_t cache;
+    eng_state_t *ws;   /* the customer being worked on: her slot in the cache (load_state) */
     eng_event_t event; /* scratch: the decoded input */
     eng_output_t outv[ENG_OUT_MIN_CAP];
     tmr_entry_t due[256]; /* scratch: timers due in one scan */
@@ -226,20 +228,24 @@ static task_t *task_get(app_t *a, int32_t p, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ state i/o */
 
-/* Load @p customer's state as this transaction sees it into a->state (zeroed if new). */
+/* Load @p customer's state as this transaction sees it (zeroed if new) and point a->ws at
+ * it. The state is worked on in place in the customer's cache slot, which is not a valid
+ * entry again until save_state (a path that changes the state without saving it, or does
+ * not save at all, leaves the slot empty and costs one decode later, never a stale hit). */
 static int load_state(app_t *a, task_t *t, const char *customer, char *err, size_t errlen)
 {
-    const eng_state_t *hit = cache_find(&a->cache, (int32_t)(t - a->tasks), customer);
-    if (hit) {
-        a->state = *hit;
+    size_t slot = cache_slot(customer);
+    bool hit = cache_find(&a->cache, (int32_t)(t - a->tasks), customer) != NULL;
+    a->cache.owner[slot] = 0;
+    a->ws = &a->cache.st[slot];
+    if (hit)
         return PIPE_OK;
-    }
     char *val = NULL;
     size_t vlen = 0;
     int64_t due;
     int rc = store_get_due(t->st, customer, strlen(customer), &val, &vlen, &due, err, errlen);
     if (rc == STORE_NOT_FOUND) {
-        memset(&a->state, 0, sizeof(a->state));
+        memset(a->ws, 0, sizeof(*a->ws));
         return PIPE_OK;
     }
     char msg[512];
@@ -248,7 +254,7 @@ static int load_state(app_t *a, task_t *t, const char *customer, char *err, size
     if (rc != 0) {
         snprintf(msg, sizeof(msg), "%s", err);
     } else {
-        dlq_reason_t r = avro_codec_decode_state(a->codec, val, vlen, &a->state, msg, sizeof(msg));
+        dlq_reason_t r = avro_codec_decode_state(a->codec, val, vlen, a->ws, msg, sizeof(msg));
         free(val);
         if (r == DLQ_OK)
             return PIPE_OK;
@@ -283,23 +289,21 @@ static int produce_changelog(app_t *a, pipe_t *pp, int32_t p, const char *custom
                                   errlen);
 }
 
-/* Stage a->state and its next timer for @p customer; its changelog record goes out now
+/* Stage a->ws and its next timer for @p customer; its changelog record goes out now
  * when this is its first save in the transaction, else at the flush (see dirty_t). */
 static int save_state(app_t *a, pipe_t *pp, int32_t p, task_t *t, const char *customer,
                       int64_t next_due, char *err, size_t errlen)
 {
     const uint8_t *buf;
     size_t len;
-    if (avro_codec_encode_state(a->codec, &a->state, &buf, &len, err, errlen) != 0)
+    if (avro_codec_encode_state(a->codec, a->ws, &buf, &len, err, errlen) != 0)
         return PIPE_FATAL;
     /* State and timer in one staged write (STORE_NO_DUE == ENG_TIME_NEVER cancels). */
     if (store_put_due(t->st, customer, strlen(customer), buf, len, next_due, err, errlen) != 0)
         return PIPE_FATAL;
-    if (strcmp(a->state.customer_id, customer) == 0) {
-        size_t i = cache_slot(customer);
-        a->cache.st[i] = a->state;
-        a->cache.owner[i] = p + 1;
-    }
+    size_t slot = cache_slot(customer);
+    if (a->ws == &a->cache.st[slot] && strcmp(a->ws->customer_id, customer) == 0)
+        a->cache.owner[slot] = p + 1; /* the slot mirrors the staged state again */
     int first = dirty_add(&t->dirty, customer);
     if (first < 0) {
         snprintf(err, errlen, "out of memory");
@@ -342,7 +346,7 @@ static int emit_outputs(app_t *a, pipe_t *pp, eng_outbuf_t *ob, char *err, size_
     return PIPE_OK;
 }
 
-/* Fire the customer's timers due by @p now (in a->state), emitting as the buffer fills.
+/* Fire the customer's timers due by @p now (a->ws), emitting as the buffer fills.
  * Bounded whatever @p now is: a call that fired nothing, or a customer with nothing
  * pending (ENG_TIME_NEVER, which equals INT64_MAX), ends it. A customer whose timers
  * fired counts in timers_fired once, whether a tick or her next event fired them. */
@@ -351,7 +355,7 @@ static int catch_up(app_t *a, pipe_t *pp, int64_t now, eng_outbuf_t *ob, char *e
     bool fired = false;
     for (;;) {
         ob->n = 0;
-        int steps = eng_on_timer(a->prog, &a->state, now, ob);
+        int steps = eng_on_timer(a->prog, a->ws, now, ob);
         if (steps > 0 && !fired) {
             fired = true;
             a->cur->timers_fired++;
@@ -492,10 +496,10 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
     int rc = load_state(a, t, ev->customer_id, err, errlen);
     if (rc != PIPE_OK)
         return rc;
-    bool existing = a->state.customer_id[0] != 0;
+    bool existing = a->ws->customer_id[0] != 0;
     /* Older than the program's maximum lateness: a repeat is still just a repeat; anything
      * else goes to the dead-letter topic (its period can no longer be corrected). */
-    if (eng_event_too_late(a->prog, &a->state, ev, clock)) {
+    if (eng_event_too_late(a->prog, a->ws, ev, clock)) {
         snprintf(msg, sizeof(msg),
                  "event %s: time %lld is %lld ms behind the task's clock (the program's "
                  "late_events.max_lateness_days: %lld days)",
@@ -512,7 +516,7 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
     int er;
     for (;;) {
         ob.n = 0;
-        er = eng_apply_event(a->prog, &a->state, ev, &ob, msg, sizeof(msg));
+        er = eng_apply_event(a->prog, a->ws, ev, &ob, msg, sizeof(msg));
         if (er == ENG_EINVAL || er == ENG_TOO_LATE)
             break;
         rc = emit_outputs(a, pp, &ob, err, errlen);
@@ -530,7 +534,7 @@ static int h_process(void *opaque, pipe_t *pp, const pipe_rec_t *rec, char *err,
     if (er == ENG_OK || existing) { /* the catch-up changed the state even if the event didn't */
         eng_timer_kind_t kind;
         rc = save_state(a, pp, rec->partition, t, ev->customer_id,
-                        eng_next_due(a->prog, &a->state, &kind), err, errlen);
+                        eng_next_due(a->prog, a->ws, &kind), err, errlen);
         if (rc != PIPE_OK)
             return rc;
     }
@@ -582,7 +586,7 @@ static int h_timers(void *opaque, pipe_t *pp, int32_t p, int64_t wall_now, char 
                 rc = load_state(a, t, due[i].customer, err, errlen);
             if (rc != PIPE_OK)
                 return rc;
-            if (!a->state.customer_id[0]) { /* a timer without state: drop it */
+            if (!a->ws->customer_id[0]) { /* a timer without state: drop it */
                 if (tmr_cancel(t->st, due[i].customer, due[i].customer_len, err, errlen) < 0)
                     return PIPE_FATAL;
                 continue;
