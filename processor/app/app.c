@@ -301,14 +301,15 @@ static int save_state(app_t *a, pipe_t *pp, int32_t p, task_t *t, const char *cu
     /* State and timer in one staged write (STORE_NO_DUE == ENG_TIME_NEVER cancels). */
     if (store_put_due(t->st, customer, strlen(customer), buf, len, next_due, err, errlen) != 0)
         return PIPE_FATAL;
-    size_t slot = cache_slot(customer);
-    if (a->ws == &a->cache.st[slot] && strcmp(a->ws->customer_id, customer) == 0)
-        a->cache.owner[slot] = p + 1; /* the slot mirrors the staged state again */
+    /* In the dirty set before it is an entry again, so that an abort drops the entry. */
     int first = dirty_add(&t->dirty, customer);
     if (first < 0) {
         snprintf(err, errlen, "out of memory");
         return PIPE_FATAL;
     }
+    size_t slot = cache_slot(customer);
+    if (a->ws == &a->cache.st[slot] && strcmp(a->ws->customer_id, customer) == 0)
+        a->cache.owner[slot] = p + 1; /* the slot mirrors the staged state again */
     return first ? produce_changelog(a, pp, p, customer, next_due, buf, len, err, errlen) : PIPE_OK;
 }
 

@@ -464,7 +464,7 @@ static const char *env_lookup(char *const *envp, const char *name)
 /* Variables the processor reads outside the table: test switches (docs/ARCHITECTURE.md). */
 static const char *const env_switches[] = {"LOYALTY_CRASH_POINT", "LOYALTY_CRASH_AFTER",
                                            "LOYALTY_ABORT_EVERY", "LOYALTY_FATAL_AT",
-                                           "LOYALTY_FATAL_TIMES"};
+                                           "LOYALTY_FATAL_TIMES", "LOYALTY_FATAL_CLIENT"};
 
 /* A LOYALTY_* variable that names no setting is most likely a typo of one: say so,
  * with the nearest name, instead of ignoring it silently. */

@@ -71,6 +71,8 @@ struct pipe {
     int64_t fatal_at;        /* LOYALTY_FATAL_AT: a fatal producer error from the N-th commit */
     int64_t fatal_times;     /* LOYALTY_FATAL_TIMES: at most this many of them (default 1) */
     int64_t fatal_injected;  /* how many were injected */
+    bool fatal_consumer;     /* LOYALTY_FATAL_CLIENT=consumer: the consumer's, as a fenced
+                                static member (default: the producer's) */
     int64_t restore_hold_ms; /* LOYALTY_RESTORE_HOLD_MS: a restore lasts at least this (tests) */
     pipe_stats_t stats;
     void (*tick)(void *ctx, const pipe_stats_t *stats);
@@ -173,11 +175,14 @@ static void crash_points_init(pipe_t *pp)
         log_warn("pipe", "injected aborts armed (test switch)", "every=%lld",
                  (long long)pp->abort_every);
     const char *fat = getenv("LOYALTY_FATAL_AT"), *times = getenv("LOYALTY_FATAL_TIMES");
+    const char *client = getenv("LOYALTY_FATAL_CLIENT");
     pp->fatal_at = fat ? atoll(fat) : 0;
     pp->fatal_times = times ? atoll(times) : 1;
+    pp->fatal_consumer = client && !strcmp(client, "consumer");
     if (pp->fatal_at > 0)
-        log_warn("pipe", "injected fatal producer errors armed (test switch)",
-                 "from_commit=%lld times=%lld", (long long)pp->fatal_at,
+        log_warn("pipe", "injected fatal client errors armed (test switch)",
+                 "client=%s from_commit=%lld times=%lld",
+                 pp->fatal_consumer ? "consumer" : "producer", (long long)pp->fatal_at,
                  (long long)pp->fatal_times);
     pp->crash = CRASH_NONE;
     if (!cp || !*cp)
@@ -485,8 +490,16 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
          * during a broker outage does (docs/KAFKA.md). */
         rd_kafka_flush(pp->producer, 30000);
         pp->fatal_injected++;
-        rd_kafka_test_fatal_error(pp->producer, RD_KAFKA_RESP_ERR_INVALID_TXN_STATE,
-                                  "injected (LOYALTY_FATAL_AT)");
+        if (pp->fatal_consumer) /* the group fenced our static member (librdkafka #3437) */
+            rd_kafka_test_fatal_error(pp->consumer, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID,
+                                      "injected (LOYALTY_FATAL_AT)");
+        else
+            rd_kafka_test_fatal_error(pp->producer, RD_KAFKA_RESP_ERR_INVALID_TXN_STATE,
+                                      "injected (LOYALTY_FATAL_AT)");
+        /* librdkafka's test call only flags the client: the commit would still go
+         * through. A real fatal error fails the commit or the abort, which this does. */
+        snprintf(err, errlen, "commit_transaction: injected fatal error (LOYALTY_FATAL_AT)");
+        return PIPE_FATAL;
     }
     if (rc == PIPE_OK && pp->crash == CRASH_AFTER_PRODUCE) {
         rd_kafka_flush(pp->producer, 30000); /* the records are in the log, uncommitted */
@@ -1425,8 +1438,9 @@ static bool permanent(rd_kafka_resp_err_t e)
  * - Any other fatal error of the producer but a refusal: librdkafka 2.0.2 also makes
  *   transactional state errors fatal, e.g. INVALID_TXN_STATE in an abort during a broker
  *   outage (docs/KAFKA.md). Like a fence, it leaves nothing committed that the tasks'
- *   restore would not find, and a new producer's init_transactions aborts the open
- *   transaction. */
+ *   restore would not find (a commit that Kafka took before the error is in the changelog
+ *   and the group's offsets; only its counts in the metrics are lost), and a new
+ *   producer's init_transactions aborts the open transaction. */
 static fatal_kind_t fatal_kind(pipe_t *pp, char *why, size_t whylen)
 {
     rd_kafka_t *clients[] = {pp->producer, pp->consumer};
@@ -1482,8 +1496,17 @@ static int recover_clients(pipe_t *pp, fatal_kind_t kind, const char *cause, cha
                  "the producer failed fatally: dropping the open transaction and rejoining "
                  "with fresh clients",
                  "cause=\"%s\" recoveries_in_window=%d", cause, pp->recoveries);
-    destroy_clients(pp); /* revokes every task, dropping staged state */
+    /* Drop the open transaction's staged state and close the tasks here, not through the
+     * consumer's revoke: a consumer that holds the fatal error itself (a fenced static
+     * member) closes without a revoke. */
+    pp->fatal = true; /* nothing may be committed from here on */
+    for (int32_t p = 0; pp->txn_open && p < pp->n_parts; p++)
+        if (pp->tasks[p].in_txn && pp->hooks->aborted)
+            pp->hooks->aborted(pp->hooks->opaque, p);
     pp->txn_open = false;
+    for (int32_t p = 0; p < pp->n_parts; p++)
+        task_close(pp, p);
+    destroy_clients(pp);
     memset(pp->tasks, 0, sizeof(*pp->tasks) * (size_t)pp->n_parts);
     pp->stats.tasks = pp->stats.restoring = 0;
     pp->stats.assigned = false; /* not ready until the group assigns the tasks again */
@@ -1677,8 +1700,15 @@ static void destroy_clients(pipe_t *pp)
         /* Closed by pipe_run on a clean stop; otherwise closing here revokes the tasks,
          * and the fatal flag makes the rebalance callback drop, never commit, their state. */
         pp->fatal = true;
-        rd_kafka_consumer_close(pp->consumer);
-        rd_kafka_destroy(pp->consumer);
+        if (rd_kafka_fatal_error(pp->consumer, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            /* A consumer that holds a fatal error (a fenced static member) never finishes
+             * consumer_close in librdkafka 2.0.2: it waits forever for the group to let
+             * it go. recover_clients has closed its tasks; on a stop the process ends. */
+            rd_kafka_destroy_flags(pp->consumer, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        } else {
+            rd_kafka_consumer_close(pp->consumer);
+            rd_kafka_destroy(pp->consumer);
+        }
         pp->consumer = NULL;
     }
     if (pp->restorer) {

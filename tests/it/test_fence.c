@@ -197,6 +197,26 @@ static void test_fatal_producer_error_is_recovered(void **state)
     recovered_and_equal_to_replay(&s, &outputs, &states, "a fatal producer error", lines, 1);
 }
 
+/* The group fences our static member (librdkafka issue #3437; injected): the consumer
+ * holds the fatal error, and closing it revokes nothing, so the recovery itself must drop
+ * the open transaction and close the tasks before they are assigned again. */
+static void test_fenced_static_member_is_recovered(void **state)
+{
+    (void)state;
+    lk_scenario_t s;
+    lk_lines_t outputs = {0}, states = {0};
+    assert_int_equal(lk_scenario_new(&s, "member", bootstrap, 2, 3000, 200, 35), 0);
+    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
+    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    char at[] = "LOYALTY_FATAL_AT=3", client[] = "LOYALTY_FATAL_CLIENT=consumer";
+    char *env[] = {at, client, NULL};
+    pids[0] = lk_start(&s, "a", env);
+    assert_true(pids[0] > 0);
+    static const char *const lines[] = {"fenced, and no live duplicate", "rejoined after the fence",
+                                        NULL};
+    recovered_and_equal_to_replay(&s, &outputs, &states, "a fenced member", lines, 1);
+}
+
 static void test_fatal_producer_error_that_comes_back_stops_with_a_message(void **state)
 {
     (void)state;
@@ -224,6 +244,7 @@ int main(void)
         cmocka_unit_test_teardown(test_live_duplicate_instance_id_stops_with_a_message,
                                   teardown_test),
         cmocka_unit_test_teardown(test_fatal_producer_error_is_recovered, teardown_test),
+        cmocka_unit_test_teardown(test_fenced_static_member_is_recovered, teardown_test),
         cmocka_unit_test_teardown(test_fatal_producer_error_that_comes_back_stops_with_a_message,
                                   teardown_test),
     };
