@@ -177,24 +177,34 @@ static bool exits_within(int pid, int seconds, int *rc)
     return false;
 }
 
+/* A scenario whose instance a runs with the fatal error @p client_env (or the
+ * producer's) injected before its 3rd commit, when that transaction's records are
+ * produced and its offsets sent: they must never show, the input they came from must be
+ * redone, and @p lines must each be in the log once. */
+static void injected_fatal_error_is_recovered(const char *name, unsigned seed,
+                                              const char *client_env, const char *after,
+                                              const char *const *lines)
+{
+    lk_scenario_t s;
+    lk_lines_t outputs = {0}, states = {0};
+    assert_int_equal(lk_scenario_new(&s, name, bootstrap, 2, 3000, 200, seed), 0);
+    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
+    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    char at[] = "LOYALTY_FATAL_AT=3", client[64];
+    snprintf(client, sizeof(client), "LOYALTY_FATAL_CLIENT=%s", client_env);
+    char *env[] = {at, client, NULL};
+    pids[0] = lk_start(&s, "a", env);
+    assert_true(pids[0] > 0);
+    recovered_and_equal_to_replay(&s, &outputs, &states, after, lines, 1);
+}
+
 static void test_fatal_producer_error_is_recovered(void **state)
 {
     (void)state;
-    lk_scenario_t s;
-    lk_lines_t outputs = {0}, states = {0};
-    assert_int_equal(lk_scenario_new(&s, "fatal", bootstrap, 2, 3000, 200, 33), 0);
-    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
-    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
-    /* The 3rd transaction's records are produced and its offsets sent when the producer
-     * turns fatal: they must never show, and the input they came from must be redone. */
-    char at[] = "LOYALTY_FATAL_AT=3";
-    char *env[] = {at, NULL};
-    pids[0] = lk_start(&s, "a", env);
-    assert_true(pids[0] > 0);
     static const char *const lines[] = {
         "the producer failed fatally: dropping the open transaction",
         "rejoined after the producer's fatal error", NULL};
-    recovered_and_equal_to_replay(&s, &outputs, &states, "a fatal producer error", lines, 1);
+    injected_fatal_error_is_recovered("fatal", 33, "producer", "a fatal producer error", lines);
 }
 
 /* The group fences our static member (librdkafka issue #3437; injected): the consumer
@@ -203,18 +213,9 @@ static void test_fatal_producer_error_is_recovered(void **state)
 static void test_fenced_static_member_is_recovered(void **state)
 {
     (void)state;
-    lk_scenario_t s;
-    lk_lines_t outputs = {0}, states = {0};
-    assert_int_equal(lk_scenario_new(&s, "member", bootstrap, 2, 3000, 200, 35), 0);
-    assert_int_equal(lk_replay(&s, &outputs, &states), 0);
-    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
-    char at[] = "LOYALTY_FATAL_AT=3", client[] = "LOYALTY_FATAL_CLIENT=consumer";
-    char *env[] = {at, client, NULL};
-    pids[0] = lk_start(&s, "a", env);
-    assert_true(pids[0] > 0);
     static const char *const lines[] = {"fenced, and no live duplicate", "rejoined after the fence",
                                         NULL};
-    recovered_and_equal_to_replay(&s, &outputs, &states, "a fenced member", lines, 1);
+    injected_fatal_error_is_recovered("member", 35, "consumer", "a fenced member", lines);
 }
 
 static void test_fatal_producer_error_that_comes_back_stops_with_a_message(void **state)
