@@ -138,11 +138,10 @@ static size_t cache_slot(const char *customer)
     return eng_id_hash(customer) & (STATE_CACHE_SLOTS - 1);
 }
 
-/* Task @p p's cached state of @p customer, or NULL. */
-static const eng_state_t *cache_find(const state_cache_t *c, int32_t p, const char *customer)
+/* Whether @p slot (cache_slot(customer)) holds task @p p's state of @p customer. */
+static bool cache_holds(const state_cache_t *c, size_t slot, int32_t p, const char *customer)
 {
-    size_t i = cache_slot(customer);
-    return c->owner[i] == p + 1 && strcmp(c->st[i].customer_id, customer) == 0 ? &c->st[i] : NULL;
+    return c->owner[slot] == p + 1 && strcmp(c->st[slot].customer_id, customer) == 0;
 }
 
 static void cache_drop_task(state_cache_t *c, int32_t p)
@@ -235,7 +234,7 @@ static task_t *task_get(app_t *a, int32_t p, char *err, size_t errlen)
 static int load_state(app_t *a, task_t *t, const char *customer, char *err, size_t errlen)
 {
     size_t slot = cache_slot(customer);
-    bool hit = cache_find(&a->cache, (int32_t)(t - a->tasks), customer) != NULL;
+    bool hit = cache_holds(&a->cache, slot, (int32_t)(t - a->tasks), customer);
     a->cache.owner[slot] = 0;
     a->ws = &a->cache.st[slot];
     if (hit)
@@ -307,9 +306,8 @@ static int save_state(app_t *a, pipe_t *pp, int32_t p, task_t *t, const char *cu
         snprintf(err, errlen, "out of memory");
         return PIPE_FATAL;
     }
-    size_t slot = cache_slot(customer);
-    if (a->ws == &a->cache.st[slot] && strcmp(a->ws->customer_id, customer) == 0)
-        a->cache.owner[slot] = p + 1; /* the slot mirrors the staged state again */
+    if (strcmp(a->ws->customer_id, customer) == 0) /* the slot mirrors the staged state again */
+        a->cache.owner[a->ws - a->cache.st] = p + 1;
     return first ? produce_changelog(a, pp, p, customer, next_due, buf, len, err, errlen) : PIPE_OK;
 }
 
@@ -721,8 +719,9 @@ static void h_aborted(void *opaque, int32_t p)
     t->stream_time = t->committed_stream_time;  /* replayed records must meet the old clock */
     for (size_t k = 0; k < t->dirty.n; k++) {   /* staged states are gone: so are their copies */
         const char *customer = t->dirty.ids[t->dirty.order[k]];
-        if (cache_find(&a->cache, p, customer))
-            a->cache.owner[cache_slot(customer)] = 0;
+        size_t slot = cache_slot(customer);
+        if (cache_holds(&a->cache, slot, p, customer))
+            a->cache.owner[slot] = 0;
     }
     dirty_clear(&t->dirty);
 }

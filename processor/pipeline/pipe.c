@@ -605,6 +605,16 @@ static void restorer_unassign(pipe_t *pp, int32_t p)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* After a fatal error nothing may be committed: the open transaction's staged state is
+ * dropped (Kafka aborts the transaction when the producer goes or a new one fences it). */
+static void drop_open_txn(pipe_t *pp)
+{
+    for (int32_t p = 0; pp->txn_open && p < pp->n_parts; p++)
+        if (pp->tasks[p].in_txn && pp->hooks->aborted)
+            pp->hooks->aborted(pp->hooks->opaque, p);
+    pp->txn_open = false;
+}
+
 static void task_close(pipe_t *pp, int32_t p)
 {
     task_t *t = &pp->tasks[p];
@@ -800,10 +810,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     /* Revocation (or lost): finish the open transaction while we still own the partitions.
      * After a fatal error nothing may be committed: staged state is dropped. */
     if (pp->txn_open && pp->fatal) {
-        for (int32_t p = 0; p < pp->n_parts; p++)
-            if (pp->tasks[p].in_txn && pp->hooks->aborted)
-                pp->hooks->aborted(pp->hooks->opaque, p);
-        pp->txn_open = false;
+        drop_open_txn(pp);
     } else if (pp->txn_open) {
         int rc = e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !rd_kafka_assignment_lost(rk)
                      ? txn_commit(pp, err, sizeof(err))
@@ -1500,10 +1507,7 @@ static int recover_clients(pipe_t *pp, fatal_kind_t kind, const char *cause, cha
      * consumer's revoke: a consumer that holds the fatal error itself (a fenced static
      * member) closes without a revoke. */
     pp->fatal = true; /* nothing may be committed from here on */
-    for (int32_t p = 0; pp->txn_open && p < pp->n_parts; p++)
-        if (pp->tasks[p].in_txn && pp->hooks->aborted)
-            pp->hooks->aborted(pp->hooks->opaque, p);
-    pp->txn_open = false;
+    drop_open_txn(pp);
     for (int32_t p = 0; p < pp->n_parts; p++)
         task_close(pp, p);
     destroy_clients(pp);

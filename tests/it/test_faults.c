@@ -84,11 +84,9 @@ static void all_alive(lk_scenario_t *s, inst_t *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         int st;
-        if (v[i].pid <= 0 || waitpid(v[i].pid, &st, WNOHANG) != v[i].pid)
-            continue;
-        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-        fail_msg("instance %s exited (status %d) during the faults (logs in %s)", v[i].name, code,
-                 s->dir);
+        if (v[i].pid > 0 && waitpid(v[i].pid, &st, WNOHANG) == v[i].pid)
+            fail_msg("instance %s exited (status %d) during the faults (logs in %s)", v[i].name,
+                     WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), s->dir);
     }
 }
 
