@@ -97,7 +97,9 @@ static const setting_t settings[] = {
      "A corrupt store is wiped at start-up; a task whose state does not decode is dropped "
      "and restored in place (at most 3 times per run)."},
     {"commit.interval.ms", T_INT, "100", OFF(commit_interval_ms), 1, 60000, NULL,
-     "A transaction commits at the latest this long after it began."},
+     "Time between commits: a transaction commits once this long has passed since the "
+     "previous commit began and the input already fetched is processed, and at the latest "
+     "this long after it began (docs/OPERATIONS.md, \"Transaction size\")."},
     {"commit.max.records", T_INT, "10000", OFF(commit_max_records), 1, 1000000, NULL,
      "A transaction commits after this many input records (or when commit.interval.ms or "
      "commit.max.bytes is reached, whichever comes first); timers fire for at most this many "
@@ -771,21 +773,21 @@ void cfg_print_markdown(FILE *out)
                  "the key and its line.\nThe processor sets these itself and refuses them "
                  "here: `bootstrap.servers`, `group.id`,\n`transactional.id`, "
                  "`enable.auto.commit`, `isolation.level`, `enable.idempotence`.\n");
-    fprintf(out,
-            "It also sets, over any `kafka.` value: the producer's `acks` (all, as "
-            "exactly-once\nrequires) and `partitioner` (murmur2_random, the Java clients' "
-            "partitioner), the input\nconsumer's `enable.auto.offset.store` and "
-            "`auto.offset.reset` (earliest), and the restore\nconsumer's "
-            "`queued.min.messages` and `fetch.wait.max.ms` (docs/KAFKA.md).\n"
-            "Its own defaults, which `kafka.` overrides:\n\n"
-            "| librdkafka key | default here (librdkafka's) | why |\n|---|---|---|\n"
-            "| `linger.ms` | `" PIPE_DEFAULT_LINGER_MS
-            "` (5) | A commit sends everything waiting at once whatever "
-            "`linger.ms` says, so it does not delay outputs; it decides how often the producer "
-            "sends inside a transaction. At 100 the producer sends about once per transaction "
-            "(default `commit.interval.ms`), in larger batches: 11 %% less CPU per event than "
-            "5 ms in bench_peer, at the same latency (bench/RESULTS.md, \"Peer\"). The value "
-            "in use is logged with `pipeline ready`. |\n");
+    fprintf(out, "It also sets, over any `kafka.` value: the producer's `acks` (all, as "
+                 "exactly-once\nrequires) and `partitioner` (murmur2_random, the Java clients' "
+                 "partitioner), the input\nconsumer's `enable.auto.offset.store` and "
+                 "`auto.offset.reset` (earliest), and the restore\nconsumer's "
+                 "`queued.min.messages` and `fetch.wait.max.ms` (docs/KAFKA.md).\n"
+                 "Its own defaults, which `kafka.` overrides:\n\n"
+                 "| librdkafka key | default here (librdkafka's) | why |\n|---|---|---|\n"
+                 "| `linger.ms` | `" PIPE_DEFAULT_LINGER_MS
+                 "` (5) | A commit first waits for the records the producer still holds, so the "
+                 "longer the linger, the more of each transaction goes out only at its commit and "
+                 "the later its outputs are visible: at 8,000 events/s, p99 latency 160 ms at 100 "
+                 "against 124 ms at 25 and 121 ms at 5, with the same CPU per event and a higher "
+                 "rate than at 100 (bench/RESULTS.md, \"Peer\", H10). At 25 the producer sends "
+                 "about four times per transaction (default `commit.interval.ms`). The value "
+                 "in use is logged with `pipeline ready`. |\n");
 }
 
 void cfg_destroy(cfg_t *cfg)

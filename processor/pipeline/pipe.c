@@ -59,6 +59,7 @@ struct pipe {
     rd_kafka_topic_t *restorer_clog;
     bool txn_open;
     int64_t txn_started_ms;
+    int64_t commit_started_ms; /* when the last commit began, or pipe_run started */
     int64_t txn_records;
     int64_t txn_out; /* records produced in the open transaction (counted at commit) */
     bool fatal;
@@ -466,6 +467,7 @@ static int txn_commit(pipe_t *pp, char *err, size_t errlen)
 {
     if (!pp->txn_open)
         return PIPE_OK;
+    pp->commit_started_ms = mono_ms();
     int rc = PIPE_OK;
     for (int32_t p = 0; rc == PIPE_OK && p < pp->n_parts; p++)
         if (pp->tasks[p].in_txn && pp->hooks->flush)
@@ -1539,6 +1541,7 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
     int64_t last_timers = mono_ms(), last_log = mono_ms();
     int rc = PIPE_OK;
     pp->run_stop = stop;
+    pp->commit_started_ms = mono_ms(); /* the first commit.interval.ms counts from here */
     char why[512];
     for (;;) {
         fatal_kind_t kind;
@@ -1550,9 +1553,13 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
         if (ends(rc))
             continue;
         /* While tasks restore, restore_step does the waiting: the input must not block the
-         * loop (a 50 ms poll per restore step would cap the restore's rate). */
-        int poll_ms = pp->stats.restoring ? 0 : pp->txn_open ? 5 : 50;
+         * loop (a 50 ms poll per restore step would cap the restore's rate). A commit that
+         * is due waits only for the input already fetched. */
+        bool commit_due =
+            pp->txn_open && mono_ms() - pp->commit_started_ms >= pp->conf.commit_interval_ms;
+        int poll_ms = pp->stats.restoring || commit_due ? 0 : pp->txn_open ? 5 : 50;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(pp->consumer, poll_ms);
+        const bool got_input = m != NULL;
         if (pp->fatal) {
             snprintf(err, errlen, "%s", pp->fatal_err);
             rc = pp->fatal_rc;
@@ -1573,10 +1580,16 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
             if (ends(rc))
                 continue;
         }
+        /* commit.interval.ms counts from the previous commit's start, as in Kafka Streams:
+         * input that arrived during a commit goes out with the next one, not a whole
+         * interval after it. A due commit first processes the input already fetched (it
+         * waits for an empty poll), so a burst commits as one transaction; a transaction
+         * older than the interval commits anyway. */
         if (pp->txn_open &&
             (pp->txn_records >= pp->conf.commit_max_records ||
              (pp->conf.commit_max_bytes > 0 && pp->txn_bytes >= pp->conf.commit_max_bytes) ||
-             mono - pp->txn_started_ms >= pp->conf.commit_interval_ms)) {
+             mono - pp->txn_started_ms >= pp->conf.commit_interval_ms ||
+             (commit_due && !got_input))) {
             rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
             if (ends(rc))
                 continue;

@@ -27,11 +27,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** The producer's linger.ms unless kafka.linger.ms says otherwise. A commit sends what
- *  waits whatever linger.ms says (librdkafka's flush), so it only decides how often the
- *  producer sends within a transaction: with 100, once per transaction at the default
- *  commit.interval.ms, in larger batches (bench/RESULTS.md, "Peer", H7). */
-#define PIPE_DEFAULT_LINGER_MS "100"
+/** The producer's linger.ms unless kafka.linger.ms says otherwise. A commit first waits for
+ *  what the producer still holds (librdkafka's flush): the longer the linger, the more of a
+ *  transaction goes out only at its commit, which adds to the latency (100: p99 160 ms
+ *  against 124 at 25, bench/RESULTS.md, "Peer", H10); 25 sends about four times per
+ *  transaction at the default commit.interval.ms, in batches as large as 100 gave. */
+#define PIPE_DEFAULT_LINGER_MS "25"
 
 typedef struct pipe pipe_t;
 

@@ -15,9 +15,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -140,6 +142,58 @@ static void test_clean_run_emits_each_record_once_and_stops_on_sigterm(void **st
     check_exactly_once(&r, 2000);
 }
 
+/* commit.interval.ms counts from the previous commit's start, not from the first record of
+ * a transaction: a record that arrives after an idle period longer than the interval is
+ * committed as soon as it is processed. Counted from the transaction's first record (as it
+ * once was), it would wait the whole 10 s interval. */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_idle_record_commits_without_waiting_an_interval(void **state)
+{
+    (void)state;
+    run_t r;
+    run_init(&r, "pipe-idle", 1);
+    char **a = r.argv;
+    while (*a)
+        a++;
+    a[-4] = "commit.interval.ms=10000";
+    a[-3] = "commit.max.records=1000000";
+    a[-1] = "kafka.transaction.timeout.ms=60000";
+    int pid = tk_spawn(r.argv, NULL, r.log);
+    assert_true(pid > 0);
+    /* The first record commits with the first interval (10 s after start). */
+    long got = 0;
+    for (int i = 0; i < 600 && got < 1; i++) { /* 60 s */
+        usleep(100 * 1000);
+        got = tk_count(bootstrap, r.out);
+        if (tk_wait(pid, 0) != -1)
+            fail_msg("pipe_counter exited before its first output (log %s)", r.log);
+    }
+    assert_int_equal(got, 1);
+    sleep(11); /* the scenario: idle for longer than the interval */
+    assert_int_equal(tk_produce_counter_input(bootstrap, r.in, PARTS, 1, KEYS), 0);
+    int64_t t0 = mono_ms();
+    while (got < 2 && mono_ms() - t0 < 30000) {
+        usleep(50 * 1000);
+        got = tk_count(bootstrap, r.out);
+    }
+    int64_t waited = mono_ms() - t0;
+    kill(pid, SIGTERM);
+    int st = tk_wait(pid, 30000);
+    if (st != 0)
+        fail_msg("pipe_counter exit %d after SIGTERM, want 0 (log %s)", st, r.log);
+    if (got != 2 || waited >= 6000)
+        fail_msg("the record after the idle period became visible after %lld ms (%ld outputs), "
+                 "want well under the 10 s interval (log %s)",
+                 (long long)waited, got, r.log);
+    unlink(r.log);
+}
+
 /* commit.max.bytes: with the interval and the record bound out of reach (60 s, a million
  * records), transactions must still commit as their bytes reach the bound, so every
  * output is visible long before the first interval would end; without the byte bound
@@ -232,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_run_emits_each_record_once_and_stops_on_sigterm),
         cmocka_unit_test(test_byte_bound_commits_before_the_interval),
+        cmocka_unit_test(test_idle_record_commits_without_waiting_an_interval),
         cmocka_unit_test(test_crash_after_produce_before_commit),
         cmocka_unit_test(test_crash_after_commit_before_state_write),
         cmocka_unit_test(test_crash_after_state_write),
