@@ -1589,7 +1589,7 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
             (pp->txn_records >= pp->conf.commit_max_records ||
              (pp->conf.commit_max_bytes > 0 && pp->txn_bytes >= pp->conf.commit_max_bytes) ||
              mono - pp->txn_started_ms >= pp->conf.commit_interval_ms ||
-             (commit_due && !got_input))) {
+             (!got_input && mono - pp->commit_started_ms >= pp->conf.commit_interval_ms))) {
             rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
             if (ends(rc))
                 continue;

@@ -10,6 +10,7 @@
  * one that keeps coming back stops the instance with a message saying so.
  */
 #include "lskit.h"
+#include "pipe.h"
 #include "testkit.h"
 
 #include <setjmp.h>
@@ -117,7 +118,7 @@ static void test_fence_without_a_live_duplicate_is_recovered(void **state)
         usleep(100 * 1000);
     assert_true(log_count(&s, "a-dup", "pipeline ready") == 1);
     /* the producer's linger.ms: the processor's default, or kafka.linger.ms when set */
-    assert_true(log_count(&s, "a", "linger_ms=100") == 1);
+    assert_true(log_count(&s, "a", "linger_ms=" PIPE_DEFAULT_LINGER_MS) == 1);
     assert_true(log_count(&s, "a-dup", "linger_ms=7") == 1);
     assert_int_equal(lk_produce(&s, s.n_events / 2, s.n_events), 0);
     for (int i = 0; i < 1200 && !log_count(&s, "a", "fenced, and no live duplicate"); i++) {
