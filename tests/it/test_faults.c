@@ -15,6 +15,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,20 +160,27 @@ static void check_equal(lk_scenario_t *s, const lk_lines_t *outputs, const lk_li
 /* Tasks an instance processes now, from its log: restored minus closed. */
 static int active_tasks(lk_scenario_t *s, const char *name)
 {
+    /* Per task, not a running count: a task revoked while it still restored is closed
+     * without ever having been processing. */
     char path[300], line[2048];
+    bool active[64] = {false};
     snprintf(path, sizeof(path), "%s/%s.log", s->dir, name);
     FILE *f = fopen(path, "r");
-    int n = 0;
     while (f && fgets(line, sizeof(line), f)) {
+        const char *t = strstr(line, " task=");
+        int task = t ? atoi(t + 6) : -1;
         if (strstr(line, "msg=\"starting\"")) /* the log of a restarted instance goes on */
-            n = 0;
-        else if (strstr(line, "msg=\"task restored: processing\""))
-            n++;
-        else if (strstr(line, "msg=\"task closed\""))
-            n--;
+            memset(active, 0, sizeof(active));
+        else if (task >= 0 && task < 64 && strstr(line, "msg=\"task restored: processing\""))
+            active[task] = true;
+        else if (task >= 0 && task < 64 && strstr(line, "msg=\"task closed\""))
+            active[task] = false;
     }
     if (f)
         fclose(f);
+    int n = 0;
+    for (int i = 0; i < 64; i++)
+        n += active[i];
     return n;
 }
 
