@@ -142,6 +142,20 @@ static void test_clean_run_emits_each_record_once_and_stops_on_sigterm(void **st
     check_exactly_once(&r, 2000);
 }
 
+/* @p r's run with commit.interval.ms and the transaction timeout replaced (@p interval,
+ * @p txn_timeout: "key=value") and the record bound out of reach (a million records).
+ * @returns the end of its argv, for more settings. */
+static char **no_record_bound(run_t *r, char *interval, char *txn_timeout)
+{
+    char **a = r->argv;
+    while (*a)
+        a++;
+    a[-4] = interval;
+    a[-3] = "commit.max.records=1000000";
+    a[-1] = txn_timeout;
+    return a;
+}
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -166,12 +180,7 @@ static void test_idle_record_commits_without_waiting_an_interval(void **state)
     (void)state;
     run_t r;
     run_init(&r, "pipe-idle", 1);
-    char **a = r.argv;
-    while (*a)
-        a++;
-    a[-4] = "commit.interval.ms=15000";
-    a[-3] = "commit.max.records=1000000";
-    a[-1] = "kafka.transaction.timeout.ms=60000";
+    no_record_bound(&r, "commit.interval.ms=15000", "kafka.transaction.timeout.ms=60000");
     int pid = tk_spawn(r.argv, NULL, r.log);
     assert_true(pid > 0);
     /* The first record commits with the first interval (15 s after start). */
@@ -213,12 +222,9 @@ static void test_byte_bound_commits_before_the_interval(void **state)
     (void)state;
     run_t r;
     run_init(&r, "pipe-bytes", 2000);
-    char **a = r.argv;
-    while (*a)
-        a++;
-    a[-4] = "commit.interval.ms=60000";
-    a[-3] = "commit.max.records=1000000";
-    a[-1] = "kafka.transaction.timeout.ms=120000"; /* longer than the interval */
+    /* a transaction timeout longer than the interval */
+    char **a =
+        no_record_bound(&r, "commit.interval.ms=60000", "kafka.transaction.timeout.ms=120000");
     *a++ = "commit.max.bytes=4KiB";
     *a = NULL;
     int pid = tk_spawn(r.argv, NULL, r.log);
