@@ -1530,6 +1530,12 @@ static int recover_clients(pipe_t *pp, fatal_kind_t kind, const char *cause, cha
     return PIPE_OK;
 }
 
+/* Whether commit.interval.ms has passed at @p now since the last commit began. */
+static bool interval_passed(const pipe_t *pp, int64_t now)
+{
+    return now - pp->commit_started_ms >= pp->conf.commit_interval_ms;
+}
+
 /* A step's result that ends the loop. */
 static bool ends(int rc)
 {
@@ -1555,8 +1561,7 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
         /* While tasks restore, restore_step does the waiting: the input must not block the
          * loop (a 50 ms poll per restore step would cap the restore's rate). A commit that
          * is due waits only for the input already fetched. */
-        bool commit_due =
-            pp->txn_open && mono_ms() - pp->commit_started_ms >= pp->conf.commit_interval_ms;
+        bool commit_due = pp->txn_open && interval_passed(pp, mono_ms());
         int poll_ms = pp->stats.restoring || commit_due ? 0 : pp->txn_open ? 5 : 50;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(pp->consumer, poll_ms);
         const bool got_input = m != NULL;
@@ -1589,7 +1594,7 @@ int pipe_run(pipe_t *pp, volatile sig_atomic_t *stop, char *err, size_t errlen)
             (pp->txn_records >= pp->conf.commit_max_records ||
              (pp->conf.commit_max_bytes > 0 && pp->txn_bytes >= pp->conf.commit_max_bytes) ||
              mono - pp->txn_started_ms >= pp->conf.commit_interval_ms ||
-             (!got_input && mono - pp->commit_started_ms >= pp->conf.commit_interval_ms))) {
+             (!got_input && interval_passed(pp, mono)))) {
             rc = settle(pp, txn_commit(pp, err, errlen), err, errlen);
             if (ends(rc))
                 continue;

@@ -22,19 +22,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 static char dir[256], bootstrap[512];
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Every node runs (a failed test may have left one down): restart the stopped ones. */
 static void brokers_up(void)
@@ -103,12 +95,12 @@ static void hold(lk_scenario_t *s, inst_t *v, size_t n, int seconds)
 /* Wait until the outputs hold @p want records, checking the instances. @returns seconds. */
 static double wait_outputs(lk_scenario_t *s, inst_t *v, size_t n, long want, int timeout_s)
 {
-    double t0 = now_s();
+    double t0 = tk_mono_s();
     long got = -1;
-    while (now_s() - t0 < timeout_s) {
+    while (tk_mono_s() - t0 < timeout_s) {
         all_alive(s, v, n);
         if ((got = lk_count_outputs(s)) >= want)
-            return now_s() - t0;
+            return tk_mono_s() - t0;
         sleep(1);
     }
     fail_msg("outputs %ld of %ld after %d s (logs in %s)", got, want, timeout_s, s->dir);
@@ -203,13 +195,13 @@ static void test_broker_kills_and_two_broker_outage_change_nothing(void **state)
     for (int node = 1; node <= 2; node++) {
         broker("kill", node);
         hold(&s, v, 3, 5);
-        double t0 = now_s();
+        double t0 = tk_mono_s();
         long before = lk_count_outputs(&s);
         if (node == 1)
             assert_int_equal(lk_produce(&s, third, 2 * third), 0);
         if (node == 2) {
             /* progress while a broker is down: outputs grow */
-            while (lk_count_outputs(&s) <= before && now_s() - t0 < 60)
+            while (lk_count_outputs(&s) <= before && tk_mono_s() - t0 < 60)
                 hold(&s, v, 3, 1);
         }
         fprintf(stderr, "broker %d down: outputs %ld -> %ld\n", node, before, lk_count_outputs(&s));
@@ -221,15 +213,15 @@ static void test_broker_kills_and_two_broker_outage_change_nothing(void **state)
     broker("kill", 2);
     broker("kill", 3);
     hold(&s, v, 3, 25);
-    double t0 = now_s();
+    double t0 = tk_mono_s();
     broker("restart", 2);
     broker("restart", 3);
     long before = lk_count_outputs(&s);
     assert_int_equal(lk_produce(&s, 2 * third, s.n_events), 0);
-    while (lk_count_outputs(&s) <= before && now_s() - t0 < 180)
+    while (lk_count_outputs(&s) <= before && tk_mono_s() - t0 < 180)
         hold(&s, v, 3, 1);
     fprintf(stderr, "two-broker outage over: outputs move again %.1f s after the restart\n",
-            now_s() - t0);
+            tk_mono_s() - t0);
     double t = wait_outputs(&s, v, 3, (long)outputs.n, 300);
     fprintf(stderr, "all %zu outputs %.1f s later\n", outputs.n, t);
     for (size_t i = 0; i < 3; i++)
@@ -274,11 +266,11 @@ static void test_instance_kill_rolling_restart_and_scale_in_change_nothing(void 
     for (int i = 0;
          i < 120 && active_tasks(&s, "a") + active_tasks(&s, "b") + active_tasks(&s, "c") != 6; i++)
         hold(&s, v, 3, 1);
-    t0 = now_s();
+    t0 = tk_mono_s();
     stop_cleanly(&s, &v[2]);
-    while (active_tasks(&s, "a") + active_tasks(&s, "b") != 6 && now_s() - t0 < 120)
+    while (active_tasks(&s, "a") + active_tasks(&s, "b") != 6 && tk_mono_s() - t0 < 120)
         usleep(100 * 1000);
-    double handover = now_s() - t0;
+    double handover = tk_mono_s() - t0;
     fprintf(stderr, "scale-in by SIGTERM: a and b own all 6 tasks %.1f s after the signal\n",
             handover);
     assert_true(active_tasks(&s, "a") + active_tasks(&s, "b") == 6);

@@ -103,5 +103,8 @@ int tk_spawn(char *const *argv, char *const *env, const char *log_path);
  * timeout. */
 int tk_wait(int pid, int timeout_ms);
 
+/** @brief Seconds on the monotonic clock (for deadlines and measured waits). */
+double tk_mono_s(void);
+
 /** @brief Count the records of @p topic a read_committed reader sees now. -1 on error. */
 long tk_count(const char *bootstrap, const char *topic);
