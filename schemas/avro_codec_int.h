@@ -57,6 +57,28 @@ int avro_codec_write_framed(avro_codec_t *c, int type, const uint8_t **out, size
                             char *err, size_t errlen);
 
 /*
+ * The InputEvent's two decoding paths (avro_map.c); avro_codec_decode_event tries the
+ * direct one first. The direct path returns true only for a record of our own schema id
+ * that it read whole and that passes the value rules (*ev filled); false leaves the
+ * record to the generic path, which reads any writer schema and names any fault. Neither
+ * compares the record key. Tests compare the two.
+ */
+bool avro_map_decode_event_direct(avro_codec_t *c, const void *value, size_t len, eng_event_t *ev);
+dlq_reason_t avro_map_decode_event_generic(avro_codec_t *c, const void *value, size_t len,
+                                           eng_event_t *ev, char *msg, size_t msglen);
+
+/*
+ * An output's two encoding paths (avro_map.c); avro_codec_encode_output tries the direct
+ * one first. The direct path writes this build's own output schemas without avro-c and
+ * returns true, or false for anything it does not take (the generic path then gives the
+ * error). Tests compare the two.
+ */
+bool avro_map_encode_output_direct(avro_codec_t *c, const eng_output_t *o, const uint8_t **out,
+                                   size_t *outlen);
+int avro_map_encode_output_generic(avro_codec_t *c, const eng_output_t *o, const uint8_t **out,
+                                   size_t *outlen, char *err, size_t errlen);
+
+/*
  * The CustomerState through avro-c's generic values (avro_state.c). The public
  * avro_codec_encode_state / avro_codec_decode_state take a direct binary path for this
  * build's own schema and fall back to these; tests compare the two.

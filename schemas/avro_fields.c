@@ -116,7 +116,7 @@ dlq_reason_t avro_fields_bool(avro_fields_ctx_t *x, const avro_value_t *rec, con
  * forms, no surrogates, at most U+10FFFF). An Avro string is UTF-8 and consumers in other
  * languages decode it as such; a NUL would silently cut the C string. One pass, eight
  * ASCII bytes at a time. */
-static int check_text(const unsigned char *s, size_t n)
+int avro_fields_text_check(const unsigned char *s, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     size_t i = 0;
@@ -172,7 +172,7 @@ dlq_reason_t avro_fields_str(avro_fields_ctx_t *x, const avro_value_t *rec, cons
     } else {
         return wrong_type(x, name, "string");
     }
-    int bad = len ? check_text((const unsigned char *)s, len) : 0;
+    int bad = len ? avro_fields_text_check((const unsigned char *)s, len) : 0;
     if (bad)
         return avro_fields_fail(x, DLQ_INVALID_VALUE, "field '%s' %s", name,
                                 bad == 1 ? "contains a NUL byte" : "is not valid UTF-8");

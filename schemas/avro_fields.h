@@ -52,6 +52,11 @@ dlq_reason_t avro_fields_bool(avro_fields_ctx_t *x, const avro_value_t *rec, con
 /** @brief Copy a string field into dst[cap] (NUL-terminated); longer → DLQ_FIELD_TOO_LONG. */
 dlq_reason_t avro_fields_str(avro_fields_ctx_t *x, const avro_value_t *rec, const char *name,
                              bool required, const char *def, char *dst, size_t cap, bool *present);
+/**
+ * @brief Check n bytes of an Avro string (RFC 3629 UTF-8: no overlong forms, no surrogates,
+ * at most U+10FFFF). @returns 0 well-formed without NUL, 1 a NUL byte, 2 not UTF-8.
+ */
+int avro_fields_text_check(const unsigned char *s, size_t n);
 /** @brief The symbol of an enum field (borrowed from the schema). */
 dlq_reason_t avro_fields_enum(avro_fields_ctx_t *x, const avro_value_t *rec, const char *name,
                               const char **symbol);

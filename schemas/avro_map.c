@@ -2,10 +2,14 @@
  * avro_map: the field-by-field mapping between our Avro records and the engine's structs,
  * with the input's validation (see avro_codec.h for the contract, docs/SCHEMAS.md for the
  * limits). Decoding reads the WRITER's value by field name (avro_fields), which is where
- * schema resolution happens; encoding fills our own reusable value.
+ * schema resolution happens; an InputEvent framed with our own schema id is read straight
+ * from its bytes instead (the direct path, below), with the same value rules. Encoding
+ * fills our own reusable value.
  */
+#include "avro_bin.h"
 #include "avro_codec_int.h"
 #include "avro_fields.h"
+#include "frame.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -55,6 +59,81 @@ bool avro_codec_currency_known(const char *code)
             return r_;            \
     } while (0)
 
+/*
+ * The value rules (docs/SCHEMAS.md), one helper per rule group, shared by both decoding
+ * paths. The generic path applies each one as soon as it has read what it needs (so a
+ * record with several faults gets the reason of the first, in field order); the direct
+ * path applies them all after reading and only asks whether the event passes (x then
+ * carries no message buffer).
+ */
+static dlq_reason_t check_envelope(avro_fields_ctx_t *x, const eng_event_t *ev)
+{
+    if (!ev->event_id[0])
+        return avro_fields_fail(x, DLQ_MISSING_EVENT_ID, "event_id is empty");
+    if (!ev->customer_id[0])
+        return avro_fields_fail(x, DLQ_MISSING_CUSTOMER, "event %s: customer_id is empty",
+                                ev->event_id);
+    if (ev->time_ms < 0)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "event %s: time %lld is before 1970",
+                                ev->event_id, (long long)ev->time_ms);
+    if (!avro_codec_currency_known(ev->currency))
+        return avro_fields_fail(x, DLQ_UNKNOWN_CURRENCY,
+                                "event %s: currency '%s' is not an ISO 4217 code", ev->event_id,
+                                ev->currency);
+    return DLQ_OK;
+}
+
+static dlq_reason_t check_line(avro_fields_ctx_t *x, const eng_line_t *l, size_t i)
+{
+    if (l->amount < 0)
+        return avro_fields_fail(x, DLQ_NEGATIVE_AMOUNT, "line %zu (sku %s): amount %lld < 0", i,
+                                l->sku, (long long)l->amount);
+    if (l->quantity < 1)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "line %zu (sku %s): quantity %d < 1", i,
+                                l->sku, (int)l->quantity);
+    return DLQ_OK;
+}
+
+static dlq_reason_t check_line_count(avro_fields_ctx_t *x, size_t n, size_t min)
+{
+    if (n < min)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "the event has no lines");
+    return DLQ_OK;
+}
+
+/* has_month and has_day: which of the two the writer gave. */
+static dlq_reason_t check_birth_date(avro_fields_ctx_t *x, const eng_attrs_t *a, bool has_month,
+                                     bool has_day)
+{
+    if (has_month != has_day)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE,
+                                "attrs: birth_month and birth_day go together");
+    if (has_month &&
+        (a->birth_month < 1 || a->birth_month > 12 || a->birth_day < 1 || a->birth_day > 31))
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "attrs: birth date %d-%d is not a date",
+                                (int)a->birth_month, (int)a->birth_day);
+    return DLQ_OK;
+}
+
+static dlq_reason_t check_original(avro_fields_ctx_t *x, const eng_event_t *ev)
+{
+    if (!ev->original_event_id[0])
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "return without original_event_id");
+    return DLQ_OK;
+}
+
+static dlq_reason_t check_points(avro_fields_ctx_t *x, const eng_event_t *ev)
+{
+    if (ev->points < 0)
+        return avro_fields_fail(x, DLQ_NEGATIVE_AMOUNT, "redemption of %lld points",
+                                (long long)ev->points);
+    if (ev->points == 0)
+        return avro_fields_fail(x, DLQ_INVALID_VALUE, "redemption of 0 points");
+    return DLQ_OK;
+}
+
+/* ------------------------------------------------------------------ the generic path */
+
 static dlq_reason_t read_line(avro_fields_ctx_t *x, const avro_value_t *rec, eng_line_t *l,
                               size_t i)
 {
@@ -64,13 +143,7 @@ static dlq_reason_t read_line(avro_fields_ctx_t *x, const avro_value_t *rec, eng
     TRY(avro_fields_int(x, rec, "quantity", true, 0, &l->quantity, NULL));
     TRY(avro_fields_long(x, rec, "amount", true, 0, &l->amount, NULL));
     TRY(avro_fields_bool(x, rec, "on_sale", false, false, &l->on_sale));
-    if (l->amount < 0)
-        return avro_fields_fail(x, DLQ_NEGATIVE_AMOUNT, "line %zu (sku %s): amount %lld < 0", i,
-                                l->sku, (long long)l->amount);
-    if (l->quantity < 1)
-        return avro_fields_fail(x, DLQ_INVALID_VALUE, "line %zu (sku %s): quantity %d < 1", i,
-                                l->sku, (int)l->quantity);
-    return DLQ_OK;
+    return check_line(x, l, i);
 }
 
 static dlq_reason_t read_lines(avro_fields_ctx_t *x, const avro_value_t *rec, bool required,
@@ -88,8 +161,7 @@ static dlq_reason_t read_lines(avro_fields_ctx_t *x, const avro_value_t *rec, bo
     if (n > ENG_LINES_MAX)
         return avro_fields_fail(x, DLQ_TOO_MANY_LINES, "%zu lines, the limit is %d", n,
                                 ENG_LINES_MAX);
-    if (n < min)
-        return avro_fields_fail(x, DLQ_INVALID_VALUE, "the event has no lines");
+    TRY(check_line_count(x, n, min));
     for (size_t i = 0; i < n; i++) {
         if (avro_value_get_by_index(&arr, i, &el, NULL) != 0 || !avro_fields_unwrap(&el) ||
             avro_value_get_type(&el) != AVRO_RECORD)
@@ -114,13 +186,7 @@ static dlq_reason_t read_attrs(avro_fields_ctx_t *x, const avro_value_t *purchas
                          &a->has_member_since));
     TRY(avro_fields_str(x, &rec, "account_status", false, "", a->account_status,
                         sizeof(a->account_status), NULL));
-    if (has_month != has_day)
-        return avro_fields_fail(x, DLQ_INVALID_VALUE,
-                                "attrs: birth_month and birth_day go together");
-    if (has_month &&
-        (a->birth_month < 1 || a->birth_month > 12 || a->birth_day < 1 || a->birth_day > 31))
-        return avro_fields_fail(x, DLQ_INVALID_VALUE, "attrs: birth date %d-%d is not a date",
-                                (int)a->birth_month, (int)a->birth_day);
+    TRY(check_birth_date(x, a, has_month, has_day));
     a->has_birth_date = has_month;
     return DLQ_OK;
 }
@@ -141,24 +207,20 @@ static dlq_reason_t read_payload(avro_fields_ctx_t *x, const avro_value_t *root,
         ev->kind = ENG_EV_RETURN;
         TRY(avro_fields_str(x, &p, "original_event_id", true, "", ev->original_event_id,
                             sizeof(ev->original_event_id), NULL));
-        if (!ev->original_event_id[0])
-            return avro_fields_fail(x, DLQ_INVALID_VALUE, "return without original_event_id");
+        TRY(check_original(x, ev));
         return read_lines(x, &p, true, 1, ev);
     }
     if (strcmp(name, "Redemption") == 0) {
         ev->kind = ENG_EV_REDEMPTION;
         TRY(avro_fields_long(x, &p, "points", true, 0, &ev->points, NULL));
-        if (ev->points < 0)
-            return avro_fields_fail(x, DLQ_NEGATIVE_AMOUNT, "redemption of %lld points",
-                                    (long long)ev->points);
-        if (ev->points == 0)
-            return avro_fields_fail(x, DLQ_INVALID_VALUE, "redemption of 0 points");
+        TRY(check_points(x, ev));
         TRY(avro_fields_str(x, &p, "partner", false, "", ev->partner, sizeof(ev->partner), NULL));
         return read_lines(x, &p, false, 0, ev);
     }
     return avro_fields_fail(x, DLQ_INCOMPATIBLE_SCHEMA, "unknown payload record '%s'", name);
 }
 
+/* Any writer schema: read the writer's value by field name (schema resolution). */
 static dlq_reason_t read_event(avro_fields_ctx_t *x, const avro_value_t *root, eng_event_t *ev)
 {
     memset(ev, 0, offsetof(eng_event_t, lines)); /* lines are set one by one */
@@ -167,24 +229,121 @@ static dlq_reason_t read_event(avro_fields_ctx_t *x, const avro_value_t *root, e
                         NULL));
     TRY(avro_fields_long(x, root, "time", true, 0, &ev->time_ms, NULL));
     TRY(avro_fields_str(x, root, "currency", true, "", ev->currency, sizeof(ev->currency), NULL));
-    if (!ev->event_id[0])
-        return avro_fields_fail(x, DLQ_MISSING_EVENT_ID, "event_id is empty");
-    if (!ev->customer_id[0])
-        return avro_fields_fail(x, DLQ_MISSING_CUSTOMER, "event %s: customer_id is empty",
-                                ev->event_id);
-    if (ev->time_ms < 0)
-        return avro_fields_fail(x, DLQ_INVALID_VALUE, "event %s: time %lld is before 1970",
-                                ev->event_id, (long long)ev->time_ms);
-    if (!avro_codec_currency_known(ev->currency))
-        return avro_fields_fail(x, DLQ_UNKNOWN_CURRENCY,
-                                "event %s: currency '%s' is not an ISO 4217 code", ev->event_id,
-                                ev->currency);
+    TRY(check_envelope(x, ev));
     return read_payload(x, root, ev);
 }
 
-dlq_reason_t avro_codec_decode_event(avro_codec_t *c, const void *key, size_t keylen,
-                                     const void *value, size_t len, eng_event_t *ev, char *msg,
-                                     size_t msglen)
+/*
+ * The direct path: records written with this build's own InputEvent schema id (what our
+ * own producers, the demo and the benchmarks write) are read straight from their bytes
+ * into the event, as avro_state.c does for the state: no avro_scan pass, no generic value,
+ * no allocation per string, no field lookup by name. It follows schemas/input_event.avsc
+ * field by field (tests/unit/test_avro_codec.c compares it with the generic path on random
+ * and mutated records). Anything it does not take (see avro_bin.h), a string that is not
+ * UTF-8 or too long, and any event the value rules refuse goes to the generic path, which
+ * gives the reason.
+ */
+static void bin_str(bin_in_t *in, char *dst, size_t cap)
+{
+    int64_t n = bin_get_long(in);
+    if (in->bad || n < 0 || (uint64_t)n >= cap || in->end - in->p < n ||
+        avro_fields_text_check(in->p, (size_t)n) != 0) {
+        in->bad = true;
+        return;
+    }
+    memcpy(dst, in->p, (size_t)n);
+    dst[n] = '\0';
+    in->p += n;
+}
+
+static void bin_lines(bin_in_t *in, eng_event_t *ev)
+{
+    uint32_t n = bin_get_count(in, ENG_LINES_MAX);
+    for (uint32_t i = 0; i < n && !in->bad; i++) {
+        eng_line_t *l = &ev->lines[i];
+        memset(l, 0, sizeof(*l));
+        bin_str(in, l->sku, sizeof(l->sku));
+        bin_str(in, l->category, sizeof(l->category));
+        l->quantity = bin_get_int(in);
+        l->amount = bin_get_long(in);
+        l->on_sale = bin_get_bool(in);
+    }
+    if (n)
+        bin_get_end(in);
+    ev->n_lines = in->bad ? 0 : n;
+}
+
+static void bin_attrs(bin_in_t *in, eng_attrs_t *a)
+{
+    if (bin_get_branch(in, 2) == 0)
+        return; /* null */
+    bool has_month = bin_get_branch(in, 2) == 1;
+    if (has_month)
+        a->birth_month = bin_get_int(in);
+    bool has_day = bin_get_branch(in, 2) == 1;
+    if (has_day)
+        a->birth_day = bin_get_int(in);
+    avro_fields_ctx_t quiet = {NULL, 0};
+    if (check_birth_date(&quiet, a, has_month, has_day) != DLQ_OK)
+        in->bad = true;
+    a->has_birth_date = has_month;
+    a->has_member_since = bin_get_branch(in, 2) == 1;
+    if (a->has_member_since)
+        a->member_since = bin_get_long(in);
+    if (bin_get_branch(in, 2) == 1)
+        bin_str(in, a->account_status, sizeof(a->account_status));
+}
+
+bool avro_map_decode_event_direct(avro_codec_t *c, const void *value, size_t len, eng_event_t *ev)
+{
+    int32_t id;
+    const uint8_t *payload;
+    size_t plen;
+    if (!c->own[AVRO_CODEC_TYPE_INPUT].used ||
+        frame_parse(value, len, &id, &payload, &plen) != FRAME_OK ||
+        id != c->own[AVRO_CODEC_TYPE_INPUT].id)
+        return false;
+    bin_in_t in = {payload, payload + plen, false};
+    memset(ev, 0, offsetof(eng_event_t, lines)); /* lines are set one by one */
+    bin_str(&in, ev->event_id, sizeof(ev->event_id));
+    bin_str(&in, ev->customer_id, sizeof(ev->customer_id));
+    ev->time_ms = bin_get_long(&in);
+    bin_str(&in, ev->currency, sizeof(ev->currency));
+    switch (bin_get_branch(&in, 3)) {
+    case 0:
+        ev->kind = ENG_EV_PURCHASE;
+        bin_str(&in, ev->partner, sizeof(ev->partner));
+        bin_lines(&in, ev);
+        bin_attrs(&in, &ev->attrs);
+        break;
+    case 1:
+        ev->kind = ENG_EV_RETURN;
+        bin_str(&in, ev->original_event_id, sizeof(ev->original_event_id));
+        bin_lines(&in, ev);
+        break;
+    default:
+        ev->kind = ENG_EV_REDEMPTION;
+        ev->points = bin_get_long(&in);
+        bin_str(&in, ev->partner, sizeof(ev->partner));
+        bin_lines(&in, ev);
+        break;
+    }
+    if (in.bad || in.p != in.end)
+        return false;
+    avro_fields_ctx_t quiet = {NULL, 0};
+    if (check_envelope(&quiet, ev) != DLQ_OK ||
+        (ev->kind == ENG_EV_RETURN && check_original(&quiet, ev) != DLQ_OK) ||
+        (ev->kind == ENG_EV_REDEMPTION && check_points(&quiet, ev) != DLQ_OK) ||
+        check_line_count(&quiet, ev->n_lines, ev->kind == ENG_EV_REDEMPTION ? 0 : 1) != DLQ_OK)
+        return false;
+    for (uint32_t i = 0; i < ev->n_lines; i++)
+        if (check_line(&quiet, &ev->lines[i], i) != DLQ_OK)
+            return false;
+    return true; /* the birth date was checked by bin_attrs */
+}
+
+dlq_reason_t avro_map_decode_event_generic(avro_codec_t *c, const void *value, size_t len,
+                                           eng_event_t *ev, char *msg, size_t msglen)
 {
     writer_t *w = NULL;
     int32_t id;
@@ -195,12 +354,21 @@ dlq_reason_t avro_codec_decode_event(avro_codec_t *c, const void *key, size_t ke
     if (w->type != AVRO_CODEC_TYPE_INPUT)
         return avro_fields_fail(&x, DLQ_INCOMPATIBLE_SCHEMA,
                                 "schema id %d is not an InputEvent schema", (int)id);
-    if ((r = read_event(&x, &w->value, ev)) != DLQ_OK)
-        return r;
-    if (key && (keylen != strlen(ev->customer_id) || memcmp(key, ev->customer_id, keylen)))
+    return read_event(&x, &w->value, ev);
+}
+
+dlq_reason_t avro_codec_decode_event(avro_codec_t *c, const void *key, size_t keylen,
+                                     const void *value, size_t len, eng_event_t *ev, char *msg,
+                                     size_t msglen)
+{
+    if (!avro_map_decode_event_direct(c, value, len, ev))
+        TRY(avro_map_decode_event_generic(c, value, len, ev, msg, msglen));
+    if (key && (keylen != strlen(ev->customer_id) || memcmp(key, ev->customer_id, keylen))) {
+        avro_fields_ctx_t x = {msg, msglen};
         return avro_fields_fail(&x, DLQ_KEY_MISMATCH,
                                 "event %s: record key differs from customer_id %s", ev->event_id,
                                 ev->customer_id);
+    }
     return DLQ_OK;
 }
 
@@ -401,8 +569,8 @@ static int put_output_body(avro_value_t *r, const eng_output_t *o)
     }
 }
 
-int avro_codec_encode_output(avro_codec_t *c, const eng_output_t *o, const uint8_t **out,
-                             size_t *outlen, char *err, size_t errlen)
+int avro_map_encode_output_generic(avro_codec_t *c, const eng_output_t *o, const uint8_t **out,
+                                   size_t *outlen, char *err, size_t errlen)
 {
     if ((int)o->kind < 0 || o->kind >= ENG_OUT_KIND_COUNT) {
         snprintf(err, errlen, "output kind %d is not an output type", (int)o->kind);
@@ -420,6 +588,182 @@ int avro_codec_encode_output(avro_codec_t *c, const eng_output_t *o, const uint8
         return -1;
     }
     return avro_codec_write_framed(c, o->kind, out, outlen, err, errlen);
+}
+
+/*
+ * The outputs' direct path: every output is written on every event, and avro-c's generic
+ * values cost a hash lookup per field by name there. This build's own output schemas are
+ * fixed, so their binary form is written here field by field in the .avsc order (strings
+ * as length + bytes, ints and longs as zig-zag varints, a ["null", T] union as its branch
+ * index then the value, the TierDirection enum as its index, a boolean as one byte). The
+ * bytes are the same as avro-c's (tests/unit/test_avro_codec.c compares both on random
+ * outputs of every type). An output the direct path does not take (a string without its
+ * NUL, a direction other than +1/-1, an unknown kind) goes to the generic path, which
+ * gives the error.
+ */
+
+/* Upper bound of any output's encoded size: every string at its capacity, every number
+ * at 10 bytes. */
+#define OUTPUT_BIN_MAX (ENG_OUT_ID_MAX + 5 * ENG_ID_MAX + 6 * ENG_NAME_MAX + 40 * 10)
+
+static void bin_put_text(bin_out_t *o, const char *s, size_t cap, bool *bad)
+{
+    size_t len = strnlen(s, cap);
+    if (len == cap)
+        *bad = true;
+    else
+        bin_put_str(o, s, len);
+}
+
+/* A ["null", "string"] field: "" is null. */
+static void bin_put_opt_text(bin_out_t *o, const char *s, size_t cap, bool *bad)
+{
+    size_t len = strnlen(s, cap);
+    if (len == cap) {
+        *bad = true;
+    } else if (len == 0) {
+        bin_put_long(o, 0);
+    } else {
+        bin_put_long(o, 1);
+        bin_put_str(o, s, len);
+    }
+}
+
+#define PUT_TEXT(st, f) bin_put_text(o, (st)->f, sizeof((st)->f), &bad)
+
+static bool put_output_bin(bin_out_t *o, const eng_output_t *out)
+{
+    bool bad = false;
+    PUT_TEXT(out, output_id);
+    PUT_TEXT(out, customer_id);
+    bin_put_long(o, out->time_ms);
+    bin_put_opt_text(o, out->cause_id, sizeof(out->cause_id), &bad);
+    PUT_TEXT(out, currency);
+    switch (out->kind) {
+    case ENG_OUT_TIER_CHANGED: {
+        const eng_tier_changed_t *v = &out->u.tier_changed;
+        if (v->direction != 1 && v->direction != -1)
+            return false;
+        PUT_TEXT(v, from_tier);
+        PUT_TEXT(v, to_tier);
+        bin_put_long(o, v->direction == 1 ? 0 : 1);
+        PUT_TEXT(v, reason);
+        bin_put_long(o, v->qualifying_value);
+        break;
+    }
+    case ENG_OUT_BONUS_EARNED: {
+        const eng_bonus_earned_t *v = &out->u.bonus_earned;
+        bin_put_long(o, v->points);
+        bin_put_long(o, v->rate_bp);
+        PUT_TEXT(v, tier);
+        PUT_TEXT(v, source);
+        bin_put_long(o, v->usable_from);
+        if (v->expires_at == ENG_TIME_NEVER) {
+            bin_put_long(o, 0);
+        } else {
+            bin_put_long(o, 1);
+            bin_put_long(o, v->expires_at);
+        }
+        bin_put_opt_text(o, v->period, sizeof(v->period), &bad);
+        *o->p++ = v->correction != 0;
+        break;
+    }
+    case ENG_OUT_EXPIRY_WARNING:
+        bin_put_long(o, out->u.expiry_warning.points);
+        bin_put_long(o, out->u.expiry_warning.expires_at);
+        bin_put_long(o, out->u.expiry_warning.days_left);
+        break;
+    case ENG_OUT_POINTS_EXPIRED:
+        bin_put_long(o, out->u.points_expired.points);
+        bin_put_long(o, out->u.points_expired.expired_at);
+        break;
+    case ENG_OUT_POINTS_REVERSED: {
+        const eng_points_reversed_t *v = &out->u.points_reversed;
+        bin_put_long(o, v->points);
+        bin_put_long(o, v->debt_added);
+        PUT_TEXT(v, original_event_id);
+        if (v->reason[0])
+            PUT_TEXT(v, reason);
+        else
+            bin_put_str(o, "return", 6);
+        bin_put_opt_text(o, v->period, sizeof(v->period), &bad);
+        break;
+    }
+    case ENG_OUT_POINTS_REDEEMED: {
+        const eng_points_redeemed_t *v = &out->u.points_redeemed;
+        bin_put_long(o, v->points);
+        bin_put_long(o, v->value);
+        bin_put_long(o, v->balance_after);
+        bin_put_long(o, v->points_requested);
+        bin_put_long(o, v->points_allowed);
+        break;
+    }
+    case ENG_OUT_REDEMPTION_REJECTED: {
+        const eng_redemption_rejected_t *v = &out->u.redemption_rejected;
+        bin_put_long(o, v->points_requested);
+        bin_put_long(o, v->points_available);
+        PUT_TEXT(v, reason);
+        bin_put_long(o, v->points_allowed);
+        break;
+    }
+    case ENG_OUT_REWARD_EARNED: {
+        const eng_reward_earned_t *v = &out->u.reward_earned;
+        PUT_TEXT(v, reward);
+        PUT_TEXT(v, category);
+        bin_put_long(o, v->stamps_used);
+        PUT_TEXT(v, source);
+        bin_put_long(o, v->quantity);
+        break;
+    }
+    case ENG_OUT_TIER_WILL_DOWNGRADE: {
+        const eng_tier_will_downgrade_t *v = &out->u.tier_will_downgrade;
+        PUT_TEXT(v, from_tier);
+        PUT_TEXT(v, to_tier);
+        bin_put_long(o, v->effective_at);
+        bin_put_long(o, v->days_left);
+        break;
+    }
+    case ENG_OUT_TIER_PROGRESS: {
+        const eng_tier_progress_t *v = &out->u.tier_progress;
+        PUT_TEXT(v, current_tier);
+        PUT_TEXT(v, next_tier);
+        bin_put_long(o, v->current_value);
+        bin_put_long(o, v->missing);
+        break;
+    }
+    default:
+        return false;
+    }
+    return !bad;
+}
+
+bool avro_map_encode_output_direct(avro_codec_t *c, const eng_output_t *o, const uint8_t **out,
+                                   size_t *outlen)
+{
+    if ((int)o->kind < 0 || o->kind >= ENG_OUT_KIND_COUNT || !c->has_enc[o->kind])
+        return false;
+    if (c->cap < FRAME_HEADER_LEN + OUTPUT_BIN_MAX) {
+        uint8_t *nb = realloc(c->buf, FRAME_HEADER_LEN + OUTPUT_BIN_MAX);
+        if (!nb)
+            return false; /* the generic path reports it */
+        c->buf = nb;
+        c->cap = FRAME_HEADER_LEN + OUTPUT_BIN_MAX;
+    }
+    bin_out_t bo = {c->buf + FRAME_HEADER_LEN, c->buf + c->cap};
+    if (!put_output_bin(&bo, o))
+        return false;
+    frame_write_header(c->buf, c->own[o->kind].id);
+    *out = c->buf;
+    *outlen = (size_t)(bo.p - c->buf);
+    return true;
+}
+
+int avro_codec_encode_output(avro_codec_t *c, const eng_output_t *o, const uint8_t **out,
+                             size_t *outlen, char *err, size_t errlen)
+{
+    if (avro_map_encode_output_direct(c, o, out, outlen))
+        return 0;
+    return avro_map_encode_output_generic(c, o, out, outlen, err, errlen);
 }
 
 /* ------------------------------------------------------------------ decode: outputs */

@@ -10,6 +10,7 @@
  * crash tests' state comparisons need. Unsigned fields travel as the bit pattern of an
  * Avro long (Avro has no unsigned types).
  */
+#include "avro_bin.h"
 #include "avro_codec_int.h"
 #include "avro_fields.h"
 
@@ -362,20 +363,6 @@ dlq_reason_t avro_state_decode_generic(avro_codec_t *c, const void *value, size_
  * never decides what is an error.
  */
 
-typedef struct bin_out {
-    uint8_t *p, *end;
-} bin_out_t;
-
-static void put_long(bin_out_t *o, int64_t v)
-{
-    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    while (u >= 0x80) {
-        *o->p++ = (uint8_t)(u | 0x80);
-        u >>= 7;
-    }
-    *o->p++ = (uint8_t)u;
-}
-
 /* Upper bound of the encoded size of any state (10 bytes per varint). */
 #define STATE_BIN_MAX                                                                         \
     (40 * 10 + ENG_ID_MAX + ENG_QBUCKETS_MAX * 20 + ENG_LOTS_MAX * 71 + ENG_STAMPS_MAX * 10 + \
@@ -383,98 +370,98 @@ static void put_long(bin_out_t *o, int64_t v)
 
 static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len, size_t status_len)
 {
-    put_long(o, (int32_t)s->version);
-    put_long(o, s->flags);
-    put_long(o, (int64_t)id_len);
+    bin_put_long(o, (int32_t)s->version);
+    bin_put_long(o, s->flags);
+    bin_put_long(o, (int64_t)id_len);
     memcpy(o->p, s->customer_id, id_len);
     o->p += id_len;
-    put_long(o, s->tier);
-    put_long(o, s->tier_since);
-    put_long(o, s->last_visit);
-    put_long(o, s->inactivity_steps);
-    put_long(o, s->downgrade_warned);
+    bin_put_long(o, s->tier);
+    bin_put_long(o, s->tier_since);
+    bin_put_long(o, s->last_visit);
+    bin_put_long(o, s->inactivity_steps);
+    bin_put_long(o, s->downgrade_warned);
     if (s->n_qbuckets) {
-        put_long(o, s->n_qbuckets);
+        bin_put_long(o, s->n_qbuckets);
         for (uint32_t i = 0; i < s->n_qbuckets; i++) {
-            put_long(o, s->qbuckets[i].key);
-            put_long(o, s->qbuckets[i].value);
+            bin_put_long(o, s->qbuckets[i].key);
+            bin_put_long(o, s->qbuckets[i].value);
         }
     }
-    put_long(o, 0);
-    put_long(o, s->period_start);
-    put_long(o, s->award_accum);
-    put_long(o, s->debt);
+    bin_put_long(o, 0);
+    bin_put_long(o, s->period_start);
+    bin_put_long(o, s->award_accum);
+    bin_put_long(o, s->debt);
     if (s->n_lots) {
-        put_long(o, s->n_lots);
+        bin_put_long(o, s->n_lots);
         for (uint32_t i = 0; i < s->n_lots; i++) {
             const eng_lot_t *l = &s->lots[i];
-            put_long(o, l->amount);
-            put_long(o, l->remaining);
-            put_long(o, l->earned_at);
-            put_long(o, l->usable_from);
+            bin_put_long(o, l->amount);
+            bin_put_long(o, l->remaining);
+            bin_put_long(o, l->earned_at);
+            bin_put_long(o, l->usable_from);
             if (l->expires_at == ENG_TIME_NEVER) {
-                put_long(o, 0);
+                bin_put_long(o, 0);
             } else {
-                put_long(o, 1);
-                put_long(o, l->expires_at);
+                bin_put_long(o, 1);
+                bin_put_long(o, l->expires_at);
             }
-            put_long(o, l->warned);
-            put_long(o, l->source);
+            bin_put_long(o, l->warned);
+            bin_put_long(o, l->source);
         }
     }
-    put_long(o, 0);
-    put_long(o, ENG_STAMPS_MAX);
+    bin_put_long(o, 0);
+    bin_put_long(o, ENG_STAMPS_MAX);
     for (int i = 0; i < ENG_STAMPS_MAX; i++)
-        put_long(o, s->stamps[i]);
-    put_long(o, 0);
-    put_long(o, (int32_t)s->purchases_head);
+        bin_put_long(o, s->stamps[i]);
+    bin_put_long(o, 0);
+    bin_put_long(o, (int32_t)s->purchases_head);
     if (s->n_purchases) {
-        put_long(o, s->n_purchases);
+        bin_put_long(o, s->n_purchases);
         for (uint32_t i = 0; i < s->n_purchases; i++) {
             const eng_purchase_rec_t *p =
                 &s->purchases[(s->purchases_head + i) % ENG_PURCHASES_MAX];
-            put_long(o, (int64_t)p->id_hash);
-            put_long(o, p->time_ms);
-            put_long(o, p->eligible_amount);
-            put_long(o, p->points);
-            put_long(o, p->returned_amount);
-            put_long(o, p->points_reversed);
-            put_long(o, p->qual_value);
-            put_long(o, p->qual_returned);
-            put_long(o, p->award_amount);
-            put_long(o, p->qual_key);
-            put_long(o, p->award_period);
-            put_long(o, p->gross_amount);
+            bin_put_long(o, (int64_t)p->id_hash);
+            bin_put_long(o, p->time_ms);
+            bin_put_long(o, p->eligible_amount);
+            bin_put_long(o, p->points);
+            bin_put_long(o, p->returned_amount);
+            bin_put_long(o, p->points_reversed);
+            bin_put_long(o, p->qual_value);
+            bin_put_long(o, p->qual_returned);
+            bin_put_long(o, p->award_amount);
+            bin_put_long(o, p->qual_key);
+            bin_put_long(o, p->award_period);
+            bin_put_long(o, p->gross_amount);
         }
     }
-    put_long(o, 0);
-    put_long(o, (int32_t)s->seen_head);
+    bin_put_long(o, 0);
+    bin_put_long(o, (int32_t)s->seen_head);
     if (s->n_seen) {
-        put_long(o, s->n_seen);
+        bin_put_long(o, s->n_seen);
         for (uint32_t i = 0; i < s->n_seen; i++)
-            put_long(o, (int64_t)s->seen[i]);
+            bin_put_long(o, (int64_t)s->seen[i]);
     }
-    put_long(o, 0);
-    put_long(o, s->birthday_year);
-    put_long(o, s->total_earned);
-    put_long(o, s->total_redeemed);
-    put_long(o, s->total_expired);
-    put_long(o, s->total_reversed);
-    put_long(o, s->next_accum);
-    put_long(o, s->closed_floor);
+    bin_put_long(o, 0);
+    bin_put_long(o, s->birthday_year);
+    bin_put_long(o, s->total_earned);
+    bin_put_long(o, s->total_redeemed);
+    bin_put_long(o, s->total_expired);
+    bin_put_long(o, s->total_reversed);
+    bin_put_long(o, s->next_accum);
+    bin_put_long(o, s->closed_floor);
     if (s->n_closed) {
-        put_long(o, s->n_closed);
+        bin_put_long(o, s->n_closed);
         for (uint32_t i = 0; i < s->n_closed; i++) {
-            put_long(o, s->closed[i].month);
-            put_long(o, s->closed[i].accum);
-            put_long(o, s->closed[i].paid);
+            bin_put_long(o, s->closed[i].month);
+            bin_put_long(o, s->closed[i].accum);
+            bin_put_long(o, s->closed[i].paid);
         }
     }
-    put_long(o, 0);
-    put_long(o, s->joined_at);
-    put_long(o, s->birth_month);
-    put_long(o, s->birth_day);
-    put_long(o, (int64_t)status_len);
+    bin_put_long(o, 0);
+    bin_put_long(o, s->joined_at);
+    bin_put_long(o, s->birth_month);
+    bin_put_long(o, s->birth_day);
+    bin_put_long(o, (int64_t)status_len);
     memcpy(o->p, s->account_status, status_len);
     o->p += status_len;
 }
@@ -508,65 +495,11 @@ int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t
     return 0;
 }
 
-typedef struct bin_in {
-    const uint8_t *p, *end;
-    bool bad; /* anything the fast path does not take: the generic path decides */
-} bin_in_t;
-
-static int64_t get_long(bin_in_t *in)
-{
-    uint64_t u = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (in->p >= in->end) {
-            in->bad = true;
-            return 0;
-        }
-        uint8_t b = *in->p++;
-        u |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
-    }
-    in->bad = true; /* longer than 10 bytes */
-    return 0;
-}
-
-static int32_t get_int(bin_in_t *in)
-{
-    const uint8_t *at = in->p;
-    int64_t v = get_long(in);
-    if (v < INT32_MIN || v > INT32_MAX || in->p - at > 5) /* an int's varint has 5 bytes at most */
-        in->bad = true;
-    return (int32_t)v;
-}
-
-static uint32_t get_mask(bin_in_t *in)
-{
-    int64_t v = get_long(in);
-    if (v < 0 || v > UINT32_MAX)
-        in->bad = true;
-    return (uint32_t)v;
-}
-
-/* One array block of at most max items (0 = empty); the closing 0 is read by the caller. */
-static uint32_t get_count(bin_in_t *in, uint32_t max)
-{
-    int64_t n = get_long(in);
-    if (n < 0 || n > (int64_t)max)
-        in->bad = true;
-    return in->bad ? 0 : (uint32_t)n;
-}
-
-static void get_end(bin_in_t *in)
-{
-    if (get_long(in) != 0)
-        in->bad = true;
-}
-
 static void get_state_bin(bin_in_t *in, eng_state_t *s)
 {
-    s->version = (uint32_t)get_int(in);
-    s->flags = get_mask(in);
-    int64_t idn = get_long(in);
+    s->version = (uint32_t)bin_get_int(in);
+    s->flags = bin_get_mask(in);
+    int64_t idn = bin_get_long(in);
     if (idn < 0 || idn >= (int64_t)sizeof(s->customer_id) || in->end - in->p < idn) {
         in->bad = true;
         return;
@@ -578,107 +511,107 @@ static void get_state_bin(bin_in_t *in, eng_state_t *s)
         s->customer_id[i] = (char)ch;
     }
     in->p += idn;
-    s->tier = get_int(in);
-    s->tier_since = get_long(in);
-    s->last_visit = get_long(in);
-    s->inactivity_steps = get_int(in);
-    s->downgrade_warned = get_mask(in);
-    uint32_t n = get_count(in, ENG_QBUCKETS_MAX);
+    s->tier = bin_get_int(in);
+    s->tier_since = bin_get_long(in);
+    s->last_visit = bin_get_long(in);
+    s->inactivity_steps = bin_get_int(in);
+    s->downgrade_warned = bin_get_mask(in);
+    uint32_t n = bin_get_count(in, ENG_QBUCKETS_MAX);
     for (uint32_t i = 0; i < n; i++) {
-        s->qbuckets[i].key = get_int(in);
-        s->qbuckets[i].value = get_long(in);
+        s->qbuckets[i].key = bin_get_int(in);
+        s->qbuckets[i].value = bin_get_long(in);
     }
     s->n_qbuckets = n;
     if (n)
-        get_end(in);
-    s->period_start = get_long(in);
-    s->award_accum = get_long(in);
-    s->debt = get_long(in);
-    n = get_count(in, ENG_LOTS_MAX);
+        bin_get_end(in);
+    s->period_start = bin_get_long(in);
+    s->award_accum = bin_get_long(in);
+    s->debt = bin_get_long(in);
+    n = bin_get_count(in, ENG_LOTS_MAX);
     for (uint32_t i = 0; i < n && !in->bad; i++) {
         eng_lot_t *l = &s->lots[i];
-        l->amount = get_long(in);
-        l->remaining = get_long(in);
-        l->earned_at = get_long(in);
-        l->usable_from = get_long(in);
-        int64_t branch = get_long(in);
+        l->amount = bin_get_long(in);
+        l->remaining = bin_get_long(in);
+        l->earned_at = bin_get_long(in);
+        l->usable_from = bin_get_long(in);
+        int64_t branch = bin_get_long(in);
         if (branch == 0)
             l->expires_at = ENG_TIME_NEVER;
         else if (branch == 1)
-            l->expires_at = get_long(in);
+            l->expires_at = bin_get_long(in);
         else
             in->bad = true;
-        l->warned = get_mask(in);
-        int32_t src = get_int(in);
+        l->warned = bin_get_mask(in);
+        int32_t src = bin_get_int(in);
         if (src < 0 || src > 255)
             in->bad = true;
         l->source = (uint8_t)src;
     }
     s->n_lots = n;
     if (n)
-        get_end(in);
-    n = get_count(in, ENG_STAMPS_MAX);
+        bin_get_end(in);
+    n = bin_get_count(in, ENG_STAMPS_MAX);
     for (uint32_t i = 0; i < n; i++)
-        s->stamps[i] = get_int(in);
+        s->stamps[i] = bin_get_int(in);
     if (n)
-        get_end(in);
-    int32_t head = get_int(in);
+        bin_get_end(in);
+    int32_t head = bin_get_int(in);
     if (head < 0 || head >= ENG_PURCHASES_MAX) {
         in->bad = true;
         return;
     }
     s->purchases_head = (uint32_t)head;
-    n = get_count(in, ENG_PURCHASES_MAX);
+    n = bin_get_count(in, ENG_PURCHASES_MAX);
     for (uint32_t i = 0; i < n; i++) {
         eng_purchase_rec_t *p = &s->purchases[(head + i) % ENG_PURCHASES_MAX];
-        p->id_hash = (uint64_t)get_long(in);
-        p->time_ms = get_long(in);
-        p->eligible_amount = get_long(in);
-        p->points = get_long(in);
-        p->returned_amount = get_long(in);
-        p->points_reversed = get_long(in);
-        p->qual_value = get_long(in);
-        p->qual_returned = get_long(in);
-        p->award_amount = get_long(in);
-        p->qual_key = get_int(in);
-        p->award_period = get_int(in);
-        p->gross_amount = get_long(in);
+        p->id_hash = (uint64_t)bin_get_long(in);
+        p->time_ms = bin_get_long(in);
+        p->eligible_amount = bin_get_long(in);
+        p->points = bin_get_long(in);
+        p->returned_amount = bin_get_long(in);
+        p->points_reversed = bin_get_long(in);
+        p->qual_value = bin_get_long(in);
+        p->qual_returned = bin_get_long(in);
+        p->award_amount = bin_get_long(in);
+        p->qual_key = bin_get_int(in);
+        p->award_period = bin_get_int(in);
+        p->gross_amount = bin_get_long(in);
     }
     s->n_purchases = n;
     if (n)
-        get_end(in);
-    int32_t seen_head = get_int(in);
+        bin_get_end(in);
+    int32_t seen_head = bin_get_int(in);
     if (seen_head < 0 || seen_head >= ENG_SEEN_MAX) {
         in->bad = true;
         return;
     }
     s->seen_head = (uint32_t)seen_head;
-    n = get_count(in, ENG_SEEN_MAX);
+    n = bin_get_count(in, ENG_SEEN_MAX);
     for (uint32_t i = 0; i < n; i++)
-        s->seen[i] = (uint64_t)get_long(in);
+        s->seen[i] = (uint64_t)bin_get_long(in);
     s->n_seen = n;
     if (n)
-        get_end(in);
-    s->birthday_year = get_int(in);
-    s->total_earned = get_long(in);
-    s->total_redeemed = get_long(in);
-    s->total_expired = get_long(in);
-    s->total_reversed = get_long(in);
-    s->next_accum = get_long(in);
-    s->closed_floor = get_int(in);
-    n = get_count(in, ENG_CLOSED_MAX);
+        bin_get_end(in);
+    s->birthday_year = bin_get_int(in);
+    s->total_earned = bin_get_long(in);
+    s->total_redeemed = bin_get_long(in);
+    s->total_expired = bin_get_long(in);
+    s->total_reversed = bin_get_long(in);
+    s->next_accum = bin_get_long(in);
+    s->closed_floor = bin_get_int(in);
+    n = bin_get_count(in, ENG_CLOSED_MAX);
     for (uint32_t i = 0; i < n; i++) {
-        s->closed[i].month = get_int(in);
-        s->closed[i].accum = get_long(in);
-        s->closed[i].paid = get_long(in);
+        s->closed[i].month = bin_get_int(in);
+        s->closed[i].accum = bin_get_long(in);
+        s->closed[i].paid = bin_get_long(in);
     }
     s->n_closed = n;
     if (n)
-        get_end(in);
-    s->joined_at = get_long(in);
-    s->birth_month = get_int(in);
-    s->birth_day = get_int(in);
-    int64_t sn = get_long(in);
+        bin_get_end(in);
+    s->joined_at = bin_get_long(in);
+    s->birth_month = bin_get_int(in);
+    s->birth_day = bin_get_int(in);
+    int64_t sn = bin_get_long(in);
     if (sn < 0 || sn >= (int64_t)sizeof(s->account_status) || in->end - in->p < sn) {
         in->bad = true;
         return;

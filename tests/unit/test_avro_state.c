@@ -17,6 +17,7 @@
 #include "eng.h"
 #include "eng_json.h"
 #include "frame.h"
+#include "test_mutate_util.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -267,15 +268,6 @@ static void test_an_event_is_not_a_state(void **state)
 
 /* ------------------------------------------------------------------ direct vs generic */
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
 /* Values that exercise every varint length and sign, and the extremes. */
 static int64_t rnd_long(void)
 {
@@ -408,26 +400,7 @@ static void test_mutated_records_get_the_same_verdict_on_both_paths(void **state
         size_t len;
         assert_int_equal(avro_codec_encode_state(codec, &in, &buf, &len, err, sizeof(err)), 0);
         memcpy(rec, buf, len);
-        int flips = 1 + (int)(rnd() % 4);
-        for (int f = 0; f < flips; f++) {
-            size_t at = FRAME_HEADER_LEN + rnd() % (len - FRAME_HEADER_LEN);
-            switch (rnd() % 4) {
-            case 0:
-                rec[at] = (uint8_t)rnd();
-                break;
-            case 1:
-                rec[at] ^= (uint8_t)(1u << (rnd() % 8));
-                break;
-            case 2:
-                len = at; /* truncated */
-                break;
-            default:
-                rec[at] = (uint8_t)(rnd() % 2 ? 0x80 : 0x01); /* varint edges */
-                break;
-            }
-            if (len <= FRAME_HEADER_LEN)
-                break;
-        }
+        mutate_record(rec, &len, sizeof(rec), 4, false);
         memset(&a, 0, sizeof(a));
         memset(&b, 0, sizeof(b));
         dlq_reason_t ra = avro_codec_decode_state(codec, rec, len, &a, msg, sizeof(msg));
