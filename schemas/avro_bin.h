@@ -108,6 +108,14 @@ static inline void bin_put_long(bin_out_t *o, int64_t v)
     *o->p++ = (uint8_t)u;
 }
 
+/* A ["null", "long"] union: branch 0 (null) unless has, else branch 1 and v. */
+static inline void bin_put_opt_long(bin_out_t *o, bool has, int64_t v)
+{
+    bin_put_long(o, has);
+    if (has)
+        bin_put_long(o, v);
+}
+
 /* A string of len bytes (length, then the bytes). */
 static inline void bin_put_str(bin_out_t *o, const char *s, size_t len)
 {

@@ -452,6 +452,18 @@ dlq_reason_t avro_codec_read_framed(avro_codec_t *c, const void *value, size_t l
 
 /* ------------------------------------------------------------------ encoding */
 
+int avro_codec_reserve(avro_codec_t *c, size_t need)
+{
+    if (c->cap >= need)
+        return 0;
+    uint8_t *nb = realloc(c->buf, need);
+    if (!nb)
+        return -1;
+    c->buf = nb;
+    c->cap = need;
+    return 0;
+}
+
 int avro_codec_write_framed(avro_codec_t *c, int type, const uint8_t **out, size_t *outlen,
                             char *err, size_t errlen)
 {
@@ -465,13 +477,10 @@ int avro_codec_write_framed(avro_codec_t *c, int type, const uint8_t **out, size
                      OUT_BUF_MAX, avro_strerror());
             return -1;
         }
-        uint8_t *nb = realloc(c->buf, c->cap * 2); /* buffer too small: grow and retry */
-        if (!nb) {
+        if (avro_codec_reserve(c, c->cap * 2) != 0) { /* buffer too small: grow and retry */
             snprintf(err, errlen, "out of memory growing the output buffer");
             return -1;
         }
-        c->buf = nb;
-        c->cap *= 2;
     }
     frame_write_header(c->buf, c->own[type].id);
     *out = c->buf;

@@ -52,6 +52,10 @@ struct avro_codec {
 dlq_reason_t avro_codec_read_framed(avro_codec_t *c, const void *value, size_t len, writer_t **w,
                                     int32_t *id, char *msg, size_t msglen);
 
+/** Grow c->buf to at least @p need bytes (the direct paths' upper bound, frame header
+ * included). @returns 0, or -1 out of memory (c->buf unchanged). */
+int avro_codec_reserve(avro_codec_t *c, size_t need);
+
 /** Write c->enc[type] framed with our id into c->buf; *out points there. */
 int avro_codec_write_framed(avro_codec_t *c, int type, const uint8_t **out, size_t *outlen,
                             char *err, size_t errlen);

@@ -270,7 +270,7 @@ static void bin_lines(bin_in_t *in, eng_event_t *ev)
     }
     if (n)
         bin_get_end(in);
-    ev->n_lines = in->bad ? 0 : n;
+    ev->n_lines = n;
 }
 
 static void bin_attrs(bin_in_t *in, eng_attrs_t *a)
@@ -485,6 +485,12 @@ int avro_codec_encode_event(avro_codec_t *c, const eng_event_t *ev, const uint8_
 
 /* ------------------------------------------------------------------ encode: outputs */
 
+/* A PointsReversed's reason as written: "" (an engine that sets none) is "return". */
+static const char *reversed_reason(const eng_points_reversed_t *v)
+{
+    return v->reason[0] ? v->reason : "return";
+}
+
 static int put_output_body(avro_value_t *r, const eng_output_t *o)
 {
     switch (o->kind) {
@@ -523,8 +529,7 @@ static int put_output_body(avro_value_t *r, const eng_output_t *o)
         CHECK(avro_fields_set_long(r, "points", v->points));
         CHECK(avro_fields_set_long(r, "debt_added", v->debt_added));
         CHECK(SET_STR(r, v, original_event_id));
-        CHECK(avro_fields_set_str(r, "reason", v->reason[0] ? v->reason : "return",
-                                  sizeof(v->reason)));
+        CHECK(avro_fields_set_str(r, "reason", reversed_reason(v), sizeof(v->reason)));
         return put_opt_str(r, "period", v->period, sizeof(v->period));
     }
     case ENG_OUT_POINTS_REDEEMED: {
@@ -658,12 +663,7 @@ static bool put_output_bin(bin_out_t *o, const eng_output_t *out)
         PUT_TEXT(v, tier);
         PUT_TEXT(v, source);
         bin_put_long(o, v->usable_from);
-        if (v->expires_at == ENG_TIME_NEVER) {
-            bin_put_long(o, 0);
-        } else {
-            bin_put_long(o, 1);
-            bin_put_long(o, v->expires_at);
-        }
+        bin_put_opt_long(o, v->expires_at != ENG_TIME_NEVER, v->expires_at);
         bin_put_opt_text(o, v->period, sizeof(v->period), &bad);
         *o->p++ = v->correction != 0;
         break;
@@ -682,10 +682,7 @@ static bool put_output_bin(bin_out_t *o, const eng_output_t *out)
         bin_put_long(o, v->points);
         bin_put_long(o, v->debt_added);
         PUT_TEXT(v, original_event_id);
-        if (v->reason[0])
-            PUT_TEXT(v, reason);
-        else
-            bin_put_str(o, "return", 6);
+        bin_put_text(o, reversed_reason(v), sizeof(v->reason), &bad);
         bin_put_opt_text(o, v->period, sizeof(v->period), &bad);
         break;
     }
@@ -742,13 +739,8 @@ bool avro_map_encode_output_direct(avro_codec_t *c, const eng_output_t *o, const
 {
     if ((int)o->kind < 0 || o->kind >= ENG_OUT_KIND_COUNT || !c->has_enc[o->kind])
         return false;
-    if (c->cap < FRAME_HEADER_LEN + OUTPUT_BIN_MAX) {
-        uint8_t *nb = realloc(c->buf, FRAME_HEADER_LEN + OUTPUT_BIN_MAX);
-        if (!nb)
-            return false; /* the generic path reports it */
-        c->buf = nb;
-        c->cap = FRAME_HEADER_LEN + OUTPUT_BIN_MAX;
-    }
+    if (avro_codec_reserve(c, FRAME_HEADER_LEN + OUTPUT_BIN_MAX) != 0)
+        return false; /* the generic path reports it */
     bin_out_t bo = {c->buf + FRAME_HEADER_LEN, c->buf + c->cap};
     if (!put_output_bin(&bo, o))
         return false;

@@ -399,12 +399,7 @@ static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len, siz
             bin_put_long(o, l->remaining);
             bin_put_long(o, l->earned_at);
             bin_put_long(o, l->usable_from);
-            if (l->expires_at == ENG_TIME_NEVER) {
-                bin_put_long(o, 0);
-            } else {
-                bin_put_long(o, 1);
-                bin_put_long(o, l->expires_at);
-            }
+            bin_put_opt_long(o, l->expires_at != ENG_TIME_NEVER, l->expires_at);
             bin_put_long(o, l->warned);
             bin_put_long(o, l->source);
         }
@@ -477,14 +472,9 @@ int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t
         s->n_purchases > ENG_PURCHASES_MAX || s->purchases_head >= ENG_PURCHASES_MAX ||
         s->n_seen > ENG_SEEN_MAX || s->seen_head >= ENG_SEEN_MAX || s->n_closed > ENG_CLOSED_MAX)
         return avro_state_encode_generic(c, s, out, outlen, err, errlen);
-    if (c->cap < FRAME_HEADER_LEN + STATE_BIN_MAX) {
-        uint8_t *nb = realloc(c->buf, FRAME_HEADER_LEN + STATE_BIN_MAX);
-        if (!nb) {
-            snprintf(err, errlen, "out of memory growing the output buffer");
-            return -1;
-        }
-        c->buf = nb;
-        c->cap = FRAME_HEADER_LEN + STATE_BIN_MAX;
+    if (avro_codec_reserve(c, FRAME_HEADER_LEN + STATE_BIN_MAX) != 0) {
+        snprintf(err, errlen, "out of memory growing the output buffer");
+        return -1;
     }
     bin_out_t o = {c->buf + FRAME_HEADER_LEN, c->buf + c->cap};
     put_state_bin(&o, s, (size_t)((const char *)nul - s->customer_id),
