@@ -14,6 +14,8 @@ ls_add_it_test(test_security SOURCES it/test_security.c LIBS ls_lskit TIMEOUT 60
 ls_add_it_test(test_fence SOURCES it/test_fence.c LIBS ls_lskit TIMEOUT 900)
 # librdkafka's log lines during broker faults (processor/pipeline/klog.c).
 ls_add_unit_test(test_klog SOURCES unit/test_klog.c LIBS ls_pipeline)
+# The input consumer's librdkafka defaults, gated on the running librdkafka's version.
+ls_add_unit_test(test_pipe_conf SOURCES unit/test_pipe_conf.c LIBS ls_pipeline)
 # The operator's view on the real broker: handover after SIGTERM, /readyz, corruption.
 ls_add_it_test(test_ops SOURCES it/test_ops.c LIBS ls_lskit PkgConfig::CURL TIMEOUT 600)
 # Hostile records (issue 23) on the real broker: bad event times, an oversized record,

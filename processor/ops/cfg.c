@@ -787,7 +787,18 @@ void cfg_print_markdown(FILE *out)
                  "against 124 ms at 25 and 121 ms at 5, with the same CPU per event and a higher "
                  "rate than at 100 (bench/RESULTS.md, \"Peer\", H10). At 25 the producer sends "
                  "about four times per transaction (default `commit.interval.ms`). The value "
-                 "in use is logged with `pipeline ready`. |\n");
+                 "in use is logged with `pipeline ready`. |\n"
+                 "| `queued.min.messages`, input consumer | 20000 with librdkafka 2.2 or newer; "
+                 "librdkafka's (100000) with 2.0 and 2.1 | The input records the consumer "
+                 "fetches ahead. librdkafka 2.2 and newer fetch again `fetch.queue.backoff.ms` "
+                 "after the queue was full, so a small queue keeps up: 20000 held 100,000 "
+                 "events/s with about 20 MiB less peak memory (measured with librdkafka 2.8.0: "
+                 "bench/RESULTS.md, \"Peer\", H14). "
+                 "2.0 and 2.1 wait up to a second instead, so the queue must hold a second of "
+                 "input (docs/KAFKA.md). Both values in use, and the librdkafka version, are "
+                 "logged with `pipeline ready`. |\n"
+                 "| `fetch.queue.backoff.ms`, input consumer | 5 with librdkafka 2.2 or newer "
+                 "(1000); 2.0 and 2.1 do not have it | See `queued.min.messages`. |\n");
 }
 
 void cfg_destroy(cfg_t *cfg)

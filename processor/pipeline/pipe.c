@@ -1158,6 +1158,13 @@ size_t pipe_max_record_bytes(pipe_t *pp, const char *topic)
     return (size_t)m;
 }
 
+const char *const *pipe_input_defaults(int rdk_version)
+{
+    static const char *const since_2_2[] = {"queued.min.messages", "20000",
+                                            "fetch.queue.backoff.ms", "5", NULL};
+    return rdk_version >= 0x02020000 ? since_2_2 : NULL;
+}
+
 static int create_clients(pipe_t *pp, char *err, size_t errlen)
 {
     const pipe_conf_t *pc = &pp->conf;
@@ -1214,7 +1221,7 @@ static int create_clients(pipe_t *pp, char *err, size_t errlen)
     if (!(pp->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)))
         goto fail;
 
-    conf = base_conf(pc, NULL, err, errlen);
+    conf = base_conf(pc, pipe_input_defaults(rd_kafka_version()), err, errlen);
     if (!conf || conf_set_all(conf, ckv, err, errlen) != 0)
         goto fail;
     if (pc->static_membership &&
@@ -1307,11 +1314,20 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
     }
     if (start_transactions(pp, err, errlen) != 0)
         goto fail;
-    char linger[32] = "?";
-    size_t llen = sizeof(linger);
-    rd_kafka_conf_get(rd_kafka_conf(pp->producer), "linger.ms", linger, &llen);
-    log_info("pipe", "pipeline ready", "input=%s partitions=%d changelog=%s group=%s linger_ms=%s",
-             conf->topic_input, (int)pp->n_parts, pp->changelog, conf->application_id, linger);
+    char linger[32] = "?", qmin[32] = "?", qbackoff[32] = "none";
+    size_t len = sizeof(linger);
+    rd_kafka_conf_get(rd_kafka_conf(pp->producer), "linger.ms", linger, &len);
+    len = sizeof(qmin);
+    rd_kafka_conf_get(rd_kafka_conf(pp->consumer), "queued.min.messages", qmin, &len);
+    len = sizeof(qbackoff); /* a property librdkafka has only since 2.2 */
+    if (rd_kafka_conf_get(rd_kafka_conf(pp->consumer), "fetch.queue.backoff.ms", qbackoff, &len) !=
+        RD_KAFKA_CONF_OK)
+        snprintf(qbackoff, sizeof(qbackoff), "none");
+    log_info("pipe", "pipeline ready",
+             "input=%s partitions=%d changelog=%s group=%s linger_ms=%s librdkafka=%s "
+             "input_queued_min_messages=%s input_fetch_queue_backoff_ms=%s",
+             conf->topic_input, (int)pp->n_parts, pp->changelog, conf->application_id, linger,
+             rd_kafka_version_str(), qmin, qbackoff);
     *out = pp;
     return PIPE_OK;
 fail:

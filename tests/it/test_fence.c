@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <librdkafka/rdkafka.h>
 
 static char bootstrap[512];
 static int pids[2] = {-1, -1}; /* killed by teardown if a test fails half-way */
@@ -110,8 +111,9 @@ static void test_fence_without_a_live_duplicate_is_recovered(void **state)
     /* A duplicate of a (same instance.id, so the same transactional.id) starts and fences
      * a's producer (init_transactions); a notices at its next transaction, when the rest
      * of the input comes, and the duplicate is gone as soon as a has noticed. */
-    char dup_id[] = "LOYALTY_INSTANCE_ID=a", linger[] = "LOYALTY_KAFKA_LINGER_MS=7";
-    char *env[] = {dup_id, linger, NULL};
+    char dup_id[] = "LOYALTY_INSTANCE_ID=a", linger[] = "LOYALTY_KAFKA_LINGER_MS=7",
+         qmin[] = "LOYALTY_KAFKA_QUEUED_MIN_MESSAGES=30000";
+    char *env[] = {dup_id, linger, qmin, NULL};
     pids[1] = lk_start(&s, "a-dup", env);
     assert_true(pids[1] > 0);
     for (int i = 0; i < 1200 && !log_count(&s, "a-dup", "pipeline ready"); i++)
@@ -120,6 +122,17 @@ static void test_fence_without_a_live_duplicate_is_recovered(void **state)
     /* the producer's linger.ms: the processor's default, or kafka.linger.ms when set */
     assert_true(log_count(&s, "a", "linger_ms=" PIPE_DEFAULT_LINGER_MS) == 1);
     assert_true(log_count(&s, "a-dup", "linger_ms=7") == 1);
+    /* the input consumer's prefetch: the default for the running librdkafka, or the user's */
+    char ver[64];
+    snprintf(ver, sizeof(ver), "librdkafka=%s ", rd_kafka_version_str());
+    assert_true(log_count(&s, "a", ver) == 1);
+    assert_true(log_count(&s, "a",
+                          rd_kafka_version() >= 0x02020000
+                              ? "input_queued_min_messages=20000 "
+                                "input_fetch_queue_backoff_ms=5\n"
+                              : "input_queued_min_messages=100000 "
+                                "input_fetch_queue_backoff_ms=none\n") == 1);
+    assert_true(log_count(&s, "a-dup", "input_queued_min_messages=30000 ") == 1);
     assert_int_equal(lk_produce(&s, s.n_events / 2, s.n_events), 0);
     for (int i = 0; i < 1200 && !log_count(&s, "a", "fenced, and no live duplicate"); i++) {
         assert_true(alive(pids[0]));
