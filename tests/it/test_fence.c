@@ -150,15 +150,23 @@ static void test_live_duplicate_instance_id_stops_with_a_message(void **state)
 {
     (void)state;
     lk_scenario_t s;
-    assert_int_equal(lk_scenario_new(&s, "dup", bootstrap, 2, 3000, 200, 32), 0);
-    assert_int_equal(lk_produce(&s, 0, s.n_events), 0);
+    assert_int_equal(lk_scenario_new(&s, "dup", bootstrap, 2, 40000, 200, 32), 0);
+    size_t produced = 1000;
+    assert_int_equal(lk_produce(&s, 0, produced), 0);
     char dup_id[] = "LOYALTY_INSTANCE_ID=a", linger[] = "LOYALTY_KAFKA_LINGER_MS=7";
     char *env[] = {dup_id, linger, NULL};
     pids[0] = lk_start(&s, "a", NULL);
     pids[1] = lk_start(&s, "a-dup", env);
     assert_true(pids[0] > 0 && pids[1] > 0);
+    /* The duplicates find each other only through fences, and a fence shows only at a
+     * transaction: input keeps coming (1,000 events a second) until one of them stops,
+     * or two idle duplicates would wait for it forever. */
     int stopped = -1, rc = -1;
     for (int i = 0; i < 2400 && stopped < 0; i++) {
+        if (i % 10 == 9 && produced < s.n_events) {
+            assert_int_equal(lk_produce(&s, produced, produced + 1000), 0);
+            produced += 1000;
+        }
         for (int k = 0; k < 2 && stopped < 0; k++) {
             int st;
             if (waitpid(pids[k], &st, WNOHANG) == pids[k]) {
