@@ -13,6 +13,8 @@
 #ifndef LS_AVRO_BIN_H
 #define LS_AVRO_BIN_H
 
+#include "avro_fields.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -90,6 +92,21 @@ static inline bool bin_get_bool(bin_in_t *in)
         return false;
     }
     return *in->p++ != 0;
+}
+
+/* A string into dst[cap], NUL-terminated. Longer than cap - 1, not UTF-8 or with a NUL
+ * byte: not taken (the generic path names which). */
+static inline void bin_get_str(bin_in_t *in, char *dst, size_t cap)
+{
+    int64_t n = bin_get_long(in);
+    if (in->bad || n < 0 || (uint64_t)n >= cap || in->end - in->p < n ||
+        avro_fields_text_check(in->p, (size_t)n) != 0) {
+        in->bad = true;
+        return;
+    }
+    memcpy(dst, in->p, (size_t)n);
+    dst[n] = '\0';
+    in->p += n;
 }
 
 /* The writer: the caller makes room first (an upper bound of the record's size, 10 bytes

@@ -243,27 +243,14 @@ static dlq_reason_t read_event(avro_fields_ctx_t *x, const avro_value_t *root, e
  * UTF-8 or too long, and any event the value rules refuse goes to the generic path, which
  * gives the reason.
  */
-static void bin_str(bin_in_t *in, char *dst, size_t cap)
-{
-    int64_t n = bin_get_long(in);
-    if (in->bad || n < 0 || (uint64_t)n >= cap || in->end - in->p < n ||
-        avro_fields_text_check(in->p, (size_t)n) != 0) {
-        in->bad = true;
-        return;
-    }
-    memcpy(dst, in->p, (size_t)n);
-    dst[n] = '\0';
-    in->p += n;
-}
-
 static void bin_lines(bin_in_t *in, eng_event_t *ev)
 {
     uint32_t n = bin_get_count(in, ENG_LINES_MAX);
     for (uint32_t i = 0; i < n && !in->bad; i++) {
         eng_line_t *l = &ev->lines[i];
         memset(l, 0, sizeof(*l));
-        bin_str(in, l->sku, sizeof(l->sku));
-        bin_str(in, l->category, sizeof(l->category));
+        bin_get_str(in, l->sku, sizeof(l->sku));
+        bin_get_str(in, l->category, sizeof(l->category));
         l->quantity = bin_get_int(in);
         l->amount = bin_get_long(in);
         l->on_sale = bin_get_bool(in);
@@ -291,7 +278,7 @@ static void bin_attrs(bin_in_t *in, eng_attrs_t *a)
     if (a->has_member_since)
         a->member_since = bin_get_long(in);
     if (bin_get_branch(in, 2) == 1)
-        bin_str(in, a->account_status, sizeof(a->account_status));
+        bin_get_str(in, a->account_status, sizeof(a->account_status));
 }
 
 bool avro_map_decode_event_direct(avro_codec_t *c, const void *value, size_t len, eng_event_t *ev)
@@ -305,26 +292,26 @@ bool avro_map_decode_event_direct(avro_codec_t *c, const void *value, size_t len
         return false;
     bin_in_t in = {payload, payload + plen, false};
     memset(ev, 0, offsetof(eng_event_t, lines)); /* lines are set one by one */
-    bin_str(&in, ev->event_id, sizeof(ev->event_id));
-    bin_str(&in, ev->customer_id, sizeof(ev->customer_id));
+    bin_get_str(&in, ev->event_id, sizeof(ev->event_id));
+    bin_get_str(&in, ev->customer_id, sizeof(ev->customer_id));
     ev->time_ms = bin_get_long(&in);
-    bin_str(&in, ev->currency, sizeof(ev->currency));
+    bin_get_str(&in, ev->currency, sizeof(ev->currency));
     switch (bin_get_branch(&in, 3)) {
     case 0:
         ev->kind = ENG_EV_PURCHASE;
-        bin_str(&in, ev->partner, sizeof(ev->partner));
+        bin_get_str(&in, ev->partner, sizeof(ev->partner));
         bin_lines(&in, ev);
         bin_attrs(&in, &ev->attrs);
         break;
     case 1:
         ev->kind = ENG_EV_RETURN;
-        bin_str(&in, ev->original_event_id, sizeof(ev->original_event_id));
+        bin_get_str(&in, ev->original_event_id, sizeof(ev->original_event_id));
         bin_lines(&in, ev);
         break;
     default:
         ev->kind = ENG_EV_REDEMPTION;
         ev->points = bin_get_long(&in);
-        bin_str(&in, ev->partner, sizeof(ev->partner));
+        bin_get_str(&in, ev->partner, sizeof(ev->partner));
         bin_lines(&in, ev);
         break;
     }

@@ -358,7 +358,7 @@ dlq_reason_t avro_state_decode_generic(avro_codec_t *c, const void *value, size_
  *
  * Reading takes this path only for records written with our own schema id, and only when
  * the record is exactly what this build writes; anything else (another writer schema,
- * blocks with byte sizes, a value out of range, a non-ASCII id, trailing bytes, any
+ * blocks with byte sizes, a value out of range, a string that is not UTF-8, trailing bytes, any
  * truncation) goes to the generic path, which gives the precise error. So the fast path
  * never decides what is an error.
  */
@@ -372,9 +372,7 @@ static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len, siz
 {
     bin_put_long(o, (int32_t)s->version);
     bin_put_long(o, s->flags);
-    bin_put_long(o, (int64_t)id_len);
-    memcpy(o->p, s->customer_id, id_len);
-    o->p += id_len;
+    bin_put_str(o, s->customer_id, id_len);
     bin_put_long(o, s->tier);
     bin_put_long(o, s->tier_since);
     bin_put_long(o, s->last_visit);
@@ -456,9 +454,7 @@ static void put_state_bin(bin_out_t *o, const eng_state_t *s, size_t id_len, siz
     bin_put_long(o, s->joined_at);
     bin_put_long(o, s->birth_month);
     bin_put_long(o, s->birth_day);
-    bin_put_long(o, (int64_t)status_len);
-    memcpy(o->p, s->account_status, status_len);
-    o->p += status_len;
+    bin_put_str(o, s->account_status, status_len);
 }
 
 int avro_codec_encode_state(avro_codec_t *c, const eng_state_t *s, const uint8_t **out,
@@ -489,18 +485,9 @@ static void get_state_bin(bin_in_t *in, eng_state_t *s)
 {
     s->version = (uint32_t)bin_get_int(in);
     s->flags = bin_get_mask(in);
-    int64_t idn = bin_get_long(in);
-    if (idn < 0 || idn >= (int64_t)sizeof(s->customer_id) || in->end - in->p < idn) {
-        in->bad = true;
+    bin_get_str(in, s->customer_id, sizeof(s->customer_id));
+    if (in->bad)
         return;
-    }
-    for (int64_t i = 0; i < idn; i++) {
-        uint8_t ch = in->p[i];
-        if (ch == 0 || ch >= 0x80)
-            in->bad = true; /* NUL or non-ASCII: the generic path checks the UTF-8 */
-        s->customer_id[i] = (char)ch;
-    }
-    in->p += idn;
     s->tier = bin_get_int(in);
     s->tier_since = bin_get_long(in);
     s->last_visit = bin_get_long(in);
@@ -601,18 +588,7 @@ static void get_state_bin(bin_in_t *in, eng_state_t *s)
     s->joined_at = bin_get_long(in);
     s->birth_month = bin_get_int(in);
     s->birth_day = bin_get_int(in);
-    int64_t sn = bin_get_long(in);
-    if (sn < 0 || sn >= (int64_t)sizeof(s->account_status) || in->end - in->p < sn) {
-        in->bad = true;
-        return;
-    }
-    for (int64_t i = 0; i < sn; i++) {
-        uint8_t ch = in->p[i];
-        if (ch == 0 || ch >= 0x80)
-            in->bad = true; /* as for the customer id: the generic path decides */
-        s->account_status[i] = (char)ch;
-    }
-    in->p += sn;
+    bin_get_str(in, s->account_status, sizeof(s->account_status));
     if (in->p != in->end)
         in->bad = true; /* trailing bytes */
 }

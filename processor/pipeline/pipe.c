@@ -1314,7 +1314,7 @@ int pipe_new(const pipe_conf_t *conf, const pipe_hooks_t *hooks, pipe_t **out, c
     }
     if (start_transactions(pp, err, errlen) != 0)
         goto fail;
-    char linger[32] = "?", qmin[32] = "?", qbackoff[32] = "none";
+    char linger[32] = "?", qmin[32] = "?", qbackoff[32] = "?";
     size_t len = sizeof(linger);
     rd_kafka_conf_get(rd_kafka_conf(pp->producer), "linger.ms", linger, &len);
     len = sizeof(qmin);
